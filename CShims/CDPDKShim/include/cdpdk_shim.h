@@ -1,0 +1,112 @@
+/*
+ * cdpdk_shim.h: the DPDK surface Gannet uses, as thin static-inline wrappers.
+ *
+ * Swift cannot import struct rte_mbuf (aligned above 16 bytes, so opaque) nor
+ * function-like macros such as rte_pktmbuf_mtod. Each wrapper here is one line
+ * with no policy; policy lives in Swift (IO/DPDKPort.swift), where it is tested.
+ * A static inline function from this module is inlined into Swift callers in
+ * release builds (checked with objdump, see tools/check-hot-asm.sh).
+ *
+ * Thread safety: as DPDK's. Burst calls on one (port, queue) from one thread only.
+ */
+#ifndef CDPDK_SHIM_H
+#define CDPDK_SHIM_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <rte_eal.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+#include <rte_ethdev.h>
+#include <rte_cycles.h>
+#include <rte_prefetch.h>
+#include <rte_errno.h>
+#include <rte_bus_vdev.h>
+
+typedef struct rte_mbuf cdpdk_mbuf;
+
+/* ---- EAL ---------------------------------------------------------------------- */
+static inline int cdpdk_eal_init(int argc, char **argv) { return rte_eal_init(argc, argv); }
+static inline int cdpdk_eal_cleanup(void) { return rte_eal_cleanup(); }
+static inline int cdpdk_errno(void) { return rte_errno; }
+static inline const char *cdpdk_strerror(int e) { return rte_strerror(e); }
+static inline int cdpdk_socket_id(void) { return (int)rte_socket_id(); }
+static inline unsigned cdpdk_lcore_id(void) { return rte_lcore_id(); }
+static inline uint64_t cdpdk_rdtsc(void) { return rte_rdtsc(); }
+static inline uint64_t cdpdk_tsc_hz(void) { return rte_get_tsc_hz(); }
+
+/* ---- mempool / mbuf --------------------------------------------------------------- */
+static inline struct rte_mempool *cdpdk_pktmbuf_pool_create(const char *name, unsigned n, unsigned cache,
+                                                           uint16_t data_room, int socket) {
+  return rte_pktmbuf_pool_create(name, n, cache, 0, data_room, socket);
+}
+static inline void cdpdk_mempool_free(struct rte_mempool *mp) { rte_mempool_free(mp); }
+static inline unsigned cdpdk_mempool_avail(const struct rte_mempool *mp) { return rte_mempool_avail_count(mp); }
+
+static inline __attribute__((always_inline)) void *cdpdk_mbuf_data(struct rte_mbuf *m) {
+  return rte_pktmbuf_mtod(m, void *);
+}
+static inline __attribute__((always_inline)) uint16_t cdpdk_mbuf_data_len(const struct rte_mbuf *m) { return m->data_len; }
+static inline __attribute__((always_inline)) uint16_t cdpdk_mbuf_headroom(const struct rte_mbuf *m) { return m->data_off; }
+static inline __attribute__((always_inline)) uint16_t cdpdk_mbuf_tailroom(const struct rte_mbuf *m) {
+  return rte_pktmbuf_tailroom(m);
+}
+static inline __attribute__((always_inline)) uint16_t cdpdk_mbuf_nb_segs(const struct rte_mbuf *m) { return m->nb_segs; }
+/* Single-segment only: sets both data_len and pkt_len, and moves data_off. */
+static inline __attribute__((always_inline)) void cdpdk_mbuf_set_data(struct rte_mbuf *m, uint16_t off, uint16_t len) {
+  m->data_off = off; m->data_len = len; m->pkt_len = len;
+}
+static inline __attribute__((always_inline)) struct rte_mbuf *cdpdk_mbuf_alloc(struct rte_mempool *mp) {
+  return rte_pktmbuf_alloc(mp);
+}
+static inline __attribute__((always_inline)) int cdpdk_mbuf_alloc_bulk(struct rte_mempool *mp, struct rte_mbuf **ms, unsigned n) {
+  return rte_pktmbuf_alloc_bulk(mp, ms, n);
+}
+static inline __attribute__((always_inline)) void cdpdk_mbuf_free(struct rte_mbuf *m) { rte_pktmbuf_free(m); }
+static inline __attribute__((always_inline)) void cdpdk_mbuf_free_bulk(struct rte_mbuf **ms, unsigned n) {
+  rte_pktmbuf_free_bulk(ms, n);
+}
+static inline __attribute__((always_inline)) void cdpdk_prefetch0(const void *p) { rte_prefetch0(p); }
+
+/* ---- ethdev ----------------------------------------------------------------------- */
+static inline uint16_t cdpdk_eth_dev_count_avail(void) { return rte_eth_dev_count_avail(); }
+static inline int cdpdk_eth_dev_get_port_by_name(const char *name, uint16_t *port) {
+  return rte_eth_dev_get_port_by_name(name, port);
+}
+static inline int cdpdk_vdev_init(const char *name, const char *args) { return rte_vdev_init(name, args); }
+static inline int cdpdk_eth_dev_socket_id(uint16_t port) { return rte_eth_dev_socket_id(port); }
+/* Configures nrxq/ntxq queues with an all-default rte_eth_conf (no offloads, no RSS). */
+static inline int cdpdk_eth_dev_configure_default(uint16_t port, uint16_t nrxq, uint16_t ntxq) {
+  struct rte_eth_conf conf; memset(&conf, 0, sizeof conf);
+  return rte_eth_dev_configure(port, nrxq, ntxq, &conf);
+}
+static inline int cdpdk_eth_rx_queue_setup(uint16_t port, uint16_t q, uint16_t nb_desc, int socket, struct rte_mempool *mp) {
+  return rte_eth_rx_queue_setup(port, q, nb_desc, (unsigned)socket, NULL, mp);
+}
+static inline int cdpdk_eth_tx_queue_setup(uint16_t port, uint16_t q, uint16_t nb_desc, int socket) {
+  return rte_eth_tx_queue_setup(port, q, nb_desc, (unsigned)socket, NULL);
+}
+static inline int cdpdk_eth_dev_start(uint16_t port) { return rte_eth_dev_start(port); }
+static inline int cdpdk_eth_dev_stop(uint16_t port) { return rte_eth_dev_stop(port); }
+static inline int cdpdk_eth_dev_close(uint16_t port) { return rte_eth_dev_close(port); }
+static inline int cdpdk_eth_promiscuous_enable(uint16_t port) { return rte_eth_promiscuous_enable(port); }
+static inline int cdpdk_eth_macaddr_get(uint16_t port, uint8_t out[6]) {
+  struct rte_ether_addr a; int r = rte_eth_macaddr_get(port, &a);
+  if (r == 0) memcpy(out, a.addr_bytes, 6);
+  return r;
+}
+/* Hardware/driver counters: packets in, out, missed (no descriptor), rx errors, tx errors. */
+static inline int cdpdk_eth_stats(uint16_t port, uint64_t out[5]) {
+  struct rte_eth_stats s; int r = rte_eth_stats_get(port, &s);
+  if (r == 0) { out[0] = s.ipackets; out[1] = s.opackets; out[2] = s.imissed; out[3] = s.ierrors; out[4] = s.oerrors; }
+  return r;
+}
+static inline __attribute__((always_inline)) uint16_t cdpdk_rx_burst(uint16_t port, uint16_t q, struct rte_mbuf **pkts, uint16_t n) {
+  return rte_eth_rx_burst(port, q, pkts, n);
+}
+static inline __attribute__((always_inline)) uint16_t cdpdk_tx_burst(uint16_t port, uint16_t q, struct rte_mbuf **pkts, uint16_t n) {
+  return rte_eth_tx_burst(port, q, pkts, n);
+}
+
+#endif

@@ -1,0 +1,34 @@
+#define _GNU_SOURCE
+#include "cnuma_shim.h"
+#include <numa.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int have_numa(void) { return numa_available() >= 0; }
+
+void *cnuma_alloc(size_t size, int node) {
+  void *p = NULL;
+  if (have_numa()) {
+    p = node < 0 ? numa_alloc_local(size) : numa_alloc_onnode(size, node);
+    if (p) memset(p, 0, size); /* numa_alloc_* is mmap-backed: touch it now, not on the hot path */
+    return p;
+  }
+  if (posix_memalign(&p, 4096, size) != 0) return NULL;
+  memset(p, 0, size);
+  return p;
+}
+
+void cnuma_free(void *p, size_t size) {
+  if (!p) return;
+  if (have_numa()) numa_free(p, size); else free(p);
+}
+
+int cnuma_current_node(void) {
+  if (!have_numa()) return 0;
+  int cpu = sched_getcpu();
+  int n = cpu >= 0 ? numa_node_of_cpu(cpu) : 0;
+  return n < 0 ? 0 : n;
+}
+
+int cnuma_node_count(void) { return have_numa() ? numa_num_configured_nodes() : 1; }

@@ -1,0 +1,13 @@
+/* cnuma_shim.h: libnuma placement for buffer pools and tables.
+ * On a machine without NUMA (or where numa_available() < 0) memory comes from
+ * posix_memalign instead; the caller must free with cnuma_free and the same size. */
+#ifndef CNUMA_SHIM_H
+#define CNUMA_SHIM_H
+#include <stddef.h>
+/* Allocates `size` bytes, zeroed, page-aligned, on `node` (-1: the calling CPU's node). */
+void *cnuma_alloc(size_t size, int node);
+void cnuma_free(void *p, size_t size);
+/* The NUMA node of the CPU this thread runs on, or 0 without NUMA. */
+int cnuma_current_node(void);
+int cnuma_node_count(void);
+#endif

@@ -1,0 +1,1 @@
+#include "cpcap_shim.h"

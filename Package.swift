@@ -1,0 +1,104 @@
+// swift-tools-version:6.1
+//
+// Gannet: a userspace virtual switch and distributed virtual router data plane.
+//
+// Module layering (an arrow means "imports"):
+//
+//   Wire  <-  Tables  <-  Pipeline  <-  executables
+//     ^                     |   ^
+//     +---- Buffers  <------+   |
+//              ^                |
+//              +------ IO  -----+
+//
+// * Wire: header views, addresses, checksums, DropReason. No threads, no I/O.
+// * Tables: FDB and other lookup tables, QSBR reclamation, RCU publication.
+// * Buffers: the packet descriptor, packet vectors and buffer pools (native and mbuf).
+// * IO: port backends (DPDK, AF_PACKET, pcap replay/writer, memory) behind one burst API.
+// * Pipeline: graph nodes (one per file), the graph runner, counters, the worker loop.
+// * Control: configuration and control-plane request types shared by daemon and CLI.
+import PackageDescription
+
+// SwiftPM cannot read Debian's libdpdk.pc (see shared/PLATFORM.md), so the include paths
+// are given here. Every Swift module that (transitively) sees a DPDK header needs them too,
+// because @inlinable code carries the C calls across module boundaries.
+let dpdkInclude = ["-I/usr/include/dpdk", "-I/usr/include/x86_64-linux-gnu/dpdk"]
+var dpdkCFlags = dpdkInclude
+dpdkCFlags += ["-include", "rte_config.h", "-march=corei7"]
+var dpdkSwiftFlags: [String] = []
+for f in dpdkInclude { dpdkSwiftFlags += ["-Xcc", f] }
+dpdkSwiftFlags += ["-Xcc", "-include", "-Xcc", "rte_config.h", "-Xcc", "-march=corei7"]
+
+let swiftSettings: [SwiftSetting] = [
+  .swiftLanguageMode(.v6),
+  .unsafeFlags(dpdkSwiftFlags),
+]
+
+let package = Package(
+  name: "Gannet",
+  platforms: [.macOS(.v15)],
+  products: [
+    .executable(name: "gannetd", targets: ["gannetd"]),
+    .executable(name: "gannetctl", targets: ["gannetctl"]),
+    .executable(name: "gannet-bench", targets: ["gannet-bench"]),
+    .executable(name: "gannet-io", targets: ["gannet-io"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.0", traits: ["MallocInterposer"]),
+  ],
+  targets: [
+    // ---- C shims: thin, prefixed, no policy -------------------------------------------
+    .target(
+      name: "CDPDKShim", path: "CShims/CDPDKShim",
+      cSettings: [.unsafeFlags(dpdkCFlags)],
+      linkerSettings: [
+        .linkedLibrary("rte_ethdev"), .linkedLibrary("rte_mbuf"), .linkedLibrary("rte_mempool"),
+        .linkedLibrary("rte_ring"), .linkedLibrary("rte_eal"), .linkedLibrary("rte_kvargs"),
+      ]),
+    .target(name: "CAFPacketShim", path: "CShims/CAFPacketShim"),
+    .target(name: "CPcapShim", path: "CShims/CPcapShim", linkerSettings: [.linkedLibrary("pcap")]),
+    .target(name: "CNumaShim", path: "CShims/CNumaShim", linkerSettings: [.linkedLibrary("numa")]),
+
+    // ---- libraries --------------------------------------------------------------------
+    .target(name: "Wire", swiftSettings: swiftSettings),
+    .target(name: "Tables", dependencies: ["Wire"], swiftSettings: swiftSettings),
+    .target(name: "Buffers", dependencies: ["Wire", "CDPDKShim", "CNumaShim"], swiftSettings: swiftSettings),
+    .target(
+      name: "IO", dependencies: ["Wire", "Buffers", "CDPDKShim", "CAFPacketShim", "CPcapShim", "CNumaShim"],
+      swiftSettings: swiftSettings),
+    .target(name: "Pipeline", dependencies: ["Wire", "Tables", "Buffers", "IO"], swiftSettings: swiftSettings),
+    .target(name: "Control", dependencies: ["Wire"], swiftSettings: swiftSettings),
+
+    // ---- executables ------------------------------------------------------------------
+    .executableTarget(
+      name: "gannetd",
+      dependencies: ["Pipeline", "Control", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                     .product(name: "Logging", package: "swift-log")],
+      swiftSettings: swiftSettings),
+    .executableTarget(
+      name: "gannetctl",
+      dependencies: ["Control", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      swiftSettings: swiftSettings),
+    .executableTarget(
+      name: "gannet-bench",
+      dependencies: ["Pipeline", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      swiftSettings: swiftSettings),
+    .executableTarget(
+      name: "gannet-io",
+      dependencies: ["IO", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      swiftSettings: swiftSettings),
+
+    // ---- tests and benchmarks ---------------------------------------------------------
+    .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: swiftSettings),
+    .testTarget(name: "TablesTests", dependencies: ["Tables", "Wire"], swiftSettings: swiftSettings),
+    .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "IO", "Buffers", "Wire", "Tables"], swiftSettings: swiftSettings),
+    .testTarget(name: "IOTests", dependencies: ["IO", "Buffers", "Wire"], swiftSettings: swiftSettings),
+    .executableTarget(
+      name: "HotPathBenchmarks",
+      dependencies: ["Pipeline", "IO", "Buffers", "Tables", "Wire", .product(name: "Benchmark", package: "benchmark")],
+      path: "Benchmarks/HotPathBenchmarks",
+      swiftSettings: swiftSettings,
+      plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
+  ]
+)

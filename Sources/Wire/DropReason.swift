@@ -1,0 +1,119 @@
+/// Why the data plane discarded a packet.
+///
+/// Raw values are part of the operator interface: the CLI (`show drops`), metrics and
+/// traces print them. Append new cases; never renumber or reuse one. 0 means "not dropped"
+/// and is never a case.
+public enum DropReason: UInt8, CaseIterable, Error, Sendable, CustomStringConvertible {
+  // ---- L2 (1–19)
+  case l2TooShort = 1
+  case l2VlanTooShort = 2
+  case l2TooManyTags = 3
+  case l2SourceMulticast = 4
+  case l2UnknownDestination = 5
+  case l2NoOutputPort = 6
+  case l2Hairpin = 7
+  // ---- ARP (20–29)
+  case arpTooShort = 20
+  case arpUnsupported = 21
+  // ---- IPv4 (30–49)
+  case ipTooShort = 30
+  case ipBadVersion = 31
+  case ipBadHeaderLength = 32
+  case ipBadTotalLength = 33
+  case ipBadChecksum = 34
+  // ---- ICMP / UDP / TCP (50–69)
+  case icmpTooShort = 50
+  case udpTooShort = 51
+  case udpBadLength = 52
+  case tcpTooShort = 53
+  case tcpBadDataOffset = 54
+  // ---- VXLAN (70–79)
+  case vxlanTooShort = 70
+  case vxlanBadFlags = 71
+  // ---- IPv6 (80–89)
+  case ip6TooShort = 80
+  case ip6BadVersion = 81
+  case ip6BadPayloadLength = 82
+  // ---- I/O (200–219)
+  case rxNoBuffer = 200
+  case rxTruncated = 201
+  case txRingFull = 202
+  case txFrameTooLong = 203
+  case txNoBuffer = 204
+
+  /// The stable kebab-case name used by the CLI, metrics labels and traces.
+  public var name: String {
+    switch self {
+    case .l2TooShort: "l2-too-short"
+    case .l2VlanTooShort: "l2-vlan-too-short"
+    case .l2TooManyTags: "l2-too-many-tags"
+    case .l2SourceMulticast: "l2-source-multicast"
+    case .l2UnknownDestination: "l2-unknown-destination"
+    case .l2NoOutputPort: "l2-no-output-port"
+    case .l2Hairpin: "l2-hairpin"
+    case .arpTooShort: "arp-too-short"
+    case .arpUnsupported: "arp-unsupported"
+    case .ipTooShort: "ip4-too-short"
+    case .ipBadVersion: "ip4-bad-version"
+    case .ipBadHeaderLength: "ip4-bad-header-length"
+    case .ipBadTotalLength: "ip4-bad-total-length"
+    case .ipBadChecksum: "ip4-bad-checksum"
+    case .icmpTooShort: "icmp-too-short"
+    case .udpTooShort: "udp-too-short"
+    case .udpBadLength: "udp-bad-length"
+    case .tcpTooShort: "tcp-too-short"
+    case .tcpBadDataOffset: "tcp-bad-data-offset"
+    case .vxlanTooShort: "vxlan-too-short"
+    case .vxlanBadFlags: "vxlan-bad-flags"
+    case .ip6TooShort: "ip6-too-short"
+    case .ip6BadVersion: "ip6-bad-version"
+    case .ip6BadPayloadLength: "ip6-bad-payload-length"
+    case .rxNoBuffer: "rx-no-buffer"
+    case .rxTruncated: "rx-truncated"
+    case .txRingFull: "tx-ring-full"
+    case .txFrameTooLong: "tx-frame-too-long"
+    case .txNoBuffer: "tx-no-buffer"
+    }
+  }
+
+  /// One line for operators: what was wrong with the packet, or what ran out.
+  public var description: String {
+    switch self {
+    case .l2TooShort: "Ethernet frame shorter than 14 bytes"
+    case .l2VlanTooShort: "802.1Q tag announced but frame too short to hold it"
+    case .l2TooManyTags: "more than two VLAN tags"
+    case .l2SourceMulticast: "source MAC is multicast or broadcast (IEEE 802.3 §3.2.3)"
+    case .l2UnknownDestination: "no FDB entry for the destination MAC"
+    case .l2NoOutputPort: "FDB entry names a port that does not exist"
+    case .l2Hairpin: "destination is on the port the frame came in on"
+    case .arpTooShort: "ARP packet shorter than 28 bytes"
+    case .arpUnsupported: "ARP for other than Ethernet/IPv4 (RFC 826)"
+    case .ipTooShort: "IPv4 packet shorter than 20 bytes"
+    case .ipBadVersion: "IP version field is not 4"
+    case .ipBadHeaderLength: "IPv4 IHL below 5 or beyond the total length"
+    case .ipBadTotalLength: "IPv4 total length exceeds the frame"
+    case .ipBadChecksum: "IPv4 header checksum mismatch (RFC 1071)"
+    case .icmpTooShort: "ICMP message shorter than 8 bytes"
+    case .udpTooShort: "UDP datagram shorter than 8 bytes"
+    case .udpBadLength: "UDP length field below 8 or beyond the IP payload"
+    case .tcpTooShort: "TCP segment shorter than 20 bytes"
+    case .tcpBadDataOffset: "TCP data offset below 5 or beyond the segment"
+    case .vxlanTooShort: "VXLAN header shorter than 8 bytes"
+    case .vxlanBadFlags: "VXLAN I flag not set (RFC 7348 §5)"
+    case .ip6TooShort: "IPv6 packet shorter than 40 bytes"
+    case .ip6BadVersion: "IP version field is not 6"
+    case .ip6BadPayloadLength: "IPv6 payload length exceeds the frame"
+    case .rxNoBuffer: "packet buffer pool empty at receive"
+    case .rxTruncated: "received frame longer than a packet buffer"
+    case .txRingFull: "transmit ring full"
+    case .txFrameTooLong: "frame longer than the port can transmit"
+    case .txNoBuffer: "no buffer to copy the frame into for transmit"
+    }
+  }
+
+  /// Looks a reason up by its stable name (CLI input).
+  public init?(name: String) {
+    guard let r = Self.allCases.first(where: { $0.name == name }) else { return nil }
+    self = r
+  }
+}

@@ -54,7 +54,7 @@ let package = Package(
       cSettings: [.unsafeFlags(dpdkCFlags)],
       linkerSettings: [
         .linkedLibrary("rte_ethdev"), .linkedLibrary("rte_mbuf"), .linkedLibrary("rte_mempool"),
-        .linkedLibrary("rte_ring"), .linkedLibrary("rte_eal"), .linkedLibrary("rte_kvargs"),
+        .linkedLibrary("rte_ring"), .linkedLibrary("rte_bus_vdev"), .linkedLibrary("rte_eal"), .linkedLibrary("rte_kvargs"),
       ]),
     .target(name: "CAFPacketShim", path: "CShims/CAFPacketShim"),
     .target(name: "CPcapShim", path: "CShims/CPcapShim", linkerSettings: [.linkedLibrary("pcap")]),
@@ -67,7 +67,7 @@ let package = Package(
     .target(
       name: "IO", dependencies: ["Wire", "Buffers", "CDPDKShim", "CAFPacketShim", "CPcapShim", "CNumaShim"],
       swiftSettings: swiftSettings),
-    .target(name: "Pipeline", dependencies: ["Wire", "Tables", "Buffers", "IO"], swiftSettings: swiftSettings),
+    .target(name: "Pipeline", dependencies: ["Wire", "Tables", "Buffers", "IO", "CDPDKShim"], swiftSettings: swiftSettings),
     .target(name: "Control", dependencies: ["Wire"], swiftSettings: swiftSettings),
 
     // ---- executables ------------------------------------------------------------------

@@ -57,6 +57,11 @@ static inline __attribute__((always_inline)) uint16_t cdpdk_mbuf_nb_segs(const s
 static inline __attribute__((always_inline)) void cdpdk_mbuf_set_data(struct rte_mbuf *m, uint16_t off, uint16_t len) {
   m->data_off = off; m->data_len = len; m->pkt_len = len;
 }
+/* Single-segment only: points the mbuf at `data` (inside its buffer) with `len` bytes. */
+static inline __attribute__((always_inline)) void cdpdk_mbuf_set_data_ptr(struct rte_mbuf *m, void *data, uint16_t len) {
+  m->data_off = (uint16_t)((char *)data - (char *)m->buf_addr); m->data_len = len; m->pkt_len = len;
+}
+static inline __attribute__((always_inline)) void *cdpdk_mbuf_buf_addr(const struct rte_mbuf *m) { return m->buf_addr; }
 static inline __attribute__((always_inline)) struct rte_mbuf *cdpdk_mbuf_alloc(struct rte_mempool *mp) {
   return rte_pktmbuf_alloc(mp);
 }

@@ -1,0 +1,158 @@
+import Buffers
+import CAFPacketShim
+import Wire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A Linux interface opened through AF_PACKET with a TPACKET_V3 RX ring and an mmap TX
+/// ring (packet(7)); non-blocking, busy-polled by one worker.
+///
+/// RX copies each frame out of its ring block into a native buffer and returns the block
+/// to the kernel once all its frames are copied, so a slow stage never holds the ring.
+/// A VLAN tag the kernel stripped into metadata is put back into the frame. TX copies into
+/// free TX frames, marks them, and kicks the kernel once per burst.
+@frozen
+public struct AFPacketPort {
+  @usableFromInline struct State {
+    @usableFromInline var ring: cafp_ring
+    /// RX cursor: current block, frames left in it, next frame header.
+    @usableFromInline var block: UInt32
+    @usableFromInline var remaining: UInt32
+    @usableFromInline var frame: UnsafeMutablePointer<tpacket3_hdr>?
+    @usableFromInline var txHead: UInt32
+  }
+  @usableFromInline let state: UnsafeMutablePointer<State>
+  public let counters: CounterBlock
+  public let interface: String
+
+  /// Ring geometry. The defaults hold 8 MiB of RX blocks and 1024 TX frames of 2 KiB.
+  public struct Geometry: Sendable {
+    public var rxBlockSize = 1 << 20
+    public var rxBlocks = 8
+    public var rxFrameSize = 2048
+    public var txFrameSize = 4096
+    public var txFrames = 1024
+    /// How long the kernel may hold a partly filled block before handing it over.
+    public var retireTimeoutMs = 1
+    public init() {}
+  }
+
+  public static func open(interface: String, geometry: Geometry = Geometry()) throws(IOError) -> AFPacketPort {
+    var ring = cafp_ring()
+    var step: UnsafePointer<CChar>? = nil
+    let rc = cafp_open(interface, UInt32(geometry.rxBlockSize), UInt32(geometry.rxBlocks), UInt32(geometry.rxFrameSize),
+                       UInt32(geometry.txFrameSize), UInt32(geometry.txFrames), UInt32(geometry.retireTimeoutMs), &ring, &step)
+    guard rc == 0 else {
+      let what = step.map { String(cString: $0) } ?? "?"
+      throw IOError("AF_PACKET on \(interface): \(what) failed: \(String(cString: strerror(-rc)))")
+    }
+    let s = UnsafeMutablePointer<State>.allocate(capacity: 1)
+    s.initialize(to: State(ring: ring, block: 0, remaining: 0, frame: nil, txHead: 0))
+    return AFPacketPort(state: s, counters: CounterBlock(count: PortCounter.blockSize), interface: interface)
+  }
+
+  @usableFromInline init(state: UnsafeMutablePointer<State>, counters: CounterBlock, interface: String) {
+    self.state = state
+    self.counters = counters
+    self.interface = interface
+  }
+
+  @inlinable
+  public func rx(into v: inout PacketVector, max: Int, inPort: UInt16, pool: NativePool) -> Int {
+    var got = 0
+    var bytes = 0
+    while got < max {
+      if state.pointee.remaining == 0 {
+        // Current block done (or none yet): release it and look at the next one.
+        if state.pointee.frame != nil {
+          cafp_rx_block_release(cafp_rx_block(&state.pointee.ring, state.pointee.block))
+          state.pointee.frame = nil
+          state.pointee.block = (state.pointee.block &+ 1) % state.pointee.ring.rx_block_nr
+        }
+        let b = cafp_rx_block(&state.pointee.ring, state.pointee.block)!
+        guard cafp_rx_block_ready(b) else { break }
+        let n = cafp_rx_block_num_pkts(b)
+        state.pointee.frame = cafp_rx_block_first(b)
+        state.pointee.remaining = n
+        if n == 0 { continue }
+      }
+      let f = state.pointee.frame.unsafelyUnwrapped
+      state.pointee.remaining &-= 1
+      state.pointee.frame = cafp_rx_pkt_next(f)
+      let snap = Int(cafp_rx_pkt_snaplen(f))
+      var tci: UInt16 = 0, tpid: UInt16 = 0
+      let tagged = cafp_rx_pkt_vlan(f, &tci, &tpid)
+      let len = snap &+ (tagged ? 4 : 0)
+      guard snap >= 12, len <= pool.dataRoom, Int(cafp_rx_pkt_len(f)) == snap else {
+        counters.addDrop(.rxTruncated)
+        continue
+      }
+      guard let buf = pool.alloc() else {
+        counters.addDrop(.rxNoBuffer)
+        continue
+      }
+      let dst = buf + pool.headroom
+      let src = UnsafeRawPointer(cafp_rx_pkt_data(f)!)
+      if tagged {
+        // dst(6) src(6) | TPID TCI | rest: reinsert the tag the kernel took off.
+        dst.copyMemory(from: src, byteCount: 12)
+        dst.storeBE16(tpid, at: 12)
+        dst.storeBE16(tci, at: 14)
+        (dst + 16).copyMemory(from: src + 12, byteCount: snap &- 12)
+      } else {
+        dst.copyMemory(from: src, byteCount: snap)
+      }
+      v.append(Packet(data: dst, buffer: buf, length: UInt32(len), inPort: inPort, flags: 0))
+      got &+= 1
+      bytes &+= len
+    }
+    counters.add(PortCounter.rxPackets, UInt64(got))
+    counters.add(PortCounter.rxBytes, UInt64(bytes))
+    return got
+  }
+
+  @inlinable
+  public func tx(_ packets: UnsafeMutablePointer<Packet>, count: Int, releaser: BufferReleaser) -> Int {
+    let capacity = Int(cafp_tx_frame_capacity(&state.pointee.ring))
+    let frames = state.pointee.ring.tx_frame_nr
+    var sent = 0
+    var bytes = 0
+    for i in 0..<count {
+      let p = packets[i]
+      let len = Int(p.length)
+      defer { releaser.release(p) }
+      guard len <= capacity else {
+        counters.addDrop(.txFrameTooLong)
+        continue
+      }
+      let f = cafp_tx_frame(&state.pointee.ring, state.pointee.txHead)!
+      guard cafp_tx_frame_free(f) else {
+        counters.addDrop(.txRingFull)
+        continue
+      }
+      UnsafeMutableRawPointer(cafp_tx_frame_data(f)!).copyMemory(from: p.data, byteCount: len)
+      cafp_tx_frame_submit(f, UInt32(len))
+      state.pointee.txHead = (state.pointee.txHead &+ 1) % frames
+      sent &+= 1
+      bytes &+= len
+    }
+    // EAGAIN/ENOBUFS leave frames marked; the next kick sends them.
+    if sent > 0 { _ = cafp_tx_kick(&state.pointee.ring) }
+    counters.add(PortCounter.txPackets, UInt64(sent))
+    counters.add(PortCounter.txBytes, UInt64(bytes))
+    return sent
+  }
+
+  /// Kernel-side drops (ring full on receive) since the last call.
+  public func kernelDrops() -> UInt64 {
+    var p: UInt64 = 0, d: UInt64 = 0, q: UInt64 = 0
+    return cafp_stats(&state.pointee.ring, &p, &d, &q) == 0 ? d : 0
+  }
+
+  public func close() {
+    cafp_close(&state.pointee.ring)
+    state.deinitialize(count: 1)
+    state.deallocate()
+  }
+}

@@ -1,0 +1,212 @@
+import Buffers
+import CDPDKShim
+import Synchronization
+import Wire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The process-wide DPDK environment (EAL).
+///
+/// `rte_eal_init` may run once per process, so `initialize` refuses a second call; tests
+/// that use DPDK start `gannetd`, `gannet-bench` or `gannet-io` as a child process.
+/// Call from the main thread before any worker starts.
+public enum DPDK {
+  private static let initialized = Atomic<Bool>(false)
+
+  /// How EAL memory is backed; every figure Gannet reports says which.
+  public enum MemoryMode: String, Sendable {
+    case hugepages, noHuge = "no-huge"
+  }
+
+  /// Hugepages are used when the kernel has free ones and a hugetlbfs is mounted.
+  public static func detectMemoryMode() -> MemoryMode {
+    guard let meminfo = try? readText("/proc/meminfo"), let mounts = try? readText("/proc/mounts") else { return .noHuge }
+    let free = meminfo.split(separator: "\n").first { $0.hasPrefix("HugePages_Free:") }
+      .flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0
+    let mounted = mounts.split(separator: "\n").contains { $0.split(separator: " ").dropFirst(2).first == "hugetlbfs" }
+    return free >= 256 && mounted ? .hugepages : .noHuge
+  }
+
+  /// EAL arguments for one process on `lcores`, with its own file prefix (several
+  /// processes may run at once) and no PCI scan (vdevs only unless `pci`).
+  public static func ealArguments(lcores: String = "0", mode: MemoryMode, memoryMB: Int = 1024,
+                                  pci: Bool = false, extra: [String] = []) -> [String] {
+    var a = ["gannet", "-l", lcores, "--file-prefix", "gannet-\(getpid())", "--log-level", "*:warning"]
+    switch mode {
+    case .hugepages: a += ["--in-memory"]
+    case .noHuge: a += ["--no-huge", "-m", String(memoryMB), "--no-shconf"]
+    }
+    if !pci { a.append("--no-pci") }
+    return a + extra
+  }
+
+  /// Runs `rte_eal_init` with `arguments` (argv[0] included).
+  public static func initialize(arguments: [String]) throws(IOError) {
+    guard !initialized.exchange(true, ordering: .acquiringAndReleasing) else {
+      throw IOError("DPDK EAL is already initialized in this process (rte_eal_init runs once per process)")
+    }
+    var cargs = arguments.map { strdup($0) }
+    let rc = cargs.withUnsafeMutableBufferPointer { cdpdk_eal_init(Int32($0.count), $0.baseAddress) }
+    // EAL keeps pointers into argv; the copies are leaked on purpose.
+    if rc < 0 {
+      let e = cdpdk_errno()
+      throw IOError("rte_eal_init failed: \(String(cString: cdpdk_strerror(e))) (args: \(arguments.joined(separator: " ")))")
+    }
+    _ = cargs
+  }
+
+  /// Releases EAL resources at process exit.
+  public static func cleanup() { _ = cdpdk_eal_cleanup() }
+
+  /// Creates an mbuf pool of `count` buffers on the caller's NUMA socket.
+  public static func createPool(name: String, count: Int, cacheSize: Int = 256, dataRoom: Int = 2048 + 128) throws(IOError) -> OpaquePointer {
+    guard let mp = cdpdk_pktmbuf_pool_create(name, UInt32(count), UInt32(cacheSize), UInt16(dataRoom), cdpdk_socket_id()) else {
+      throw IOError("rte_pktmbuf_pool_create(\(name), \(count)) failed: \(String(cString: cdpdk_strerror(cdpdk_errno())))")
+    }
+    return mp
+  }
+
+  static func readText(_ path: String) throws -> String {
+    guard let f = fopen(path, "r") else { throw IOError("cannot open \(path)") }
+    defer { fclose(f) }
+    var out = [UInt8]()
+    var buf = [UInt8](repeating: 0, count: 4096)
+    while true {
+      let n = fread(&buf, 1, buf.count, f)
+      if n <= 0 { break }
+      out += buf[0..<n]
+    }
+    return String(decoding: out, as: UTF8.self)
+  }
+}
+
+/// A DPDK ethdev port with one RX and one TX queue, polled by one worker.
+///
+/// Zero-copy for mbufs: received mbufs become packets as they are, and packets that are
+/// mbufs go to `rte_eth_tx_burst` as they are. A native-pool packet is copied into an
+/// mbuf of this port's pool on the way out.
+@frozen
+public struct DPDKPort {
+  public let portID: UInt16
+  public let queue: UInt16
+  public let pool: OpaquePointer
+  public let counters: CounterBlock
+  @usableFromInline let scratch: UnsafeMutablePointer<OpaquePointer?>
+
+  /// Creates the vdev `name` with `args` (e.g. "net_pcap0", "rx_pcap=w1.pcap,infinite_rx=1")
+  /// unless a port of that name exists, then configures and starts it.
+  public static func open(name: String, args: String, pool: OpaquePointer,
+                          rxDescriptors: Int = 1024, txDescriptors: Int = 1024) throws(IOError) -> DPDKPort {
+    var id: UInt16 = 0
+    if cdpdk_eth_dev_get_port_by_name(name, &id) != 0 {
+      let rc = cdpdk_vdev_init(name, args)
+      guard rc == 0 else { throw IOError("rte_vdev_init(\(name), \"\(args)\") failed: \(String(cString: cdpdk_strerror(-rc)))") }
+      guard cdpdk_eth_dev_get_port_by_name(name, &id) == 0 else { throw IOError("vdev \(name) created but has no ethdev port") }
+    }
+    func check(_ rc: Int32, _ what: String) throws(IOError) {
+      guard rc >= 0 else { throw IOError("port \(name): \(what) failed: \(String(cString: cdpdk_strerror(-rc)))") }
+    }
+    let socket = cdpdk_eth_dev_socket_id(id)
+    try check(cdpdk_eth_dev_configure_default(id, 1, 1), "rte_eth_dev_configure")
+    try check(cdpdk_eth_rx_queue_setup(id, 0, UInt16(rxDescriptors), socket, pool), "rx queue setup")
+    try check(cdpdk_eth_tx_queue_setup(id, 0, UInt16(txDescriptors), socket), "tx queue setup")
+    try check(cdpdk_eth_dev_start(id), "rte_eth_dev_start")
+    _ = cdpdk_eth_promiscuous_enable(id)   // not every vdev supports it; a switch port wants it where it can
+    return DPDKPort(portID: id, queue: 0, pool: pool, counters: CounterBlock(count: PortCounter.blockSize),
+                    scratch: .allocate(capacity: PacketVector.capacity))
+  }
+
+  @usableFromInline
+  init(portID: UInt16, queue: UInt16, pool: OpaquePointer, counters: CounterBlock, scratch: UnsafeMutablePointer<OpaquePointer?>) {
+    self.portID = portID
+    self.queue = queue
+    self.pool = pool
+    self.counters = counters
+    self.scratch = scratch
+  }
+
+  @inlinable
+  public func rx(into v: inout PacketVector, max room: Int, inPort: UInt16) -> Int {
+    guard room > 0 else { return 0 }
+    let n = Int(cdpdk_rx_burst(portID, queue, scratch, UInt16(truncatingIfNeeded: room)))
+    var bytes = 0
+    var got = 0
+    for i in 0..<n {
+      let m = scratch[i].unsafelyUnwrapped
+      // Chained mbufs (frames above the data room) are not supported by the pipeline.
+      if cdpdk_mbuf_nb_segs(m) != 1 {
+        cdpdk_mbuf_free(m)
+        counters.addDrop(.rxTruncated)
+        continue
+      }
+      let len = cdpdk_mbuf_data_len(m)
+      v.append(Packet(data: cdpdk_mbuf_data(m), buffer: UnsafeMutableRawPointer(m), length: UInt32(len),
+                      inPort: inPort, flags: Packet.Flag.mbuf))
+      bytes &+= Int(len)
+      got &+= 1
+    }
+    counters.add(PortCounter.rxPackets, UInt64(got))
+    counters.add(PortCounter.rxBytes, UInt64(bytes))
+    return got
+  }
+
+  @inlinable
+  public func tx(_ packets: UnsafeMutablePointer<Packet>, count: Int, releaser: BufferReleaser) -> Int {
+    var n = 0
+    var bytes = 0
+    for i in 0..<count {
+      let p = packets[i]
+      let len = Int(p.length)
+      if p.isMbuf {
+        cdpdk_mbuf_set_data_ptr(p.mbuf, p.data, UInt16(truncatingIfNeeded: len))
+        scratch[n] = p.mbuf
+      } else {
+        // Copy a native buffer into an mbuf of this port's pool.
+        guard let m = cdpdk_mbuf_alloc(pool) else {
+          releaser.release(p)
+          counters.addDrop(.txNoBuffer)
+          continue
+        }
+        guard len <= Int(cdpdk_mbuf_tailroom(m)) else {
+          cdpdk_mbuf_free(m)
+          releaser.release(p)
+          counters.addDrop(.txFrameTooLong)
+          continue
+        }
+        let dst = cdpdk_mbuf_data(m)!
+        dst.copyMemory(from: p.data, byteCount: len)
+        cdpdk_mbuf_set_data_ptr(m, dst, UInt16(truncatingIfNeeded: len))
+        releaser.release(p)
+        scratch[n] = m
+      }
+      bytes &+= len
+      n &+= 1
+    }
+    let sent = Int(cdpdk_tx_burst(portID, queue, scratch, UInt16(truncatingIfNeeded: n)))
+    if sent < n {
+      // Count what the driver did not take and free it (testpmd does the same in io mode).
+      var unsentBytes = 0
+      for i in sent..<n { unsentBytes &+= Int(cdpdk_mbuf_data_len(scratch[i].unsafelyUnwrapped)) }
+      cdpdk_mbuf_free_bulk(scratch + sent, UInt32(n &- sent))
+      counters.addDrop(.txRingFull, UInt64(n &- sent))
+      bytes &-= unsentBytes
+    }
+    counters.add(PortCounter.txPackets, UInt64(sent))
+    counters.add(PortCounter.txBytes, UInt64(bytes))
+    return sent
+  }
+
+  /// Driver counters: packets in, out, missed, rx errors, tx errors.
+  public func driverStats() -> (rx: UInt64, tx: UInt64, missed: UInt64, rxErrors: UInt64, txErrors: UInt64) {
+    var s = [UInt64](repeating: 0, count: 5)
+    _ = cdpdk_eth_stats(portID, &s)
+    return (s[0], s[1], s[2], s[3], s[4])
+  }
+
+  public func close() {
+    _ = cdpdk_eth_dev_stop(portID)
+    _ = cdpdk_eth_dev_close(portID)
+    scratch.deallocate()
+  }
+}

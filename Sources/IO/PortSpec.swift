@@ -1,0 +1,66 @@
+/// How an operator names a port, on the command line and in config files:
+///
+///     af-packet:IFNAME                 AF_PACKET TPACKET_V3 rings on a Linux interface
+///     dpdk:VDEV[,KEY=VALUE…]           a DPDK port, e.g. dpdk:net_pcap0,rx_pcap=w1.pcap,infinite_rx=1
+///                                      or dpdk:net_af_packet0,iface=veth0
+///     pcap:FILE                        in-memory replay of a pcap (no DPDK), looping
+///     pcap-out:FILE                    capture sink writing a pcap
+///     null                             discards what it is sent (memory port, no capture)
+public enum PortSpec: Equatable, Sendable, CustomStringConvertible {
+  case afPacket(interface: String)
+  case dpdk(name: String, args: String)
+  case pcapReplay(path: String)
+  case pcapWriter(path: String)
+  case null
+
+  /// Parses a spec; the error says what is wrong and what forms are accepted.
+  public init(parsing text: String) throws(IOError) {
+    let forms = "expected af-packet:IFNAME, dpdk:VDEV[,ARGS], pcap:FILE, pcap-out:FILE or null"
+    if text == "null" { self = .null; return }
+    guard let colon = text.firstIndex(of: ":") else { throw IOError("port '\(text)': \(forms)") }
+    let kind = text[..<colon], rest = String(text[text.index(after: colon)...])
+    guard !rest.isEmpty else { throw IOError("port '\(text)': nothing after '\(kind):'; \(forms)") }
+    switch kind {
+    case "af-packet", "afpacket":
+      guard rest.utf8.count < 16, !rest.contains("/"), !rest.contains(" ") else {
+        throw IOError("port '\(text)': '\(rest)' is not a Linux interface name (at most 15 bytes, no '/' or space)")
+      }
+      self = .afPacket(interface: rest)
+    case "dpdk":
+      let parts = rest.split(separator: ",", maxSplits: 1)
+      let name = String(parts[0])
+      guard name.hasPrefix("net_") else {
+        throw IOError("port '\(text)': DPDK vdev names start with net_ (net_pcap0, net_null0, net_af_packet0, net_tap0)")
+      }
+      self = .dpdk(name: name, args: parts.count > 1 ? String(parts[1]) : "")
+    case "pcap": self = .pcapReplay(path: rest)
+    case "pcap-out": self = .pcapWriter(path: rest)
+    default: throw IOError("port '\(text)': unknown kind '\(kind)'; \(forms)")
+    }
+  }
+
+  public var description: String {
+    switch self {
+    case .afPacket(let i): "af-packet:\(i)"
+    case .dpdk(let n, let a): a.isEmpty ? "dpdk:\(n)" : "dpdk:\(n),\(a)"
+    case .pcapReplay(let p): "pcap:\(p)"
+    case .pcapWriter(let p): "pcap-out:\(p)"
+    case .null: "null"
+    }
+  }
+
+  public var needsDPDK: Bool { if case .dpdk = self { true } else { false } }
+
+  /// Opens the port. A DPDK spec needs the EAL initialized and an mbuf pool.
+  public func open(mbufPool: OpaquePointer? = nil, replayLimit: Int? = nil) throws(IOError) -> Port {
+    switch self {
+    case .afPacket(let i): return .afPacket(try AFPacketPort.open(interface: i))
+    case .dpdk(let n, let a):
+      guard let mbufPool else { throw IOError("port \(self): DPDK is not initialized") }
+      return .dpdk(try DPDKPort.open(name: n, args: a, pool: mbufPool))
+    case .pcapReplay(let p): return .pcapReplay(PcapReplayPort(store: try FrameStore(pcapFile: p), limit: replayLimit))
+    case .pcapWriter(let p): return .pcapWriter(try PcapWriterPort.open(path: p))
+    case .null: return .memory(MemoryPort(inputCapacity: 1, capture: false))
+    }
+  }
+}

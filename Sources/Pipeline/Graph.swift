@@ -1,0 +1,110 @@
+import Buffers
+import CDPDKShim
+import IO
+import Tables
+
+/// What a graph run reads besides its packets: the tables snapshot taken for this burst,
+/// the worker's ports and its buffer releaser. Built once per burst by the worker.
+@frozen
+public struct GraphEnvironment {
+  public var macTable: MACTable
+  public let ports: UnsafeMutablePointer<Port>
+  public let portCount: Int
+  public let releaser: BufferReleaser
+
+  @inlinable
+  public init(macTable: MACTable, ports: UnsafeMutablePointer<Port>, portCount: Int, releaser: BufferReleaser) {
+    self.macTable = macTable
+    self.ports = ports
+    self.portCount = portCount
+    self.releaser = releaser
+  }
+}
+
+/// The packet graph of one worker: one pending vector per node, visited in `NodeID`
+/// order (a topological order), each node called once per vector with static dispatch
+/// (a switch, no existential), and packets moved to the node named in `next[i]`.
+///
+/// When every packet of a vector goes to the same node and that node's vector is empty,
+/// the two vectors are swapped instead of copying packets (DPDK rte_graph's "home run").
+///
+/// Invariant: no node replicates packets, and a run starts with at most
+/// `PacketVector.capacity` packets, so no pending vector can overflow.
+///
+/// Thread safety: owned by one worker thread. Counters may be read by any thread.
+@frozen
+public struct Graph {
+  /// `frames[n]` holds the packets waiting for node `n`.
+  public let frames: UnsafeMutablePointer<PacketVector>
+  public let counters: NodeCounters
+  public var ethernetInput = EthernetInput()
+  public var l2Forward = L2Forward()
+  public var portOutput: PortOutput
+  public var errorDrop = ErrorDrop()
+
+  public init(portCount: Int) {
+    frames = .allocate(capacity: NodeID.count)
+    for i in 0..<NodeID.count { (frames + i).initialize(to: .allocate()) }
+    counters = NodeCounters()
+    portOutput = PortOutput(portCount: portCount)
+  }
+
+  /// Frees the vectors and counters. Control thread, after the worker stopped and every
+  /// vector was drained by `run`.
+  public func destroy() {
+    for i in 0..<NodeID.count { frames[i].deallocate() }
+    frames.deallocate()
+    counters.destroy()
+    portOutput.destroy()
+  }
+
+  /// The vector that input nodes append received packets to.
+  @inlinable public var input: UnsafeMutablePointer<PacketVector> { frames + Int(NodeID.ethernetInput.rawValue) }
+
+  /// Runs every node that has packets until all vectors are empty.
+  @inlinable
+  public mutating func run(_ env: GraphEnvironment) {
+    for raw in 0..<UInt16(NodeID.count) where frames[Int(raw)].count > 0 {
+      dispatch(NodeID(rawValue: raw).unsafelyUnwrapped, env)
+    }
+  }
+
+  @inlinable
+  mutating func dispatch(_ id: NodeID, _ env: GraphEnvironment) {
+    let start = cdpdk_rdtsc()
+    let slot = frames + Int(id.rawValue)
+    var v = slot.pointee
+    let n = v.count
+    switch id {
+    case .ethernetInput: ethernetInput.process(&v, counters: counters)
+    case .l2Forward: l2Forward.process(&v, table: env.macTable, portCount: env.portCount, counters: counters)
+    case .portOutput: portOutput.process(&v, ports: env.ports, releaser: env.releaser)
+    case .errorDrop: errorDrop.process(&v, releaser: env.releaser)
+    }
+    if v.count > 0 {
+      scatter(v, from: slot)
+    } else {
+      slot.pointee.count = 0
+    }
+    counters.vector(id, packets: n, cycles: cdpdk_rdtsc() &- start)
+  }
+
+  /// Moves the packets of `v` (the vector at `slot`) to the vectors of their next nodes.
+  @inlinable
+  func scatter(_ v: PacketVector, from slot: UnsafeMutablePointer<PacketVector>) {
+    let n = v.count
+    let target = v.next[0]
+    var same = true
+    for i in 1..<n where v.next[i] != target { same = false; break }
+    if same && frames[Int(target)].count == 0 {
+      let empty = frames[Int(target)]
+      frames[Int(target)] = v
+      slot.pointee = empty
+      return
+    }
+    for i in 0..<n {
+      frames[Int(v.next[i])].append(v.packets[i])
+    }
+    slot.pointee.count = 0
+  }
+}

@@ -1,0 +1,118 @@
+import ArgumentParser
+import Buffers
+import CDPDKShim
+import Foundation
+import IO
+import Pipeline
+import Tables
+import Wire
+
+@main
+struct GannetBench: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "gannet-bench",
+    abstract: "Measure Gannet's packet rate on one core, replaying a shared workload through the real pipeline.",
+    discussion: """
+      Backends:
+        dpdk    net_pcap (rx_pcap=<workload>, infinite_rx=1) -> pipeline -> net_null, the setup that
+                `dpdk-testpmd --forward-mode=io` is measured on. Hugepages when the machine has them,
+                --no-huge otherwise; the output says which.
+        memory  in-memory pcap replay -> pipeline -> null sink, no DPDK. With --packets N it processes
+                exactly N packets, for `valgrind --tool=callgrind` instruction counts.
+
+      Examples:
+        gannet-bench --workload w1 --workload-dir /tmp/gannet-workloads
+        gannet-bench --backend memory --packets 1000000 --json
+      """)
+
+  enum Backend: String, ExpressibleByArgument, CaseIterable { case dpdk, memory }
+
+  @Option(help: "Workload name from the manifest (w1).") var workload = "w1"
+  @Option(help: "Directory holding the generated pcaps and manifest.json.") var workloadDir = "/tmp/gannet-workloads"
+  @Option(help: "Packet I/O backend: dpdk or memory.") var backend: Backend = .dpdk
+  @Option(help: "Measured seconds (after the warm-up).") var seconds: Double = 5
+  @Option(help: "Warm-up seconds, not measured.") var warmup: Double = 1
+  @Option(help: "memory backend only: process exactly this many packets, then stop.") var packets: Int?
+  @Option(help: "Packets asked of a port per rx burst.") var burst = 32
+  @Flag(help: "Print one JSON object instead of tables.") var json = false
+
+  func validate() throws {
+    guard seconds > 0, warmup >= 0 else { throw ValidationError("--seconds must be > 0 and --warmup >= 0") }
+    guard (1...PacketVector.capacity).contains(burst) else { throw ValidationError("--burst must be 1…\(PacketVector.capacity)") }
+    if packets != nil && backend != .memory { throw ValidationError("--packets works with --backend memory only") }
+    if let p = packets, p <= 0 { throw ValidationError("--packets must be positive") }
+  }
+
+  func run() throws {
+    let w = try Workload.load(workload, directory: workloadDir)
+    var memoryMode = "none"
+    var ports: [IO.Port] = []
+    switch backend {
+    case .dpdk:
+      let mode = DPDK.detectMemoryMode()
+      memoryMode = mode.rawValue
+      try DPDK.initialize(arguments: DPDK.ealArguments(lcores: "0", mode: mode, memoryMB: 2048))
+      // net_pcap's infinite_rx keeps one mbuf per pcap packet per queue.
+      let pool = try DPDK.createPool(name: "bench", count: max(16384, w.packets + 8192))
+      ports.append(.dpdk(try DPDKPort.open(name: "net_pcap0", args: "rx_pcap=\(w.pcap),infinite_rx=1", pool: pool)))
+      ports.append(.dpdk(try DPDKPort.open(name: "net_null0", args: "", pool: pool)))
+    case .memory:
+      ports.append(.pcapReplay(PcapReplayPort(store: try FrameStore(pcapFile: w.pcap), limit: packets)))
+      ports.append(.memory(MemoryPort(inputCapacity: 1, capture: false)))
+    }
+    let qsbr = QSBR(workers: 1)
+    let tables = RCUBox(TableSnapshot(generation: 1, macTable: MACTable(w.macs.map { ($0, 1) })), qsbr: qsbr,
+                        retire: TableSnapshot.retire)
+    var worker = Worker(index: 0, ports: ports, pollPorts: [0], tables: tables, burst: burst)
+    qsbr.online(worker: 0)
+
+    let rxCounters = ports[0].counters, txCounters = ports[1].counters
+    let result: Measurement
+    if let limit = packets {
+      let t0 = Clock.now()
+      while rxCounters.read(PortCounter.rxPackets) + rxCounters.drops(.rxTruncated) < UInt64(limit) { _ = worker.poll() }
+      result = Measurement(seconds: Clock.now() - t0, rx: rxCounters.read(PortCounter.rxPackets),
+                           tx: txCounters.read(PortCounter.txPackets))
+    } else {
+      Clock.spin(for: warmup) { _ = worker.poll() }
+      let rx0 = rxCounters.read(PortCounter.rxPackets), tx0 = txCounters.read(PortCounter.txPackets)
+      worker.graph.counters.block.reset()
+      let elapsed = Clock.spin(for: seconds) { _ = worker.poll() }
+      result = Measurement(seconds: elapsed, rx: rxCounters.read(PortCounter.rxPackets) - rx0,
+                           tx: txCounters.read(PortCounter.txPackets) - tx0)
+    }
+    qsbr.offline(worker: 0)
+    let report = Report(workload: w.name, backend: backend.rawValue, memory: memoryMode, burst: burst,
+                        measurement: result, graph: worker.graph.counters, ports: ports)
+    print(json ? report.json() : report.table())
+    worker.destroy()
+    if backend == .dpdk { DPDK.cleanup() }
+  }
+}
+
+struct Measurement {
+  let seconds: Double
+  let rx: UInt64
+  let tx: UInt64
+  var mpps: Double { Double(rx) / seconds / 1e6 }
+}
+
+enum Clock {
+  static func now() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+  }
+  /// Calls `body` until `seconds` have passed, reading the clock every 64 calls.
+  /// Returns the exact elapsed time.
+  @discardableResult
+  static func spin(for seconds: Double, _ body: () -> Void) -> Double {
+    let start = now(), end = start + seconds
+    var t = start
+    while t < end {
+      for _ in 0..<64 { body() }
+      t = now()
+    }
+    return t - start
+  }
+}

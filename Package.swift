@@ -86,7 +86,7 @@ let package = Package(
       swiftSettings: swiftSettings),
     .executableTarget(
       name: "gannet-io",
-      dependencies: ["IO", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      dependencies: ["IO", "Buffers", "Wire", .product(name: "ArgumentParser", package: "swift-argument-parser")],
       swiftSettings: swiftSettings),
 
     // ---- tests and benchmarks ---------------------------------------------------------

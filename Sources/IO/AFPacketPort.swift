@@ -21,10 +21,12 @@ public struct AFPacketPort {
     @usableFromInline var remaining: UInt32
     @usableFromInline var frame: UnsafeMutablePointer<tpacket3_hdr>?
     @usableFromInline var txHead: UInt32
+    let interface: String
   }
   @usableFromInline let state: UnsafeMutablePointer<State>
   public let counters: CounterBlock
-  public let interface: String
+  /// The Linux interface name (kept in `state` so the port value holds no reference).
+  public var interface: String { state.pointee.interface }
 
   /// Ring geometry. The defaults hold 8 MiB of RX blocks and 1024 TX frames of 2 KiB.
   public struct Geometry: Sendable {
@@ -48,14 +50,13 @@ public struct AFPacketPort {
       throw IOError("AF_PACKET on \(interface): \(what) failed: \(String(cString: strerror(-rc)))")
     }
     let s = UnsafeMutablePointer<State>.allocate(capacity: 1)
-    s.initialize(to: State(ring: ring, block: 0, remaining: 0, frame: nil, txHead: 0))
-    return AFPacketPort(state: s, counters: CounterBlock(count: PortCounter.blockSize), interface: interface)
+    s.initialize(to: State(ring: ring, block: 0, remaining: 0, frame: nil, txHead: 0, interface: interface))
+    return AFPacketPort(state: s, counters: CounterBlock(count: PortCounter.blockSize))
   }
 
-  @usableFromInline init(state: UnsafeMutablePointer<State>, counters: CounterBlock, interface: String) {
+  @usableFromInline init(state: UnsafeMutablePointer<State>, counters: CounterBlock) {
     self.state = state
     self.counters = counters
-    self.interface = interface
   }
 
   @inlinable

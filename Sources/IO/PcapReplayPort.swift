@@ -15,18 +15,18 @@ public struct PcapReplayPort {
     @usableFromInline let offsets: UnsafeMutablePointer<Int>
     @usableFromInline let lengths: UnsafeMutablePointer<UInt32>
     @usableFromInline let frames: Int
+    /// Keeps the frames alive as long as the port. Held here, not in the port value,
+    /// so that copying a port (per burst) never retains.
+    let store: FrameStore
   }
   @usableFromInline let state: UnsafeMutablePointer<State>
-  /// Keeps the frames alive as long as the port.
-  public let store: FrameStore
   public let counters: CounterBlock
 
   public init(store: FrameStore, limit: Int? = nil) {
     precondition(store.count > 0, "replaying an empty pcap")
-    self.store = store
     state = .allocate(capacity: 1)
     state.initialize(to: State(cursor: 0, produced: 0, limit: limit ?? Int.max, bytes: store.bytes, offsets: store.offsets,
-                               lengths: store.lengths, frames: store.count))
+                               lengths: store.lengths, frames: store.count, store: store))
     counters = CounterBlock(count: PortCounter.blockSize)
   }
 

@@ -12,7 +12,6 @@ public struct PcapWriterPort {
   @usableFromInline let dead: OpaquePointer
   @usableFromInline let dumper: OpaquePointer
   public let counters: CounterBlock
-  public let path: String
 
   public static func open(path: String, snaplen: Int32 = 65535) throws(IOError) -> PcapWriterPort {
     guard let dead = pcap_open_dead(DLT_EN10MB, snaplen) else { throw IOError("pcap_open_dead failed") }
@@ -21,14 +20,13 @@ public struct PcapWriterPort {
       pcap_close(dead)
       throw IOError("cannot write pcap \(path): \(e)")
     }
-    return PcapWriterPort(dead: dead, dumper: d, counters: CounterBlock(count: PortCounter.blockSize), path: path)
+    return PcapWriterPort(dead: dead, dumper: d, counters: CounterBlock(count: PortCounter.blockSize))
   }
 
-  @usableFromInline init(dead: OpaquePointer, dumper: OpaquePointer, counters: CounterBlock, path: String) {
+  @usableFromInline init(dead: OpaquePointer, dumper: OpaquePointer, counters: CounterBlock) {
     self.dead = dead
     self.dumper = dumper
     self.counters = counters
-    self.path = path
   }
 
   @inlinable

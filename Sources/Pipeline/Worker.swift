@@ -31,7 +31,13 @@ public struct Worker {
   public var graph: Graph
   public let pool: NativePool
   public let releaser: BufferReleaser
+  /// Strong references: they keep the tables and QSBR alive as long as the worker.
   public let tables: RCUBox<TableSnapshot>
+  public let qsbr: QSBR
+  /// The same objects, read on the hot path without reference counting
+  /// (`_withUnsafeGuaranteedRef`). Valid while `tables`/`qsbr` above hold them.
+  @usableFromInline let hotTables: Unmanaged<RCUBox<TableSnapshot>>
+  @usableFromInline let hotQSBR: Unmanaged<QSBR>
   /// Packets asked of a port per burst (testpmd's default is 32).
   public let burst: Int
   /// Indices of the ports this worker polls for input (a sink such as net_null or a
@@ -56,13 +62,17 @@ public struct Worker {
     self.pool = NativePool(count: poolSize)
     self.releaser = BufferReleaser(pool: pool)
     self.tables = tables
+    self.qsbr = tables.qsbr
+    self.hotTables = Unmanaged.passUnretained(tables)
+    self.hotQSBR = Unmanaged.passUnretained(tables.qsbr)
     self.burst = burst
   }
 
   /// One round over every polled port. Returns the number of packets received.
   @inlinable
   public mutating func poll() -> Int {
-    let env = GraphEnvironment(macTable: tables.current._withUnsafeGuaranteedRef { $0.macTable },
+    let table = hotTables._withUnsafeGuaranteedRef { $0.current._withUnsafeGuaranteedRef { $0.macTable } }
+    let env = GraphEnvironment(macTable: table,
                                ports: ports, portCount: portCount, releaser: releaser)
     var total = 0
     for i in 0..<rxPortCount {
@@ -73,7 +83,8 @@ public struct Worker {
         total &+= n
       }
     }
-    tables.qsbr.quiescent(worker: index)
+    let w = index
+    hotQSBR._withUnsafeGuaranteedRef { $0.quiescent(worker: w) }
     return total
   }
 

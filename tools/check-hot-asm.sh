@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Checks the release build's machine code of the packet path for Swift runtime calls
+# that must never happen per packet or per burst: swift_retain, swift_release,
+# swift_allocObject (and their bridge/unknown variants).
+#
+# Hot functions are found by what they do, not only by name, because the optimizer
+# inlines the worker loop into its caller: every function that reads the TSC (the graph
+# runner's per-node cycle counters) or calls a DPDK burst function, plus every symbol of
+# Worker.poll, Graph.run/dispatch/scatter, a node's process, or a port's rx/tx.
+#
+# Usage: tools/check-hot-asm.sh [BINARY]     (default .build/release/gannet-bench)
+set -euo pipefail
+bin=${1:-.build/release/gannet-bench}
+[ -x "$bin" ] || { echo "no $bin: run swift build -c release first" >&2; exit 2; }
+asm=$(mktemp)
+trap 'rm -f "$asm"' EXIT
+objdump -d --no-show-raw-insn "$bin" | swift demangle --simplified > "$asm"
+
+awk '
+  function flush() {
+    if (name != "" && hot) {
+      n_hot++
+      printf "hot: %s\n", substr(name, 1, 110)
+      if (bad != "") { printf "  FORBIDDEN:%s\n", bad; n_bad++ }
+    }
+  }
+  /^[0-9a-f]+ <.*>:$/ {
+    flush()
+    name = $0; sub(/^[0-9a-f]+ </, "", name); sub(/>:$/, "", name); hot = 0; bad = ""
+    if (name ~ /Worker\.poll\(\)|Graph\.(run|dispatch|scatter)\(|\.process\(_:|Port\.(rx\(into:|tx\(_:count:releaser:)|BufferReleaser\.release\(/) hot = 1
+    next
+  }
+  /rdtsc/ { hot = 1 }
+  /call.*(swift_retain|swift_release|swift_allocObject|swift_bridgeObjectRetain|swift_bridgeObjectRelease|swift_unknownObjectRetain|swift_unknownObjectRelease)/ {
+    sub(/^.*call +[0-9a-f]+ /, ""); bad = bad " " $0
+  }
+  END {
+    flush()
+    printf "%d hot functions checked, %d with runtime retain/release/alloc calls\n", n_hot, n_bad
+    if (n_hot == 0) { print "no hot function found: the check itself is broken"; exit 2 }
+    exit (n_bad > 0)
+  }' "$asm"

@@ -78,7 +78,7 @@ let package = Package(
       swiftSettings: swiftSettings),
     .executableTarget(
       name: "gannetctl",
-      dependencies: ["Control", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      dependencies: ["Control", "Wire", .product(name: "ArgumentParser", package: "swift-argument-parser")],
       swiftSettings: swiftSettings),
     .executableTarget(
       name: "gannet-bench",

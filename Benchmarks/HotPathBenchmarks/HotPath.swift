@@ -6,7 +6,7 @@ import Tables
 import Wire
 
 /// Steady-state forwarding through the real worker and graph: in-memory replay of W1-like
-/// traffic (1,000 UDP frames among 64 VM MACs) → ethernet-input → l2-forward →
+/// traffic (1,000 UDP frames among 64 VM MACs) → ethernet-input → l2-input → l2-forward →
 /// port-output → null sink. The measured region processes 1M packets after a warm-up,
 /// and its heap allocation count must be 0 (threshold in Thresholds/, checked by
 /// `swift package benchmark thresholds check`).
@@ -33,9 +33,10 @@ let benchmarks: @Sendable () -> Void = {
     let replay = PcapReplayPort(store: FrameStore(frames: frames), limit: packets + warmup)
     let sink = MemoryPort(inputCapacity: 1, capture: false)
     let qsbr = QSBR(workers: 1)
-    let tables = RCUBox(TableSnapshot(generation: 1, macTable: MACTable(macs.map { ($0, 1) })), qsbr: qsbr,
-                        retire: TableSnapshot.retire)
-    var worker = Worker(index: 0, ports: [.pcapReplay(replay), .memory(sink)], pollPorts: [0], tables: tables)
+    let tables = RCUBox(DataplaneSnapshot.singleNetwork(ports: [.pcapReplay(replay), .memory(sink)], poll: [0],
+                                                        macs: macs.map { ($0, 1) }),
+                        qsbr: qsbr, retire: DataplaneSnapshot.retire)
+    var worker = Worker(index: 0, tables: tables, maxPorts: 2)
     qsbr.online(worker: 0)
     while replay.counters.read(PortCounter.rxPackets) < UInt64(warmup) { _ = worker.poll() }
 

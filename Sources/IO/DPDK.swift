@@ -56,6 +56,10 @@ public enum DPDK {
     _ = cargs
   }
 
+  /// Removes a vdev created by `DPDKPort.open` after its port was closed, so that the
+  /// name can be used again.
+  public static func uninitVdev(_ name: String) { _ = cdpdk_vdev_uninit(name) }
+
   /// Releases EAL resources at process exit.
   public static func cleanup() { _ = cdpdk_eal_cleanup() }
 

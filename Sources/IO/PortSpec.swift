@@ -51,6 +51,13 @@ public enum PortSpec: Equatable, Sendable, CustomStringConvertible {
 
   public var needsDPDK: Bool { if case .dpdk = self { true } else { false } }
 
+  /// Closes a port opened from this spec, and for DPDK removes the vdev so that its name
+  /// can be used again.
+  public func close(_ port: Port) {
+    port.close()
+    if case .dpdk(let name, _) = self { DPDK.uninitVdev(name) }
+  }
+
   /// Opens the port. A DPDK spec needs the EAL initialized and an mbuf pool.
   public func open(mbufPool: OpaquePointer? = nil, replayLimit: Int? = nil) throws(IOError) -> Port {
     switch self {

@@ -3,20 +3,27 @@ import CDPDKShim
 import IO
 import Tables
 
-/// What a graph run reads besides its packets: the tables snapshot taken for this burst,
-/// the worker's ports and its buffer releaser. Built once per burst by the worker.
+/// What a graph run reads besides its packets: the snapshot taken for this round (held
+/// unretained: valid until the worker's next quiescent state), the worker's pool and its
+/// buffer releaser. Built once per round by the worker.
 @frozen
 public struct GraphEnvironment {
-  public var macTable: MACTable
+  public unowned(unsafe) let snapshot: DataplaneSnapshot
+  public let l2: L2Table
   public let ports: UnsafeMutablePointer<Port>
   public let portCount: Int
+  public let interfaces: UnsafeMutablePointer<InterfaceInfo>
+  public let pool: NativePool
   public let releaser: BufferReleaser
 
   @inlinable
-  public init(macTable: MACTable, ports: UnsafeMutablePointer<Port>, portCount: Int, releaser: BufferReleaser) {
-    self.macTable = macTable
-    self.ports = ports
-    self.portCount = portCount
+  public init(snapshot: DataplaneSnapshot, pool: NativePool, releaser: BufferReleaser) {
+    self.snapshot = snapshot
+    l2 = snapshot.l2
+    ports = snapshot.ports
+    portCount = snapshot.portCount
+    interfaces = snapshot.interfaces
+    self.pool = pool
     self.releaser = releaser
   }
 }
@@ -38,15 +45,18 @@ public struct Graph {
   public let frames: UnsafeMutablePointer<PacketVector>
   public let counters: NodeCounters
   public var ethernetInput = EthernetInput()
+  public var l2Input = L2Input()
   public var l2Forward = L2Forward()
+  public var l2Flood = L2Flood()
   public var portOutput: PortOutput
   public var errorDrop = ErrorDrop()
 
-  public init(portCount: Int) {
+  /// `maxPorts`: the most interfaces a snapshot may have (port-output stages per port).
+  public init(maxPorts: Int) {
     frames = .allocate(capacity: NodeID.count)
     for i in 0..<NodeID.count { (frames + i).initialize(to: .allocate()) }
     counters = NodeCounters()
-    portOutput = PortOutput(portCount: portCount)
+    portOutput = PortOutput(portCount: maxPorts)
   }
 
   /// Frees the vectors and counters. Control thread, after the worker stopped and every
@@ -77,8 +87,10 @@ public struct Graph {
     let n = v.count
     switch id {
     case .ethernetInput: ethernetInput.process(&v, counters: counters)
-    case .l2Forward: l2Forward.process(&v, table: env.macTable, portCount: env.portCount, counters: counters)
-    case .portOutput: portOutput.process(&v, ports: env.ports, releaser: env.releaser)
+    case .l2Input: l2Input.process(&v, interfaces: env.interfaces, counters: counters)
+    case .l2Forward: l2Forward.process(&v, table: env.l2, portCount: env.portCount, counters: counters)
+    case .l2Flood: l2Flood.process(&v, snapshot: env.snapshot, pool: env.pool, releaser: env.releaser, counters: counters)
+    case .portOutput: portOutput.process(&v, ports: env.ports, portCount: env.portCount, releaser: env.releaser)
     case .errorDrop: errorDrop.process(&v, releaser: env.releaser)
     }
     if v.count > 0 {

@@ -7,16 +7,20 @@ import Wire
 /// metrics and traces share; never rename one.
 public enum NodeID: UInt16, CaseIterable, Sendable, CustomStringConvertible {
   case ethernetInput = 0
-  case l2Forward = 1
-  case portOutput = 2
-  case errorDrop = 3
+  case l2Input = 1
+  case l2Forward = 2
+  case l2Flood = 3
+  case portOutput = 4
+  case errorDrop = 5
 
   public static let count = allCases.count
 
   public var name: String {
     switch self {
     case .ethernetInput: "ethernet-input"
+    case .l2Input: "l2-input"
     case .l2Forward: "l2-forward"
+    case .l2Flood: "l2-flood"
     case .portOutput: "port-output"
     case .errorDrop: "error-drop"
     }

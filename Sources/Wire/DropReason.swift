@@ -12,6 +12,11 @@ public enum DropReason: UInt8, CaseIterable, Error, Sendable, CustomStringConver
   case l2UnknownDestination = 5
   case l2NoOutputPort = 6
   case l2Hairpin = 7
+  case l2InterfaceUnattached = 8
+  case l2SourceSpoofed = 9
+  case l2FloodNoMembers = 10
+  case l2FloodNoBuffer = 11
+  case l2RemoteUnreachable = 12
   // ---- ARP (20–29)
   case arpTooShort = 20
   case arpUnsupported = 21
@@ -51,6 +56,11 @@ public enum DropReason: UInt8, CaseIterable, Error, Sendable, CustomStringConver
     case .l2UnknownDestination: "l2-unknown-destination"
     case .l2NoOutputPort: "l2-no-output-port"
     case .l2Hairpin: "l2-hairpin"
+    case .l2InterfaceUnattached: "l2-interface-unattached"
+    case .l2SourceSpoofed: "l2-source-spoofed"
+    case .l2FloodNoMembers: "l2-flood-no-members"
+    case .l2FloodNoBuffer: "l2-flood-no-buffer"
+    case .l2RemoteUnreachable: "l2-remote-unreachable"
     case .arpTooShort: "arp-too-short"
     case .arpUnsupported: "arp-unsupported"
     case .ipTooShort: "ip4-too-short"
@@ -86,6 +96,11 @@ public enum DropReason: UInt8, CaseIterable, Error, Sendable, CustomStringConver
     case .l2UnknownDestination: "no FDB entry for the destination MAC"
     case .l2NoOutputPort: "FDB entry names a port that does not exist"
     case .l2Hairpin: "destination is on the port the frame came in on"
+    case .l2InterfaceUnattached: "frame arrived on an interface that belongs to no network port"
+    case .l2SourceSpoofed: "source MAC is not the port's own (port security)"
+    case .l2FloodNoMembers: "broadcast/unknown frame and no other local port in its network"
+    case .l2FloodNoBuffer: "no buffer to copy a flooded frame into"
+    case .l2RemoteUnreachable: "destination port is on another node and no tunnel reaches it"
     case .arpTooShort: "ARP packet shorter than 28 bytes"
     case .arpUnsupported: "ARP for other than Ethernet/IPv4 (RFC 826)"
     case .ipTooShort: "IPv4 packet shorter than 20 bytes"

@@ -61,9 +61,9 @@ struct GannetBench: ParsableCommand {
       ports.append(.memory(MemoryPort(inputCapacity: 1, capture: false)))
     }
     let qsbr = QSBR(workers: 1)
-    let tables = RCUBox(TableSnapshot(generation: 1, macTable: MACTable(w.macs.map { ($0, 1) })), qsbr: qsbr,
-                        retire: TableSnapshot.retire)
-    var worker = Worker(index: 0, ports: ports, pollPorts: [0], tables: tables, burst: burst)
+    let tables = RCUBox(DataplaneSnapshot.singleNetwork(ports: ports, poll: [0], macs: w.macs.map { ($0, 1) }), qsbr: qsbr,
+                        retire: DataplaneSnapshot.retire)
+    var worker = Worker(index: 0, tables: tables, maxPorts: ports.count, burst: burst)
     qsbr.online(worker: 0)
 
     let rxCounters = ports[0].counters, txCounters = ports[1].counters
@@ -86,6 +86,7 @@ struct GannetBench: ParsableCommand {
                         measurement: result, graph: worker.graph.counters, ports: ports)
     print(json ? report.json() : report.table())
     worker.destroy()
+    for p in ports { p.close() }
     if backend == .dpdk { DPDK.cleanup() }
   }
 }

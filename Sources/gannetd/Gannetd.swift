@@ -1,5 +1,5 @@
 import ArgumentParser
-import Buffers
+import Control
 import Dispatch
 import Foundation
 import IO
@@ -7,7 +7,6 @@ import Logging
 import Pipeline
 import Synchronization
 import Tables
-import Wire
 
 /// Set by SIGTERM/SIGINT; the worker polls it between rounds.
 final class StopFlag: Sendable {
@@ -18,46 +17,51 @@ final class StopFlag: Sendable {
 struct Gannetd: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "gannetd",
-    abstract: "Gannet data-plane daemon: one poll-mode worker switching frames between ports.",
+    abstract: "Gannet data-plane daemon: poll-mode workers, programmed through a control socket.",
     discussion: """
-      This build switches by a static MAC table given on the command line; the control
-      socket, tenant networks and config file come next.
+      The config file names the node (name, role, tunnel IP, DVR host MAC) and the daemon's
+      settings; networks and ports come through the control socket (gannetctl) and are saved in
+      the state file on every committed change, so a restart restores them.
       Example:
-        gannetd --port af-packet:veth1 --port af-packet:veth2 \\
-                --mac fa:16:3e:00:00:01=0 --mac fa:16:3e:00:00:02=1
+        gannetd --config /etc/gannet/gannetd.json
       """)
 
-  @Option(name: .customLong("port"), help: "A port spec (repeatable); ports are numbered from 0 in order.")
-  var ports: [String] = []
-  @Option(name: .customLong("mac"), help: "Static MAC entry MAC=PORT (repeatable).")
-  var macs: [String] = []
+  @Option(help: "Configuration file (JSON).") var config: String
+  @Option(help: "Override the config's control_socket.") var socket: String?
+  @Option(help: "Override the config's state_file.") var stateFile: String?
 
   func run() throws {
+    LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
     var log = Logger(label: "gannetd")
     log.logLevel = .info
-    guard !ports.isEmpty else { throw ValidationError("--port: at least one port is needed") }
-    let specs = try ports.map { text -> PortSpec in
-      do { return try PortSpec(parsing: text) } catch { throw ValidationError("--port: \(error)") }
+    var cfg: DaemonConfig
+    do { cfg = try DaemonConfig.load(path: config) } catch {
+      log.critical("bad config: \(error.message)")
+      throw ExitCode(2)
     }
-    let entries = try macs.map { text -> (MACAddress, UInt16) in
-      let parts = text.split(separator: "=")
-      guard parts.count == 2, let mac = MACAddress(parts[0]), let port = UInt16(parts[1]), Int(port) < specs.count else {
-        throw ValidationError("--mac \(text): expected MAC=PORT with PORT below \(specs.count)")
-      }
-      return (mac, port)
-    }
-    var pool: OpaquePointer? = nil
-    if specs.contains(where: \.needsDPDK) {
-      let mode = DPDK.detectMemoryMode()
-      try DPDK.initialize(arguments: DPDK.ealArguments(mode: mode, memoryMB: 1024))
-      pool = try DPDK.createPool(name: "gannetd", count: 16384)
-      log.info("DPDK initialized", metadata: ["memory": "\(mode.rawValue)"])
-    }
-    let opened = try specs.map { try $0.open(mbufPool: pool) }
-    for (i, s) in specs.enumerated() { log.info("port \(i): \(s)") }
+    if let socket { cfg.controlSocket = socket }
+    if let stateFile { cfg.stateFile = stateFile }
 
-    let qsbr = QSBR(workers: 1)
-    let tables = RCUBox(TableSnapshot(generation: 1, macTable: MACTable(entries)), qsbr: qsbr, retire: TableSnapshot.retire)
+    var pool: OpaquePointer? = nil
+    var memoryMode = "none"
+    if cfg.dpdkEnabled {
+      let mode = DPDK.detectMemoryMode()
+      memoryMode = mode.rawValue
+      try DPDK.initialize(arguments: DPDK.ealArguments(lcores: "0", mode: mode, memoryMB: cfg.dpdkMemoryMB))
+      pool = try DPDK.createPool(name: "gannetd", count: 16384)
+      log.info("DPDK initialized", metadata: ["memory": "\(memoryMode)"])
+    }
+    let controller = DataplaneController(config: cfg, log: log, mbufPool: pool, memoryMode: memoryMode)
+    do { try controller.restore() } catch {
+      log.critical("cannot restore state: \(error.message)")
+      throw ExitCode(2)
+    }
+    let server = ControlServer(path: cfg.controlSocket, controller: controller, log: log)
+    do { try server.bind() } catch {
+      log.critical("\(error.message)")
+      throw ExitCode(2)
+    }
+
     let flag = StopFlag()
     let signals = [SIGTERM, SIGINT].map { sig -> DispatchSourceSignal in
       signal(sig, SIG_IGN)
@@ -66,25 +70,25 @@ struct Gannetd: ParsableCommand {
       src.resume()
       return src
     }
-    let pollPorts = specs.indices.filter { if case .pcapWriter = specs[$0] { false } else { true } }
-    nonisolated(unsafe) var worker = Worker(index: 0, ports: opened, pollPorts: pollPorts, tables: tables)
-    let done = DispatchSemaphore(value: 0)
-    let thread = Thread {
-      worker.run(until: flag.stop)
-      done.signal()
+    nonisolated(unsafe) var worker = Worker(index: 0, tables: controller.tables)
+    controller.nodeCounters = worker.graph.counters
+    let workerDone = DispatchSemaphore(value: 0)
+    let idle = cfg.idleSleepMicroseconds
+    let workerThread = Thread {
+      worker.run(until: flag.stop, idleSleepMicroseconds: idle)
+      workerDone.signal()
     }
-    thread.name = "gannet-worker-0"
-    thread.start()
-    log.info("running", metadata: ["ports": "\(opened.count)", "macs": "\(entries.count)"])
-    done.wait()
+    workerThread.name = "gannet-worker-0"
+    workerThread.start()
+    let serverThread = Thread { server.serve() }
+    serverThread.name = "gannet-control"
+    serverThread.start()
+    log.info("running", metadata: ["node": "\(cfg.name)", "role": "\(cfg.role.rawValue)", "socket": "\(cfg.controlSocket)"])
+
+    workerDone.wait()
+    server.stop()
     _ = signals
-    for (i, p) in opened.enumerated() {
-      let c = p.counters
-      log.info("port \(i) \(p.kind): rx \(c.read(PortCounter.rxPackets)) tx \(c.read(PortCounter.txPackets))")
-    }
-    for (node, reason, count) in worker.graph.counters.allDrops() {
-      log.info("drop \(node.name) \(reason.name): \(count)")
-    }
+    controller.shutdown()
     worker.destroy()
     log.info("stopped")
   }

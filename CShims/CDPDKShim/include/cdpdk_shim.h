@@ -80,6 +80,7 @@ static inline int cdpdk_eth_dev_get_port_by_name(const char *name, uint16_t *por
   return rte_eth_dev_get_port_by_name(name, port);
 }
 static inline int cdpdk_vdev_init(const char *name, const char *args) { return rte_vdev_init(name, args); }
+static inline int cdpdk_vdev_uninit(const char *name) { return rte_vdev_uninit(name); }
 static inline int cdpdk_eth_dev_socket_id(uint16_t port) { return rte_eth_dev_socket_id(port); }
 /* Configures nrxq/ntxq queues with an all-default rte_eth_conf (no offloads, no RSS). */
 static inline int cdpdk_eth_dev_configure_default(uint16_t port, uint16_t nrxq, uint16_t ntxq) {

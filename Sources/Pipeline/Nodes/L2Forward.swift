@@ -2,34 +2,38 @@ import Buffers
 import Tables
 import Wire
 
-/// `l2-forward`: looks the destination MAC up in the static MAC table and sets the
-/// output port.
+/// `l2-forward`: looks the destination MAC up in the frame's bridge domain
+/// (`Packet.context`, set by l2-input) and picks the output interface.
 ///
-/// Drops: `l2-unknown-destination` (no entry; flooding of unknown, broadcast and
-/// multicast destinations is a later node), `l2-no-output-port` (entry names a port this
-/// worker does not have), `l2-hairpin` (destination is the input port: a switch never
-/// sends a frame back where it came from, IEEE 802.1Q §8.6.1).
-/// Next nodes: port-output, error-drop.
+/// Broadcast, multicast and unknown unicast destinations go to l2-flood, which copies
+/// them to the other local ports of the same network only.
+/// Drops: `l2-hairpin` (the destination is the port the frame came from: a switch never
+/// sends a frame back, IEEE 802.1Q §8.6.1), `l2-no-output-port` (an entry names an
+/// interface that does not exist), `l2-remote-unreachable` (the destination is on
+/// another node and no tunnel reaches it yet).
+/// Next nodes: port-output, l2-flood, error-drop.
 @frozen
 public struct L2Forward {
   public static let id = NodeID.l2Forward
   public init() {}
 
   @inlinable
-  public func process(_ v: inout PacketVector, table: MACTable, portCount: Int, counters: NodeCounters) {
+  public func process(_ v: inout PacketVector, table: L2Table, portCount: Int, counters: NodeCounters) {
     for i in 0..<v.count {
       let p = v.packets[i]
       let dst = p.data.loadMAC(at: 0)
-      guard let out = table.lookup(dst) else {
-        v.drop(i, .l2UnknownDestination, node: Self.id, counters: counters)
+      guard !dst.isMulticast, let value = table.lookup(domain: UInt16(truncatingIfNeeded: p.context), mac: dst) else {
+        v.next[i] = NodeID.l2Flood.rawValue
         continue
       }
-      if Int(out) >= portCount {
+      if value & L2Value.remote != 0 {
+        v.drop(i, .l2RemoteUnreachable, node: Self.id, counters: counters)
+      } else if Int(value) >= portCount {
         v.drop(i, .l2NoOutputPort, node: Self.id, counters: counters)
-      } else if out == p.inPort {
+      } else if value == UInt32(p.inPort) {
         v.drop(i, .l2Hairpin, node: Self.id, counters: counters)
       } else {
-        v.packets[i].outPort = out
+        v.packets[i].outPort = UInt16(truncatingIfNeeded: value)
         v.next[i] = NodeID.portOutput.rawValue
       }
     }

@@ -14,6 +14,7 @@ public struct PortOutput {
   @usableFromInline let staging: UnsafeMutablePointer<PacketVector>
   @usableFromInline let portCount: Int
 
+  /// `portCount`: the most interfaces any snapshot may have.
   public init(portCount: Int) {
     self.portCount = portCount
     staging = .allocate(capacity: max(portCount, 1))
@@ -25,7 +26,7 @@ public struct PortOutput {
   }
 
   @inlinable
-  public func process(_ v: inout PacketVector, ports: UnsafeMutablePointer<Port>, releaser: BufferReleaser) {
+  public func process(_ v: inout PacketVector, ports: UnsafeMutablePointer<Port>, portCount active: Int, releaser: BufferReleaser) {
     let n = v.count
     guard n > 0 else { return }
     let first = v.packets[0].outPort
@@ -38,7 +39,7 @@ public struct PortOutput {
         let p = v.packets[i]
         staging[Int(p.outPort)].append(p)
       }
-      for port in 0..<portCount where staging[port].count > 0 {
+      for port in 0..<active where staging[port].count > 0 {
         _ = ports[port].tx(staging[port].packets, count: staging[port].count, releaser: releaser)
         staging[port].count = 0
       }

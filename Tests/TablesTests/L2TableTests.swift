@@ -4,41 +4,45 @@ import Tables
 import Testing
 import Wire
 
-@Suite struct MACTableTests {
+@Suite struct L2TableTests {
   @Test func lookupHitsAndMisses() {
     var rng = SystemRandomNumberGenerator()
-    var entries: [(MACAddress, UInt16)] = []
+    var entries: [(domain: UInt16, mac: MACAddress, value: UInt32)] = []
     var seen = Set<UInt64>()
     while entries.count < 10_000 {
+      let d = UInt16.random(in: 1...8, using: &rng)
       let m = MACAddress(rawValue: UInt64.random(in: 1...0xffff_ffff_ffff, using: &rng))
-      if seen.insert(m.rawValue).inserted { entries.append((m, UInt16.random(in: 0...UInt16.max, using: &rng))) }
+      if seen.insert(L2Table.key(domain: d, mac: m)).inserted { entries.append((d, m, UInt32.random(in: 0...UInt32.max, using: &rng))) }
     }
-    let t = MACTable(entries)
+    let t = L2Table(entries)
     defer { t.destroy() }
     #expect(t.count == entries.count)
-    for (m, p) in entries { #expect(t.lookup(m) == p) }
+    for e in entries { #expect(t.lookup(domain: e.domain, mac: e.mac) == e.value) }
     var misses = 0
     for _ in 0..<10_000 {
+      let d = UInt16.random(in: 1...8, using: &rng)
       let m = MACAddress(rawValue: UInt64.random(in: 1...0xffff_ffff_ffff, using: &rng))
-      if !seen.contains(m.rawValue) { #expect(t.lookup(m) == nil); misses += 1 }
+      if !seen.contains(L2Table.key(domain: d, mac: m)) { #expect(t.lookup(domain: d, mac: m) == nil); misses += 1 }
     }
     #expect(misses > 9_000)
   }
 
-  @Test func duplicatesReplaceAndZeroIsIgnored() {
-    let a = MACAddress(0, 0, 0, 0, 0, 1)
-    let t = MACTable([(a, 1), (.zero, 5), (a, 2)])
+  @Test func sameMACInTwoDomainsAreTwoEntries() {
+    let a = MACAddress(0xfa, 0x16, 0x3e, 0, 0, 1)
+    let t = L2Table([(1, a, 10), (2, a, 20), (1, a, 11), (0, a, 99)])   // duplicate replaces; domain 0 ignored
     defer { t.destroy() }
-    #expect(t.count == 1)
-    #expect(t.lookup(a) == 2)
-    #expect(t.lookup(.zero) == nil)
-    #expect(t.entries.map(\.1) == [2])
+    #expect(t.count == 2)
+    #expect(t.lookup(domain: 1, mac: a) == 11)
+    #expect(t.lookup(domain: 2, mac: a) == 20)
+    #expect(t.lookup(domain: 3, mac: a) == nil)
+    #expect(t.lookup(domain: 0, mac: a) == nil)
+    #expect(t.entries.map(\.value) == [11, 20])
   }
 
   @Test func emptyTableMissesEverything() {
-    let t = MACTable([])
+    let t = L2Table([])
     defer { t.destroy() }
-    #expect(t.lookup(.broadcast) == nil)
+    #expect(t.lookup(domain: 1, mac: .broadcast) == nil)
   }
 }
 

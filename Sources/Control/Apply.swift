@@ -1,0 +1,89 @@
+import Wire
+
+extension ControlState {
+  /// Applies a change request to a copy of the state and returns it, or throws and
+  /// leaves nothing changed. Pure: no I/O (opening interfaces is the daemon's commit step).
+  public func applying(_ r: ControlRequest) throws(ControlError) -> ControlState {
+    var s = self
+    try s.apply(r)
+    s.generation = generation + 1
+    return s
+  }
+
+  mutating func apply(_ r: ControlRequest) throws(ControlError) {
+    switch r {
+    case .networkCreate(let n):
+      guard networks[n.id] == nil else { throw ControlError("exists", "network '\(n.id)' exists") }
+      if let other = networks.values.first(where: { $0.vni == n.vni }) {
+        throw ControlError("conflict", "VNI \(n.vni) is used by network '\(other.id)'")
+      }
+      networks[n.id] = n
+    case .networkDelete(let id):
+      guard networks[id] != nil else { throw ControlError("not-found", "no network '\(id)'") }
+      let users = ports.values.filter { $0.network == id }.map(\.id).sorted()
+      guard users.isEmpty else { throw ControlError("in-use", "network '\(id)' still has ports: \(users.joined(separator: ", "))") }
+      networks[id] = nil
+      fdb.removeAll { $0.network == id }
+    case .portCreate(let p):
+      guard ports[p.id] == nil else { throw ControlError("exists", "port '\(p.id)' exists") }
+      try validate(p)
+      ports[p.id] = p
+    case .portUpdate(let id, let location, let ips, let sec):
+      guard var p = ports[id] else { throw ControlError("not-found", "no port '\(id)'") }
+      if let location { p.location = location }
+      if let ips { p.fixedIPs = ips }
+      if let sec { p.portSecurity = sec }
+      ports[id] = nil
+      try validate(p)
+      ports[id] = p
+    case .portDelete(let id):
+      guard ports[id] != nil else { throw ControlError("not-found", "no port '\(id)'") }
+      ports[id] = nil
+      fdb.removeAll { $0.port == id }
+    case .fdbAdd(let e):
+      guard networks[e.network] != nil else { throw ControlError("not-found", "no network '\(e.network)'") }
+      guard let p = ports[e.port] else { throw ControlError("not-found", "no port '\(e.port)'") }
+      guard p.network == e.network else {
+        throw ControlError("conflict", "port '\(e.port)' is on network '\(p.network)', not '\(e.network)'")
+      }
+      guard e.mac.isUnicast, e.mac != .zero else { throw .bad("fdb.add: \(e.mac) is not a unicast MAC") }
+      if fdb.contains(where: { $0.network == e.network && $0.mac == e.mac })
+        || ports.values.contains(where: { $0.network == e.network && $0.mac == e.mac }) {
+        throw ControlError("conflict", "MAC \(e.mac) is already in network '\(e.network)'")
+      }
+      fdb.append(e)
+    case .fdbDelete(let n, let m):
+      guard let i = fdb.firstIndex(where: { $0.network == n && $0.mac == m }) else {
+        throw ControlError("not-found", "no static FDB entry for \(m) in network '\(n)'")
+      }
+      fdb.remove(at: i)
+    case .batch(let rs):
+      for (i, sub) in rs.enumerated() {
+        do { try apply(sub) } catch { throw ControlError(error.code, "batch.requests[\(i)]: \(error.message)") }
+      }
+    case .show:
+      throw .bad("show requests change nothing")
+    }
+  }
+
+  /// Checks a port against everything else in the state (the port itself is not in it).
+  func validate(_ p: LogicalPort) throws(ControlError) {
+    guard networks[p.network] != nil else { throw ControlError("not-found", "no network '\(p.network)'") }
+    guard p.mac.isUnicast, p.mac != .zero else { throw .bad("port '\(p.id)': \(p.mac) is not a unicast MAC") }
+    if let other = ports.values.first(where: { $0.network == p.network && $0.mac == p.mac }) {
+      throw ControlError("conflict", "MAC \(p.mac) is already used by port '\(other.id)' in network '\(p.network)'")
+    }
+    if fdb.contains(where: { $0.network == p.network && $0.mac == p.mac }) {
+      throw ControlError("conflict", "MAC \(p.mac) has a static FDB entry in network '\(p.network)'")
+    }
+    for ip in p.fixedIPs {
+      if let other = ports.values.first(where: { $0.network == p.network && $0.fixedIPs.contains(ip) }) {
+        throw ControlError("conflict", "IP \(ip) is already used by port '\(other.id)' in network '\(p.network)'")
+      }
+    }
+    if case .local(let spec) = p.location,
+       let other = ports.values.first(where: { $0.location == .local(spec) }) {
+      throw ControlError("conflict", "interface \(spec) is already attached to port '\(other.id)'")
+    }
+  }
+}

@@ -1,0 +1,106 @@
+import Buffers
+import IO
+import Tables
+import Wire
+
+/// What the L2 nodes know of one interface (a worker port index).
+@frozen
+public struct InterfaceInfo: Sendable {
+  /// Bridge domain of the network the interface's port belongs to; 0 = not attached.
+  public var domain: UInt16
+  /// Anti-spoofing: the source MAC must be `mac`.
+  public var portSecurity: Bool
+  public var mac: MACAddress
+  public init(domain: UInt16, portSecurity: Bool, mac: MACAddress) {
+    self.domain = domain
+    self.portSecurity = portSecurity
+    self.mac = mac
+  }
+}
+
+/// The value an `L2Table` entry holds: a local interface, or (bit 31) a remote port.
+public enum L2Value {
+  public static let remote: UInt32 = 1 << 31
+  @inlinable public static func local(_ interface: Int) -> UInt32 { UInt32(interface) }
+}
+
+/// Everything a worker reads, published as one immutable snapshot through `RCUBox`:
+/// the interface set (ports, what network each belongs to, which to poll), flood lists
+/// per bridge domain, and the L2 table.
+///
+/// Thread safety: immutable after `init`. Workers read it without locks between two
+/// quiescent states; the control thread builds it and `retire` frees its arrays after a
+/// grace period. The `Port`s are not closed by `retire`: the control plane closes a port
+/// once no published snapshot names it.
+public final class DataplaneSnapshot: @unchecked Sendable {
+  public let generation: UInt64
+  public let l2: L2Table
+  public let portCount: Int
+  public let ports: UnsafeMutablePointer<Port>
+  public let interfaces: UnsafeMutablePointer<InterfaceInfo>
+  public let pollCount: Int
+  public let poll: UnsafeMutablePointer<UInt16>
+  /// Members of domain d are `floodMembers[floodStart[d] ..< floodStart[d + 1]]`.
+  public let domainCount: Int
+  public let floodStart: UnsafeMutablePointer<Int>
+  public let floodMembers: UnsafeMutablePointer<UInt16>
+
+  /// - Parameters:
+  ///   - interfaces: one per port, same order.
+  ///   - poll: indices of the ports to poll for input.
+  ///   - domains: how many bridge domains (1…domains) exist.
+  public init(generation: UInt64, ports: [Port], interfaces: [InterfaceInfo], poll: [Int], domains: Int,
+              l2: [(domain: UInt16, mac: MACAddress, value: UInt32)]) {
+    precondition(ports.count == interfaces.count && ports.count <= Int(UInt16.max))
+    self.generation = generation
+    self.l2 = L2Table(l2)
+    portCount = ports.count
+    self.ports = .allocate(capacity: max(ports.count, 1))
+    self.ports.initialize(from: ports, count: ports.count)
+    self.interfaces = .allocate(capacity: max(ports.count, 1))
+    self.interfaces.initialize(from: interfaces, count: interfaces.count)
+    pollCount = poll.count
+    self.poll = .allocate(capacity: max(poll.count, 1))
+    for (i, p) in poll.enumerated() { self.poll[i] = UInt16(p) }
+    domainCount = domains
+    floodStart = .allocate(capacity: domains + 2)
+    var members: [UInt16] = []
+    for d in 0...domains {
+      floodStart[d] = members.count
+      if d > 0 {
+        for (i, info) in interfaces.enumerated() where Int(info.domain) == d { members.append(UInt16(i)) }
+      }
+    }
+    floodStart[domains + 1] = members.count
+    floodMembers = .allocate(capacity: max(members.count, 1))
+    floodMembers.initialize(from: members, count: members.count)
+  }
+
+  /// An empty data plane: no ports.
+  public convenience init() {
+    self.init(generation: 0, ports: [], interfaces: [], poll: [], domains: 0, l2: [])
+  }
+
+  /// Frees the snapshot's arrays (not its ports). `RCUBox` calls it after the grace period.
+  public static let retire: @Sendable (DataplaneSnapshot) -> Void = { s in
+    s.l2.destroy()
+    s.ports.deinitialize(count: s.portCount)
+    s.ports.deallocate()
+    s.interfaces.deallocate()
+    s.poll.deallocate()
+    s.floodStart.deallocate()
+    s.floodMembers.deallocate()
+  }
+}
+
+extension DataplaneSnapshot {
+  /// One network (bridge domain 1) holding every port with port security off, and
+  /// static MAC → interface entries: the plain L2 switch of benchmarks and node tests.
+  public static func singleNetwork(ports: [Port], poll: [Int]? = nil, macs: [(MACAddress, Int)],
+                                   generation: UInt64 = 1) -> DataplaneSnapshot {
+    DataplaneSnapshot(generation: generation, ports: ports,
+                      interfaces: ports.map { _ in InterfaceInfo(domain: 1, portSecurity: false, mac: .zero) },
+                      poll: poll ?? Array(ports.indices), domains: 1,
+                      l2: macs.map { (domain: 1, mac: $0.0, value: L2Value.local($0.1)) })
+  }
+}

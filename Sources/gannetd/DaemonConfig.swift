@@ -1,0 +1,67 @@
+import Control
+import Foundation
+import Wire
+
+/// gannetd's configuration file (JSON). Example:
+///
+///     {
+///       "node": {"name": "compute-1", "role": "compute", "tunnel_ip": "192.0.2.11",
+///                "dvr_host_mac": "fa:16:3f:00:00:11"},
+///       "control_socket": "/run/gannet/gannetd.sock",
+///       "state_file": "/var/lib/gannet/state.json",
+///       "workers": 1,
+///       "underlay_mtu": 1500,
+///       "dpdk": {"enabled": false, "memory_mb": 1024},
+///       "idle_sleep_us": 50
+///     }
+///
+/// Every field is checked; an unknown or malformed field stops the daemon with a
+/// message that names it.
+struct DaemonConfig: Sendable {
+  enum Role: String, Sendable { case compute, network }
+  var name: String
+  var role: Role
+  var tunnelIP: IPv4Address
+  var dvrHostMAC: MACAddress
+  var controlSocket = ControlProtocol.defaultSocketPath
+  var stateFile = "/var/lib/gannet/state.json"
+  var workers = 1
+  var underlayMTU = 1500
+  var dpdkEnabled = false
+  var dpdkMemoryMB = 1024
+  /// A worker that found no packet for a while sleeps this long before polling again
+  /// (0: pure busy polling, for dedicated cores).
+  var idleSleepMicroseconds: UInt32 = 0
+
+  static func load(path: String) throws(ControlError) -> DaemonConfig {
+    guard let data = FileManager.default.contents(atPath: path) else {
+      throw ControlError("config", "cannot read config file \(path)")
+    }
+    return try parse(data, source: path)
+  }
+
+  static func parse(_ data: Data, source: String) throws(ControlError) -> DaemonConfig {
+    var o = try StrictObject(json: data, context: source)
+    guard var node = try o.optionalObject("node") else { throw .bad("\(source): field 'node': missing") }
+    let name = try node.identifier("name")
+    let roleText = try node.string("role")
+    guard let role = Role(rawValue: roleText) else { throw .bad("\(source).node: field 'role': '\(roleText)' is not compute or network") }
+    guard let tunnel = try node.optionalIPv4("tunnel_ip") else { throw .bad("\(source).node: field 'tunnel_ip': missing") }
+    let mac = try node.mac("dvr_host_mac")
+    guard mac.isUnicast, mac != .zero else { throw .bad("\(source).node: field 'dvr_host_mac': \(mac) is not a unicast MAC") }
+    try node.finish()
+    var c = DaemonConfig(name: name, role: role, tunnelIP: tunnel, dvrHostMAC: mac)
+    if let s = try o.optionalString("control_socket") { c.controlSocket = s }
+    if let s = try o.optionalString("state_file") { c.stateFile = s }
+    if let w = try o.optionalInt("workers", 1...1) { c.workers = w }   // one worker per node for now (see README)
+    if let m = try o.optionalInt("underlay_mtu", 576...9216) { c.underlayMTU = m }
+    if let i = try o.optionalInt("idle_sleep_us", 0...100_000) { c.idleSleepMicroseconds = UInt32(i) }
+    if var d = try o.optionalObject("dpdk") {
+      c.dpdkEnabled = try d.optionalBool("enabled") ?? false
+      c.dpdkMemoryMB = try d.optionalInt("memory_mb", 128...65536) ?? 1024
+      try d.finish()
+    }
+    try o.finish()
+    return c
+  }
+}

@@ -1,0 +1,248 @@
+import Control
+import Foundation
+import IO
+import Logging
+import Pipeline
+import Tables
+import Wire
+
+/// The control thread's side of the data plane: the state it was told, the interfaces it
+/// opened for local ports, and the snapshot it published to the workers.
+///
+/// A change goes: validate (pure, `ControlState.applying`) → open new interfaces →
+/// build the snapshot → persist the state atomically → publish (RCU; waits for the
+/// workers to move on) → close interfaces no port uses any more. A failure before the
+/// publish closes what this change opened and leaves the old state and snapshot in
+/// place: all-or-nothing, and unrelated traffic keeps flowing throughout.
+///
+/// Thread safety: every method runs on the control thread (the socket server calls them
+/// one request at a time). Workers only read the published snapshots.
+final class DataplaneController {
+  let config: DaemonConfig
+  let log: Logger
+  let qsbr: QSBR
+  let tables: RCUBox<DataplaneSnapshot>
+  private(set) var state = ControlState()
+  /// Open interfaces by their port spec text.
+  private var open: [String: (spec: PortSpec, port: IO.Port)] = [:]
+  /// Ports whose interface could not be opened when the state was restored.
+  private var attachErrors: [String: String] = [:]
+  private var mbufPool: OpaquePointer?
+  var nodeCounters: NodeCounters?
+  let memoryMode: String
+
+  init(config: DaemonConfig, log: Logger, mbufPool: OpaquePointer?, memoryMode: String) {
+    self.config = config
+    self.log = log
+    self.mbufPool = mbufPool
+    self.memoryMode = memoryMode
+    qsbr = QSBR(workers: config.workers)
+    tables = RCUBox(DataplaneSnapshot(), qsbr: qsbr, retire: DataplaneSnapshot.retire)
+  }
+
+  // MARK: - changes
+
+  /// Loads the persisted state, opens what it can, and publishes it. A port whose
+  /// interface cannot be opened stays configured and shows as down.
+  func restore() throws(ControlError) {
+    guard let saved = try Persistence.load(from: config.stateFile) else { return }
+    var opened: [String: (spec: PortSpec, port: IO.Port)] = [:]
+    for (id, text) in saved.localAttachments.sorted(by: { $0.key < $1.key }) {
+      do { opened[text] = try openInterface(text) } catch {
+        attachErrors[id] = error.message
+        log.error("port \(id): \(error.message)")
+      }
+    }
+    let snap = try buildSnapshot(saved, interfaces: opened)
+    tables.update { _ in snap }
+    open = opened
+    state = saved
+    log.info("restored state", metadata: ["generation": "\(saved.generation)", "networks": "\(saved.networks.count)",
+                                         "ports": "\(saved.ports.count)"])
+  }
+
+  /// Validates and commits one change request.
+  func commit(_ request: ControlRequest) throws(ControlError) {
+    let next = try state.applying(request)
+    let wanted = Set(next.localAttachments.values)
+    var added: [String: (spec: PortSpec, port: IO.Port)] = [:]
+    func rollback() { for (_, a) in added { a.spec.close(a.port) } }
+    for text in wanted.sorted() where open[text] == nil {
+      do { added[text] = try openInterface(text) } catch {
+        rollback()
+        throw error
+      }
+    }
+    let all = open.merging(added) { a, _ in a }
+    let snap: DataplaneSnapshot
+    do {
+      snap = try buildSnapshot(next, interfaces: all.filter { wanted.contains($0.key) })
+      try Persistence.save(next, to: config.stateFile)
+    } catch {
+      rollback()
+      throw error
+    }
+    tables.update { _ in snap }
+    // No published snapshot names the interfaces below any more: close them.
+    for (text, a) in all where !wanted.contains(text) { a.spec.close(a.port) }
+    open = all.filter { wanted.contains($0.key) }
+    attachErrors = attachErrors.filter { next.ports[$0.key] != nil && next.ports[$0.key] == state.ports[$0.key] }
+    state = next
+    log.info("committed", metadata: ["generation": "\(next.generation)", "interfaces": "\(open.count)"])
+  }
+
+  private func openInterface(_ text: String) throws(ControlError) -> (spec: PortSpec, port: IO.Port) {
+    let spec: PortSpec
+    do { spec = try PortSpec(parsing: text) } catch { throw .bad(error.message) }
+    if spec.needsDPDK && mbufPool == nil {
+      throw ControlError("io", "\(text): DPDK is not enabled in this gannetd's config (dpdk.enabled)")
+    }
+    do { return (spec, try spec.open(mbufPool: mbufPool)) } catch {
+      throw ControlError("io", error.message)
+    }
+  }
+
+  /// Bridge domains: networks in id order, numbered from 1.
+  func domains(_ s: ControlState) -> [String: UInt16] {
+    var d: [String: UInt16] = [:]
+    for (i, id) in s.networks.keys.sorted().enumerated() { d[id] = UInt16(i + 1) }
+    return d
+  }
+
+  private func buildSnapshot(_ s: ControlState, interfaces: [String: (spec: PortSpec, port: IO.Port)]) throws(ControlError) -> DataplaneSnapshot {
+    let domain = domains(s)
+    var ports: [IO.Port] = []
+    var infos: [InterfaceInfo] = []
+    var ifIndex: [String: Int] = [:]       // port id → interface index
+    for p in s.ports.values.sorted(by: { $0.id < $1.id }) {
+      guard case .local(let text) = p.location, let a = interfaces[text] else { continue }
+      ifIndex[p.id] = ports.count
+      ports.append(a.port)
+      infos.append(InterfaceInfo(domain: domain[p.network]!, portSecurity: p.portSecurity, mac: p.mac))
+    }
+    guard ports.count <= Worker.defaultMaxPorts else {
+      throw ControlError("conflict", "more than \(Worker.defaultMaxPorts) local interfaces")
+    }
+    var l2: [(domain: UInt16, mac: MACAddress, value: UInt32)] = []
+    func target(_ portID: String) -> UInt32? {
+      if let i = ifIndex[portID] { return L2Value.local(i) }
+      if case .remote = s.ports[portID]?.location { return L2Value.remote }
+      return nil   // local port whose interface is down: unknown destination
+    }
+    for p in s.ports.values { if let t = target(p.id) { l2.append((domain[p.network]!, p.mac, t)) } }
+    for e in s.fdb { if let t = target(e.port) { l2.append((domain[e.network]!, e.mac, t)) } }
+    return DataplaneSnapshot(generation: s.generation, ports: ports, interfaces: infos,
+                             poll: Array(ports.indices), domains: s.networks.count, l2: l2)
+  }
+
+  /// Closes every interface. At shutdown, after the worker stopped.
+  func shutdown() {
+    tables.update { _ in DataplaneSnapshot() }
+    for (_, a) in open { a.spec.close(a.port) }
+    open = [:]
+  }
+
+  // MARK: - show
+
+  func show(_ what: ControlRequest.ShowWhat) -> Any {
+    switch what {
+    case .node: return showNode()
+    case .networks: return showNetworks()
+    case .ports: return showPorts()
+    case .fdb: return showFDB()
+    case .counters: return showCounters()
+    case .drops: return showDrops()
+    case .state:
+      return ["generation": state.generation, "networks": showNetworks(), "ports": showPorts(), "fdb": showFDB()] as [String: Any]
+    }
+  }
+
+  private func showNode() -> [String: Any] {
+    ["name": config.name, "role": config.role.rawValue, "tunnel_ip": config.tunnelIP.description,
+     "dvr_host_mac": config.dvrHostMAC.description, "workers": config.workers, "underlay_mtu": config.underlayMTU,
+     "dpdk": config.dpdkEnabled ? "enabled (\(memoryMode))" : "disabled", "generation": state.generation,
+     "published_generation": tables.snapshot().generation, "control_protocol": ControlProtocol.version]
+  }
+
+  private func showNetworks() -> [[String: Any]] {
+    let d = domains(state)
+    return state.networks.values.sorted { $0.id < $1.id }.map { n in
+      ["id": n.id, "tenant": n.tenant, "vni": Int(n.vni), "mtu": n.mtu, "learning": n.learning,
+       "bridge_domain": Int(d[n.id]!), "ports": state.ports.values.filter { $0.network == n.id }.count]
+    }
+  }
+
+  private func interfaceOf(_ p: LogicalPort) -> IO.Port? {
+    guard case .local(let text) = p.location else { return nil }
+    return open[text]?.port
+  }
+
+  private func showPorts() -> [[String: Any]] {
+    state.ports.values.sorted { $0.id < $1.id }.map { p in
+      var o: [String: Any] = ["id": p.id, "network": p.network, "mac": p.mac.description,
+                              "fixed_ips": p.fixedIPs.map(\.description), "port_security": p.portSecurity]
+      switch p.location {
+      case .local(let s):
+        o["local"] = s
+        if let port = interfaceOf(p) {
+          let c = port.counters
+          o["status"] = "up"
+          o["rx_packets"] = c.read(PortCounter.rxPackets)
+          o["tx_packets"] = c.read(PortCounter.txPackets)
+        } else {
+          o["status"] = "down: " + (attachErrors[p.id] ?? "interface not open")
+        }
+      case .remote(let ip):
+        o["remote"] = ip.description
+        o["status"] = "remote"
+      }
+      return o
+    }
+  }
+
+  private func showFDB() -> [[String: Any]] {
+    func location(_ portID: String) -> String { state.ports[portID].map { "\($0.location)" } ?? "?" }
+    var rows: [[String: Any]] = state.ports.values.map {
+      ["network": $0.network, "mac": $0.mac.description, "port": $0.id, "kind": "port", "location": location($0.id)]
+    }
+    rows += state.fdb.map { ["network": $0.network, "mac": $0.mac.description, "port": $0.port, "kind": "static",
+                             "location": location($0.port)] }
+    return rows.sorted { ($0["network"] as! String, $0["mac"] as! String) < ($1["network"] as! String, $1["mac"] as! String) }
+  }
+
+  private func showCounters() -> [String: Any] {
+    var ports: [[String: Any]] = []
+    for p in state.ports.values.sorted(by: { $0.id < $1.id }) {
+      guard let port = interfaceOf(p) else { continue }
+      let c = port.counters
+      ports.append(["port": p.id, "interface": port.kind, "rx_packets": c.read(PortCounter.rxPackets),
+                    "rx_bytes": c.read(PortCounter.rxBytes), "tx_packets": c.read(PortCounter.txPackets),
+                    "tx_bytes": c.read(PortCounter.txBytes)])
+    }
+    var nodes: [[String: Any]] = []
+    if let nc = nodeCounters {
+      for n in NodeID.allCases where nc.packets(n) > 0 {
+        nodes.append(["node": n.name, "vectors": nc.vectors(n), "packets": nc.packets(n),
+                      "cycles_per_packet": Double(nc.cycles(n)) / Double(max(nc.packets(n), 1))])
+      }
+    }
+    return ["ports": ports, "nodes": nodes]
+  }
+
+  private func showDrops() -> [[String: Any]] {
+    var rows: [[String: Any]] = []
+    if let nc = nodeCounters {
+      for (n, r, c) in nc.allDrops() {
+        rows.append(["where": n.name, "reason": r.name, "code": Int(r.rawValue), "count": c, "description": r.description])
+      }
+    }
+    for p in state.ports.values.sorted(by: { $0.id < $1.id }) {
+      guard let port = interfaceOf(p) else { continue }
+      for r in DropReason.allCases where port.counters.drops(r) > 0 {
+        rows.append(["where": "port \(p.id)", "reason": r.name, "code": Int(r.rawValue), "count": port.counters.drops(r),
+                     "description": r.description])
+      }
+    }
+    return rows
+  }
+}

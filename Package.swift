@@ -94,6 +94,8 @@ let package = Package(
     .testTarget(name: "TablesTests", dependencies: ["Tables", "Wire"], swiftSettings: swiftSettings),
     .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "IO", "Buffers", "Wire", "Tables"], swiftSettings: swiftSettings),
     .testTarget(name: "IOTests", dependencies: ["IO", "Buffers", "Wire"], swiftSettings: swiftSettings),
+    .testTarget(name: "ControlTests", dependencies: ["Control", "Wire"], swiftSettings: swiftSettings),
+    .testTarget(name: "DaemonTests", dependencies: ["Control", "Wire"], swiftSettings: swiftSettings),
     .executableTarget(
       name: "HotPathBenchmarks",
       dependencies: ["Pipeline", "IO", "Buffers", "Tables", "Wire", .product(name: "Benchmark", package: "benchmark")],

@@ -37,6 +37,14 @@ public struct LogicalPort: Codable, Equatable, Sendable {
   public var location: PortLocation
   /// Anti-spoofing: frames from this port must carry its MAC as source.
   public var portSecurity: Bool
+  public init(id: String, network: String, mac: MACAddress, fixedIPs: [IPv4Address], location: PortLocation, portSecurity: Bool) {
+    self.id = id
+    self.network = network
+    self.mac = mac
+    self.fixedIPs = fixedIPs
+    self.location = location
+    self.portSecurity = portSecurity
+  }
 }
 
 /// A static FDB entry: frames for `mac` on `network` go to `port` (as Neutron's

@@ -10,7 +10,8 @@ import Glibc
 ///
 /// RX copies each frame out of its ring block into a native buffer and returns the block
 /// to the kernel once all its frames are copied, so a slow stage never holds the ring.
-/// A VLAN tag the kernel stripped into metadata is put back into the frame. TX copies into
+/// A VLAN tag the kernel stripped into metadata is put back into the frame, and a TCP/UDP
+/// checksum the sender left to offload (TP_STATUS_CSUMNOTREADY) is completed. TX copies into
 /// free TX frames, marks them, and kicks the kernel once per burst.
 @frozen
 public struct AFPacketPort {
@@ -103,6 +104,11 @@ public struct AFPacketPort {
         (dst + 16).copyMemory(from: src + 12, byteCount: snap &- 12)
       } else {
         dst.copyMemory(from: src, byteCount: snap)
+      }
+      if cafp_rx_pkt_csum_not_ready(f) {
+        // Sent with checksum offload (veth, loopback): finish the checksum here, as the
+        // NIC would have, before the frame goes anywhere else.
+        _ = ChecksumOffload.completeIPv4(frame: dst, length: len)
       }
       v.append(Packet(data: dst, buffer: buf, length: UInt32(len), inPort: inPort, flags: 0))
       got &+= 1

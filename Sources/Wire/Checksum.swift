@@ -65,3 +65,26 @@ public enum Checksum {
     return ~UInt16(truncatingIfNeeded: acc)
   }
 }
+
+/// Completes the L4 checksum of a frame whose sender left it to checksum offload
+/// (Linux CHECKSUM_PARTIAL: the field holds only the pseudo-header sum). Recomputes the
+/// TCP or UDP checksum of an unfragmented IPv4 datagram from scratch (RFC 9293 §3.1,
+/// RFC 768). Returns false, changing nothing, for anything else (IPv6 included).
+public enum ChecksumOffload {
+  public static func completeIPv4(frame: UnsafeMutableRawPointer, length: Int) -> Bool {
+    guard let eth = try? EthernetHeader(validating: frame, length: length), eth.etherType == EtherType.ipv4,
+          let ip = try? IPv4Header(validating: eth.payload, length: length - eth.headerLength), !ip.isFragment else { return false }
+    let l4len = ip.payloadLength
+    switch ip.proto {
+    case IPProtocol.tcp:
+      guard let tcp = try? TCPHeader(validating: ip.payload, length: l4len) else { return false }
+      tcp.fillChecksum(pseudoHeaderSum: ip.pseudoHeaderSum, segmentLength: l4len)
+    case IPProtocol.udp:
+      guard let udp = try? UDPHeader(validating: ip.payload, length: l4len) else { return false }
+      udp.fillChecksum(pseudoHeaderSum: ip.pseudoHeaderSum)
+    default:
+      return false
+    }
+    return true
+  }
+}

@@ -119,7 +119,7 @@ public enum DropReason: UInt8, CaseIterable, Error, Sendable, CustomStringConver
     case .ip6BadVersion: "IP version field is not 6"
     case .ip6BadPayloadLength: "IPv6 payload length exceeds the frame"
     case .rxNoBuffer: "packet buffer pool empty at receive"
-    case .rxTruncated: "received frame longer than a packet buffer"
+    case .rxTruncated: "received frame longer than a packet buffer (a TSO/GSO super-frame: turn segmentation offload off on the sender)"
     case .txRingFull: "transmit ring full"
     case .txFrameTooLong: "frame longer than the port can transmit"
     case .txNoBuffer: "no buffer to copy the frame into for transmit"

@@ -51,7 +51,7 @@ struct VethTransferTests {
       }
       #expect(String(decoding: seen, as: UTF8.self).contains("ready"), "receiver did not start: \(String(decoding: seen, as: UTF8.self))")
 
-      let (status, sendOut) = try sh(["timeout", "30", "ip", "netns", "exec", fromNS, tool, "send",
+      let (status, sendOut) = try sh(["timeout", "-s", "KILL", "30", "ip", "netns", "exec", fromNS, tool, "send",
                                       "--port", backend.spec(fromIf, 1), "--pcap", txPath], check: false)
       #expect(status == 0, "sender: \(sendOut)")
       rx.waitUntilExit()

@@ -100,6 +100,30 @@ func referenceChecksum(_ bytes: [UInt8]) -> UInt16 {
     }
   }
 
+  /// A TCP frame as Linux hands it over with CHECKSUM_PARTIAL: the checksum field holds
+  /// the folded pseudo-header sum only. Completion must produce the real checksum.
+  @Test func checksumOffloadCompletion() throws {
+    var f = [UInt8](repeating: 0, count: 14 + 20 + 20 + 10)
+    f[12] = 0x08; f[13] = 0x00
+    f[14] = 0x45; f[16] = 0; f[17] = 50; f[22] = 64; f[23] = IPProtocol.tcp
+    f[26...29] = [10, 0, 0, 1]; f[30...33] = [10, 0, 0, 2]
+    f[34] = 0x13; f[35] = 0x89; f[36] = 0xc3; f[37] = 0x50; f[46] = 0x50; f[47] = 0x18
+    for i in 54..<64 { f[i] = UInt8(i) }
+    try withFrame(f) { p, n in
+      let ip = try IPv4Header(validating: p + 14, length: n - 14)
+      ip.fillChecksum()
+      let tcp = try TCPHeader(validating: ip.payload, length: ip.payloadLength)
+      tcp.checksum = ~Checksum.finish(ip.pseudoHeaderSum)      // what the kernel leaves
+      #expect(!tcp.checksumIsValid(pseudoHeaderSum: ip.pseudoHeaderSum, segmentLength: 30))
+      #expect(ChecksumOffload.completeIPv4(frame: p, length: n))
+      #expect(tcp.checksumIsValid(pseudoHeaderSum: ip.pseudoHeaderSum, segmentLength: 30))
+    }
+    // Not IPv4 TCP/UDP: untouched.
+    try withFrame([UInt8](repeating: 0, count: 12) + [0x08, 0x06] + [UInt8](repeating: 0, count: 28)) { p, n in
+      #expect(!ChecksumOffload.completeIPv4(frame: p, length: n))
+    }
+  }
+
   @Test func udpZeroChecksumStaysZero() {
     withFrame([0, 1, 0, 2, 0, 8, 0, 0]) { p, n in
       let u = try! UDPHeader(validating: p, length: n)

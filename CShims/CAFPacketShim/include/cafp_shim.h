@@ -67,6 +67,11 @@ static inline struct tpacket3_hdr *cafp_rx_pkt_next(struct tpacket3_hdr *p) {
 static inline uint8_t *cafp_rx_pkt_data(struct tpacket3_hdr *p) { return (uint8_t *)p + p->tp_mac; }
 static inline uint32_t cafp_rx_pkt_snaplen(const struct tpacket3_hdr *p) { return p->tp_snaplen; }
 static inline uint32_t cafp_rx_pkt_len(const struct tpacket3_hdr *p) { return p->tp_len; }
+/* True when the sender left the L4 checksum to "hardware" (CHECKSUM_PARTIAL, as veth and
+ * loopback do): the frame carries only the pseudo-header sum and must be completed. */
+static inline bool cafp_rx_pkt_csum_not_ready(const struct tpacket3_hdr *p) {
+  return (p->tp_status & TP_STATUS_CSUMNOTREADY) != 0;
+}
 /* The kernel strips an 802.1Q tag into metadata (VLAN offload); this returns it so the
  * caller can put it back. Returns false when the frame had no tag. */
 static inline bool cafp_rx_pkt_vlan(const struct tpacket3_hdr *p, uint16_t *tci, uint16_t *tpid) {

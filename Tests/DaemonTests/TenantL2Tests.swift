@@ -1,0 +1,207 @@
+import Control
+import Foundation
+import Testing
+
+/// End-to-end: VMs are network namespaces, gannetd is a child process attached to their
+/// veths, programmed only through gannetctl; the peers are the kernel's own ping and TCP.
+/// Each case runs on AF_PACKET and on DPDK's net_af_packet.
+@Suite(.serialized, .enabled(if: isRoot, "creates network namespaces and veth pairs: needs root"))
+struct TenantL2Tests {
+  enum Backend: String, CaseIterable, Sendable { case afPacket, dpdk }
+
+  /// Two tenants, identical addresses: a1/a2 on net-a and b1/b2 on net-b, where a1 and b1
+  /// share MAC and IP, and so do a2 and b2.
+  func twoTenants(_ c: TestCloud) throws {
+    try c.addVM("a1", mac: "fa:16:3e:00:00:01", ip: "10.0.0.1")
+    try c.addVM("a2", mac: "fa:16:3e:00:00:02", ip: "10.0.0.2")
+    try c.addVM("b1", mac: "fa:16:3e:00:00:01", ip: "10.0.0.1")
+    try c.addVM("b2", mac: "fa:16:3e:00:00:02", ip: "10.0.0.2")
+    try c.start()
+    try c.ctl("network create net-a --tenant tenant-a --vni 1001")
+    try c.ctl("network create net-b --tenant tenant-b --vni 1002")
+    for (vm, net, n) in [("a1", "net-a", 1), ("a2", "net-a", 2), ("b1", "net-b", 1), ("b2", "net-b", 2)] {
+      try c.ctl("port create \(vm) --network \(net) --mac fa:16:3e:00:00:0\(n) --ip 10.0.0.\(n) --local \(c.spec(vm))")
+    }
+  }
+
+  @Test(arguments: Backend.allCases)
+  func pingAndTCPWithinANetwork(_ backend: Backend) throws {
+    let c = try TestCloud(dpdk: backend == .dpdk)
+    defer { c.destroy() }
+    try twoTenants(c)
+    #expect(try c.ping(from: "a1", "10.0.0.2"), "a1 -> a2: \(c.log())")
+    #expect(try c.ping(from: "b2", "10.0.0.1"), "b2 -> b1")
+    #expect(try c.tcpTransfer(from: "a1", to: "a2", ip: "10.0.0.2"), "TCP a1 -> a2")
+    #expect(try c.tcpTransfer(from: "b2", to: "b1", ip: "10.0.0.1"), "TCP b2 -> b1")
+    let ports = try c.show("ports") as? [[String: Any]] ?? []
+    #expect(ports.count == 4)
+    #expect(ports.allSatisfy { $0["status"] as? String == "up" })
+  }
+
+  @Test(arguments: Backend.allCases)
+  func tenantsWithIdenticalAddressesNeverCross(_ backend: Backend) throws {
+    let c = try TestCloud(dpdk: backend == .dpdk)
+    defer { c.destroy() }
+    try twoTenants(c)
+    // Positive control: the capture does see tenant A's pings on tenant A's VM.
+    let seenByA2 = try c.capture(on: "a2", filter: "icmp.type == 8") { () throws in
+      #expect(try c.ping(from: "a1", "10.0.0.2", count: 5))
+    }
+    #expect(seenByA2.count >= 5, "\(seenByA2)")
+    // While tenant A pings, tenant B's VMs (same MACs, same IPs) see none of it.
+    let seenByB = try c.capture(on: "b2", filter: "icmp || arp") { () throws in
+      #expect(try c.ping(from: "a1", "10.0.0.2", count: 5))
+    }
+    #expect(seenByB.isEmpty, "tenant B saw tenant A's frames: \(seenByB)")
+    // Tenant A's second VM goes away: a1's ARP for 10.0.0.2 must not reach b2, which has
+    // that address, and the drop counters say why.
+    try c.ctl("port delete a2")
+    let before = try c.drops("l2-flood-no-members")
+    let leaked = try c.capture(on: "b2", filter: "arp || icmp") { () throws in
+      #expect(try !c.ping(from: "a1", "10.0.0.2", count: 2))
+    }
+    #expect(leaked.isEmpty, "leaked to tenant B: \(leaked)")
+    #expect(try c.drops("l2-flood-no-members") > before)
+    // A VM that forges its source MAC is stopped at its port.
+    try c.ctl("port create a2 --network net-a --mac fa:16:3e:00:00:02 --ip 10.0.0.2 --local \(c.spec("a2"))")
+    _ = try sh(["ip", "-n", c.vms["a1"]!.ns, "link", "set", "eth0", "address", "fa:16:3e:00:00:99"])
+    #expect(try !c.ping(from: "a1", "10.0.0.2", count: 2))
+    #expect(try c.drops("l2-source-spoofed") > 0)
+  }
+
+  @Test(arguments: Backend.allCases)
+  func portsAddedMovedAndRemovedWhileTrafficFlows(_ backend: Backend) throws {
+    let c = try TestCloud(dpdk: backend == .dpdk)
+    defer { c.destroy() }
+    try c.addVM("v1", mac: "fa:16:3e:00:01:01", ip: "10.1.0.1")
+    try c.addVM("v2", mac: "fa:16:3e:00:01:02", ip: "10.1.0.2")
+    try c.addVM("v3", mac: "fa:16:3e:00:01:03", ip: "10.1.0.3")
+    try c.addVM("v2moved", mac: "fa:16:3e:00:01:02", ip: "10.1.0.2")   // where v2 "migrates" to
+    try c.start()
+    try c.ctl("network create net --tenant t --vni 2001")
+    try c.ctl("port create v1 --network net --mac fa:16:3e:00:01:01 --ip 10.1.0.1 --local \(c.spec("v1"))")
+    try c.ctl("port create v2 --network net --mac fa:16:3e:00:01:02 --ip 10.1.0.2 --local \(c.spec("v2"))")
+    #expect(try c.ping(from: "v1", "10.1.0.2"))
+
+    // A steady ping v1 -> v2 runs while v3 is added and removed: it must lose nothing.
+    let steady = Process()
+    steady.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    steady.arguments = ["ip", "netns", "exec", c.vms["v1"]!.ns, "ping", "-c", "40", "-i", "0.1", "-W", "2", "-q", "10.1.0.2"]
+    let out = Pipe()
+    steady.standardOutput = out
+    try steady.run()
+    try c.ctl("port create v3 --network net --mac fa:16:3e:00:01:03 --ip 10.1.0.3 --local \(c.spec("v3"))")
+    #expect(try c.ping(from: "v3", "10.1.0.1"), "added port works at once")
+    try c.ctl("port delete v3")
+    #expect(try !c.ping(from: "v3", "10.1.0.1", count: 2), "removed port is cut off")
+    steady.waitUntilExit()
+    let summary = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    #expect(summary.contains(" 0% packet loss"), "unrelated traffic was disturbed: \(summary)")
+
+    // v2 moves to another interface (its VM migrated): traffic follows without a restart.
+    try c.ctl("port update v2 --local \(c.spec("v2moved"))")
+    let atNewPlace = try c.capture(on: "v2moved", filter: "icmp.type == 8") { () throws in
+      #expect(try c.ping(from: "v1", "10.1.0.2"))
+    }
+    #expect(atNewPlace.count >= 3, "\(atNewPlace)")
+  }
+
+  @Test func restartRestoresConfiguration() throws {
+    let c = try TestCloud()
+    defer { c.destroy() }
+    try twoTenants(c)
+    #expect(try c.ping(from: "a1", "10.0.0.2"))
+    let before = try c.show("state") as? [String: Any]
+    c.stop(kill: true)                       // a crash, not a clean stop
+    try c.start()
+    let after = try c.show("state") as? [String: Any]
+    #expect(NSDictionary(dictionary: before?.filter { $0.key != "ports" } ?? [:])
+            == NSDictionary(dictionary: after?.filter { $0.key != "ports" } ?? [:]))
+    let ids = { (s: [String: Any]?) in ((s?["ports"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String } }
+    #expect(ids(after) == ids(before) && ids(after).count == 4)
+    #expect(try c.ping(from: "a1", "10.0.0.2"))
+    #expect(try c.ping(from: "b1", "10.0.0.2"))
+  }
+}
+
+/// Control requests that are wrong in every way get a coded error and change nothing.
+/// gannetd runs here with no interfaces at all (no namespaces needed beyond its own).
+@Suite(.serialized, .enabled(if: isRoot, "runs gannetd in a network namespace: needs root"))
+struct ControlSocketTests {
+  @Test func malformedRequestsChangeNothing() throws {
+    let c = try TestCloud()
+    defer { c.destroy() }
+    try c.addVM("a1", mac: "fa:16:3e:00:00:01", ip: "10.0.0.1")
+    try c.start()
+    try c.ctl("network create net-a --tenant t --vni 1001")
+    try c.ctl("port create a1 --network net-a --mac fa:16:3e:00:00:01 --local \(c.spec("a1"))")
+    let client = ControlClient(path: c.socket)
+    let before = try client.call(.show(.state)) as? [String: Any]
+
+    let cases: [(String, String)] = [
+      ("{not json", "bad-request"),
+      ("[1,2,3]", "bad-request"),
+      (#"{"op": "show.node"}"#, "bad-request"),                                          // no version
+      (#"{"version": 2, "op": "show.node"}"#, "unsupported-version"),
+      (#"{"version": 1, "op": "port.explode"}"#, "unknown-op"),
+      (#"{"version": 1, "op": "network.create", "args": {"id": "x", "tenant": "t", "vni": 7, "colour": "red"}}"#, "bad-request"),
+      (#"{"version": 1, "op": "network.create", "args": {"id": "x", "tenant": "t", "vni": "7"}}"#, "bad-request"),
+      (#"{"version": 1, "op": "network.create", "args": {"id": "x", "tenant": "t", "vni": 16777216}}"#, "bad-request"),
+      (#"{"version": 1, "op": "network.create", "args": {"id": "x", "tenant": "t", "vni": 7, "learning": 1}}"#, "bad-request"),
+      (#"{"version": 1, "op": "network.create", "args": {"id": "net-a", "tenant": "t", "vni": 9}}"#, "exists"),
+      (#"{"version": 1, "op": "network.create", "args": {"id": "x", "tenant": "t", "vni": 1001}}"#, "conflict"),
+      (#"{"version": 1, "op": "port.create", "args": {"id": "p", "network": "missing", "mac": "fa:16:3e:00:00:05", "remote": "192.0.2.9"}}"#, "not-found"),
+      (#"{"version": 1, "op": "port.create", "args": {"id": "p", "network": "net-a", "mac": "fa:16:3e:00:00:01", "remote": "192.0.2.9"}}"#, "conflict"),
+      (#"{"version": 1, "op": "port.create", "args": {"id": "p", "network": "net-a", "mac": "01:00:5e:00:00:01", "remote": "192.0.2.9"}}"#, "bad-request"),
+      (#"{"version": 1, "op": "port.create", "args": {"id": "p", "network": "net-a", "mac": "fa:16:3e:00:00:05"}}"#, "bad-request"),
+      (#"{"version": 1, "op": "port.create", "args": {"id": "p", "network": "net-a", "mac": "fa:16:3e:00:00:05", "local": "af-packet:nope0"}}"#, "io"),
+      (#"{"version": 1, "op": "port.delete", "args": {"id": "ghost"}}"#, "not-found"),
+      (#"{"version": 1, "op": "network.delete", "args": {"id": "net-a"}}"#, "in-use"),
+      // The first request of this batch is fine, the second is not: neither may apply.
+      (#"{"version": 1, "op": "batch", "args": {"requests": [{"op": "network.create", "args": {"id": "n2", "tenant": "t", "vni": 5}}, {"op": "port.create", "args": {"id": "p", "network": "n2", "mac": "zz", "remote": "192.0.2.9"}}]}}"#, "bad-request"),
+      (#"{"version": 1, "op": "batch", "args": {"requests": [{"op": "network.create", "args": {"id": "n2", "tenant": "t", "vni": 5}}, {"op": "port.create", "args": {"id": "p", "network": "n2", "mac": "fa:16:3e:00:00:01", "local": "af-packet:nope0"}}]}}"#, "io"),
+    ]
+    for (line, code) in cases {
+      let reply = try client.sendRaw(Data(line.utf8))
+      #expect(reply["ok"] as? Bool == false, "\(line)")
+      let err = reply["error"] as? [String: Any]
+      #expect(err?["code"] as? String == code, "\(line): \(err ?? [:])")
+      #expect((err?["message"] as? String)?.isEmpty == false)
+    }
+    let after = try client.call(.show(.state)) as? [String: Any]
+    #expect(NSDictionary(dictionary: before ?? [:]) == NSDictionary(dictionary: after ?? [:]))
+    // The daemon is still there and still works.
+    try c.ctl("network create n2 --tenant t --vni 5")
+    #expect(try c.ctl("network list").contains("n2"))
+  }
+
+  @Test func gannetctlReportsErrorsWithCodeAndExitStatus() throws {
+    let c = try TestCloud()
+    defer { c.destroy() }
+    try c.start()
+    let r = try sh([executable("gannetctl"), "port", "delete", "ghost", "--socket", c.socket], check: false)
+    #expect(r.status == 1)
+    #expect(r.out.contains("error (not-found): no port 'ghost'"))
+    let bad = try sh([executable("gannetctl"), "network", "create", "x", "--tenant", "t", "--vni", "0", "--socket", c.socket], check: false)
+    #expect(bad.status != 0)
+    #expect(bad.out.contains("vni"))
+  }
+
+  @Test func badConfigFailsNamingTheField() throws {
+    let c = try TestCloud()
+    defer { c.destroy() }
+    let cases = [
+      (#"{"node": {"name": "n", "role": "router", "tunnel_ip": "192.0.2.1", "dvr_host_mac": "fa:16:3f:00:00:01"}}"#, "'role'"),
+      (#"{"node": {"name": "n", "role": "compute", "tunnel_ip": "192.0.2.300", "dvr_host_mac": "fa:16:3f:00:00:01"}}"#, "'tunnel_ip'"),
+      (#"{"node": {"name": "n", "role": "compute", "tunnel_ip": "192.0.2.1", "dvr_host_mac": "fa:16:3f:00:00:01"}, "wokers": 2}"#, "'wokers'"),
+      (#"{"node": {"name": "n", "role": "compute", "tunnel_ip": "192.0.2.1"}}"#, "'dvr_host_mac'"),
+      ("{", "not valid JSON"),
+    ]
+    for (text, field) in cases {
+      try text.write(toFile: c.configFile, atomically: true, encoding: .utf8)
+      let r = try sh([executable("gannetd"), "--config", c.configFile], check: false)
+      #expect(r.status == 2, "\(text)")
+      #expect(r.out.contains(field), "\(text): \(r.out)")
+    }
+  }
+}

@@ -1,0 +1,223 @@
+import Control
+import Foundation
+import Testing
+
+/// Runs a command to completion; returns its exit status and combined output.
+@discardableResult
+func sh(_ args: [String], check: Bool = true, stderr: Bool = true) throws -> (status: Int32, out: String) {
+  let p = Process()
+  p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+  p.arguments = args
+  let pipe = Pipe()
+  p.standardOutput = pipe
+  p.standardError = stderr ? pipe : FileHandle.nullDevice
+  try p.run()
+  let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+  p.waitUntilExit()
+  if check && p.terminationStatus != 0 {
+    throw ControlError("test", "\(args.joined(separator: " ")) failed (\(p.terminationStatus)): \(out)")
+  }
+  return (p.terminationStatus, out)
+}
+
+var isRoot: Bool { geteuid() == 0 }
+
+/// Where the package's executables are: beside the test bundle.
+func executable(_ name: String) -> String {
+  var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+  while !FileManager.default.fileExists(atPath: dir.appendingPathComponent(name).path) && dir.path != "/" {
+    dir = dir.deletingLastPathComponent()
+  }
+  return dir.appendingPathComponent(name).path
+}
+
+/// A compute node in a box: a "host" network namespace where gannetd runs, and one
+/// namespace per VM joined to the host by a veth pair (VM side `eth0`, host side the
+/// interface gannetd attaches to). Names carry a random tag so that tests can run in
+/// parallel; `destroy()` stops gannetd and deletes every namespace (and with them the
+/// veths), and is called from `defer` so it runs when a test fails too.
+final class TestCloud: @unchecked Sendable {
+  let tag = String(UInt32.random(in: 0..<UInt32.max), radix: 36)
+  let host: String
+  let dir: String
+  var socket: String { "\(dir)/gannetd.sock" }
+  var stateFile: String { "\(dir)/state.json" }
+  var configFile: String { "\(dir)/gannetd.json" }
+  private(set) var vms: [String: (ns: String, hostIf: String)] = [:]
+  private var daemon: Process?
+  private var daemonLog: String { "\(dir)/gannetd.log" }
+  let dpdk: Bool
+
+  init(dpdk: Bool = false) throws {
+    self.dpdk = dpdk
+    host = "gnH\(tag)"
+    dir = FileManager.default.temporaryDirectory.appendingPathComponent("gannet-\(tag)").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    try sh(["ip", "netns", "add", host])
+    try sh(["ip", "-n", host, "link", "set", "lo", "up"])
+    let cfg = """
+      {"node": {"name": "compute-\(tag)", "role": "compute", "tunnel_ip": "192.0.2.11", "dvr_host_mac": "fa:16:3f:00:00:11"},
+       "control_socket": "\(socket)", "state_file": "\(stateFile)", "idle_sleep_us": 100,
+       "dpdk": {"enabled": \(dpdk), "memory_mb": 512}}
+      """
+    try cfg.write(toFile: configFile, atomically: true, encoding: .utf8)
+  }
+
+  /// A VM namespace with `eth0` (MAC, IPv4 /24) wired to a new host-side interface.
+  @discardableResult
+  func addVM(_ name: String, mac: String, ip: String) throws -> String {
+    let ns = "gnV\(tag)\(name)", hostIf = "t\(tag)\(vms.count)"
+    try sh(["ip", "netns", "add", ns])
+    try sh(["ip", "link", "add", hostIf, "netns", host, "type", "veth", "peer", "name", "eth0", "netns", ns])
+    try sh(["ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"])
+    try sh(["ip", "netns", "exec", host, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"])
+    // Segmentation offload stays off in the VM: over veth the kernel hands AF_PACKET
+    // TSO/GSO super-frames of up to 64 KiB, which Gannet counts and drops as rx-truncated
+    // (software segmentation with PACKET_VNET_HDR is not built yet).
+    try sh(["ip", "netns", "exec", ns, "ethtool", "-K", "eth0", "tso", "off", "gso", "off"])
+    if dpdk {
+      // The VM's kernel also leaves TCP/UDP checksums to offload on veth. Gannet's own
+      // AF_PACKET port completes them (TP_STATUS_CSUMNOTREADY), but DPDK's net_af_packet
+      // PMD does not expose that flag, so with it the VM checksums in software, as a VM
+      // behind a NIC without offload would.
+      try sh(["ip", "netns", "exec", ns, "ethtool", "-K", "eth0", "tx", "off"])
+    }
+    try sh(["ip", "-n", ns, "link", "set", "eth0", "address", mac])
+    try sh(["ip", "-n", ns, "addr", "add", "\(ip)/24", "dev", "eth0"])
+    try sh(["ip", "-n", ns, "link", "set", "eth0", "up"])
+    try sh(["ip", "-n", ns, "link", "set", "lo", "up"])
+    try sh(["ip", "-n", host, "link", "set", hostIf, "up"])
+    vms[name] = (ns, hostIf)
+    return hostIf
+  }
+
+  /// The port spec gannetd should attach for `vm`'s host-side interface.
+  func spec(_ vm: String) -> String {
+    let i = vms[vm]!.hostIf
+    return dpdk ? "dpdk:net_af_packet\(i.dropFirst(1 + tag.count)),iface=\(i)" : "af-packet:\(i)"
+  }
+
+  /// Starts gannetd inside the host namespace and waits for its control socket.
+  func start() throws {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["ip", "netns", "exec", host, executable("gannetd"), "--config", configFile]
+    FileManager.default.createFile(atPath: daemonLog, contents: nil)
+    let logFile = FileHandle(forWritingAtPath: daemonLog)!
+    logFile.seekToEndOfFile()
+    p.standardOutput = logFile
+    p.standardError = logFile
+    try p.run()
+    daemon = p
+    let deadline = Date().addingTimeInterval(20)
+    while Date() < deadline {
+      if (try? ControlClient(path: socket).call(.show(.node))) != nil { return }
+      guard p.isRunning else { throw ControlError("test", "gannetd exited: \(log())") }
+      usleep(100_000)
+    }
+    throw ControlError("test", "gannetd did not open its socket: \(log())")
+  }
+
+  /// SIGTERM (clean stop) or SIGKILL (crash); waits for the process to end.
+  func stop(kill: Bool = false) {
+    guard let p = daemon, p.isRunning else { return }
+    if kill { Foundation.kill(p.processIdentifier, SIGKILL) } else { p.terminate() }
+    let deadline = Date().addingTimeInterval(10)
+    while p.isRunning && Date() < deadline { usleep(50_000) }
+    if p.isRunning { Foundation.kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
+    daemon = nil
+  }
+
+  func log() -> String { (try? String(contentsOfFile: daemonLog, encoding: .utf8)) ?? "" }
+
+  /// Runs gannetctl against this node's socket.
+  @discardableResult
+  func ctl(_ args: String..., check: Bool = true) throws -> String {
+    let words = args.flatMap { $0.split(separator: " ").map(String.init) }
+    return try sh([executable("gannetctl")] + words + ["--socket", socket], check: check).out
+  }
+
+  /// `show X --json`, parsed.
+  func show(_ what: String) throws -> Any {
+    let out = try ctl("show", what, "--json")
+    return try JSONSerialization.jsonObject(with: Data(out.utf8), options: [.fragmentsAllowed])
+  }
+
+  /// The count of a drop reason summed over nodes and ports.
+  func drops(_ reason: String) throws -> Int {
+    let rows = try show("drops") as? [[String: Any]] ?? []
+    return rows.filter { $0["reason"] as? String == reason }.reduce(0) { $0 + (($1["count"] as? Int) ?? 0) }
+  }
+
+  /// ping from a VM; true when every echo was answered.
+  func ping(from vm: String, _ ip: String, count: Int = 3, interval: String = "0.2") throws -> Bool {
+    let r = try sh(["timeout", "-s", "KILL", "30", "ip", "netns", "exec", vms[vm]!.ns, "ping", "-c", "\(count)", "-i", interval, "-W", "2", "-q", ip],
+                   check: false)
+    return r.status == 0 && r.out.contains(" 0% packet loss")
+  }
+
+  /// Sends `bytes` of random data over TCP from one VM to a listener in another; returns
+  /// true when the receiver got all of it with the same SHA-256.
+  func tcpTransfer(from src: String, to dst: String, ip: String, bytes: Int = 2_000_000) throws -> Bool {
+    let port = 5001
+    let server = Process()
+    server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    server.arguments = ["timeout", "-s", "KILL", "30", "ip", "netns", "exec", vms[dst]!.ns, "python3", "-c", """
+      import socket, hashlib
+      s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+      s.bind(("0.0.0.0", \(port))); s.listen(1); print("listening", flush=True)
+      c, _ = s.accept(); h = hashlib.sha256(); n = 0
+      while True:
+          d = c.recv(65536)
+          if not d: break
+          h.update(d); n += len(d)
+      print(n, h.hexdigest(), flush=True)
+      """]
+    let out = Pipe()
+    server.standardOutput = out
+    try server.run()
+    defer { if server.isRunning { server.terminate() } }
+    var seen = Data()
+    while !String(decoding: seen, as: UTF8.self).contains("listening") && server.isRunning {
+      seen += out.fileHandleForReading.availableData
+    }
+    let client = try sh(["timeout", "-s", "KILL", "30", "ip", "netns", "exec", vms[src]!.ns, "python3", "-c", """
+      import socket, hashlib, os, time
+      data = os.urandom(\(bytes))
+      for _ in range(50):
+          try:
+              c = socket.create_connection(("\(ip)", \(port)), timeout=5); break
+          except OSError: time.sleep(0.1)
+      c.sendall(data); c.close()
+      print(len(data), hashlib.sha256(data).hexdigest())
+      """], check: false)
+    server.waitUntilExit()
+    seen += out.fileHandleForReading.readDataToEndOfFile()
+    let got = String(decoding: seen, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
+    let sent = client.out.trimmingCharacters(in: .whitespacesAndNewlines)
+    return client.status == 0 && !sent.isEmpty && got == sent
+  }
+
+  /// The frames (tshark summary lines) a VM's eth0 sees while `body` runs.
+  func capture(on vm: String, filter: String, seconds: Int = 4, during body: () throws -> Void) throws -> [String] {
+    let file = "\(dir)/cap-\(vm).pcap"
+    let cap = Process()
+    cap.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    cap.arguments = ["ip", "netns", "exec", vms[vm]!.ns, "tshark", "-q", "-i", "eth0", "-a", "duration:\(seconds)", "-w", file]
+    cap.standardOutput = FileHandle.nullDevice
+    cap.standardError = FileHandle.nullDevice
+    try cap.run()
+    usleep(1_200_000)   // tshark needs a moment before it captures
+    try body()
+    cap.waitUntilExit()
+    let r = try sh(["tshark", "-r", file, "-Y", filter], check: false, stderr: false)
+    return r.out.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
+  }
+
+  func destroy() {
+    stop()
+    for (_, v) in vms { _ = try? sh(["ip", "netns", "del", v.ns], check: false) }
+    _ = try? sh(["ip", "netns", "del", host], check: false)
+    try? FileManager.default.removeItem(atPath: dir)
+  }
+}

@@ -10,17 +10,31 @@ public struct InterfaceInfo: Sendable {
   public var domain: UInt16
   /// Anti-spoofing: the source MAC must be `mac`.
   public var portSecurity: Bool
+  /// The network learns source MACs seen on this interface.
+  public var learning: Bool
   public var mac: MACAddress
-  public init(domain: UInt16, portSecurity: Bool, mac: MACAddress) {
+  public init(domain: UInt16, portSecurity: Bool, mac: MACAddress, learning: Bool = false) {
     self.domain = domain
     self.portSecurity = portSecurity
+    self.learning = learning
     self.mac = mac
   }
 }
 
-/// The value an `L2Table` entry holds: a local interface, or (bit 31) a remote port.
+/// The value an `L2Table` entry holds:
+///
+///     31       30        29       28 … 16   15 … 0
+///     +--------+---------+--------+---------+-----------+
+///     | remote | learned | stale  | (zero)  | interface |
+///     +--------+---------+--------+---------+-----------+
+///
+/// `learned` entries came from MAC learning; `stale` ones have not been seen since the
+/// last aging pass, and the first frame from that MAC announces it again.
 public enum L2Value {
   public static let remote: UInt32 = 1 << 31
+  public static let learned: UInt32 = 1 << 30
+  public static let stale: UInt32 = 1 << 29
+  public static let interfaceMask: UInt32 = 0xffff
   @inlinable public static func local(_ interface: Int) -> UInt32 { UInt32(interface) }
 }
 

@@ -15,9 +15,11 @@ public struct GraphEnvironment {
   public let interfaces: UnsafeMutablePointer<InterfaceInfo>
   public let pool: NativePool
   public let releaser: BufferReleaser
+  public unowned(unsafe) let learn: LearnRing
+  public let generation: UInt64
 
   @inlinable
-  public init(snapshot: DataplaneSnapshot, pool: NativePool, releaser: BufferReleaser) {
+  public init(snapshot: DataplaneSnapshot, pool: NativePool, releaser: BufferReleaser, learn: LearnRing) {
     self.snapshot = snapshot
     l2 = snapshot.l2
     ports = snapshot.ports
@@ -25,6 +27,8 @@ public struct GraphEnvironment {
     interfaces = snapshot.interfaces
     self.pool = pool
     self.releaser = releaser
+    self.learn = learn
+    generation = snapshot.generation
   }
 }
 
@@ -87,7 +91,8 @@ public struct Graph {
     let n = v.count
     switch id {
     case .ethernetInput: ethernetInput.process(&v, counters: counters)
-    case .l2Input: l2Input.process(&v, interfaces: env.interfaces, counters: counters)
+    case .l2Input:
+      l2Input.process(&v, interfaces: env.interfaces, table: env.l2, learn: env.learn, generation: env.generation, counters: counters)
     case .l2Forward: l2Forward.process(&v, table: env.l2, portCount: env.portCount, counters: counters)
     case .l2Flood: l2Flood.process(&v, snapshot: env.snapshot, pool: env.pool, releaser: env.releaser, counters: counters)
     case .portOutput: portOutput.process(&v, ports: env.ports, portCount: env.portCount, releaser: env.releaser)

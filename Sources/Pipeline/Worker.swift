@@ -32,6 +32,9 @@ public struct Worker {
   @usableFromInline let hotQSBR: Unmanaged<QSBR>
   /// Packets asked of a port per burst (testpmd's default is 32).
   public let burst: Int
+  /// MAC-learning events to the control thread (this worker is the only producer).
+  public let learn: LearnRing
+  @usableFromInline let hotLearn: Unmanaged<LearnRing>
 
   public init(index: Int, tables: RCUBox<DataplaneSnapshot>, maxPorts: Int = defaultMaxPorts, poolSize: Int = 8192,
               burst: Int = 32) {
@@ -46,6 +49,8 @@ public struct Worker {
     self.hotTables = Unmanaged.passUnretained(tables)
     self.hotQSBR = Unmanaged.passUnretained(tables.qsbr)
     self.burst = burst
+    self.learn = LearnRing()
+    self.hotLearn = Unmanaged.passUnretained(learn)
   }
 
   /// One round over every polled port of the current snapshot. Returns the number of
@@ -58,7 +63,7 @@ public struct Worker {
       // A snapshot with more ports than the graph can stage is refused by the control
       // plane (`maxPorts`); checked here too so a bug cannot write out of bounds.
       guard s.portCount <= maxPorts else { return }
-      let env = GraphEnvironment(snapshot: s, pool: pool, releaser: releaser)
+      let env = GraphEnvironment(snapshot: s, pool: pool, releaser: releaser, learn: hotLearn.takeUnretainedValue())
       for i in 0..<s.pollCount {
         let p = s.poll[i]
         let n = s.ports[Int(p)].rx(into: &graph.input.pointee, max: burst, inPort: p, pool: pool)

@@ -95,9 +95,13 @@ struct NetworkCommand: ParsableCommand {
     @Option(help: "VXLAN network identifier, 1…16777215.") var vni: Int
     @Option(help: "MTU (default: underlay MTU − 50).") var mtu: Int?
     @Flag(help: "Learn the source MACs of local ports' frames.") var learning = false
+    @Option(help: "With --learning: forget a MAC not seen for this many seconds (default 300).") var agingSeconds: Int?
+    @Option(help: "With --learning: learn at most this many MACs in the network (default 4096).") var learningLimit: Int?
     func run() throws {
       var args: [String: Any] = ["id": id, "tenant": tenant, "vni": vni, "learning": learning]
       if let mtu { args["mtu"] = mtu }
+      if let agingSeconds { args["aging_seconds"] = agingSeconds }
+      if let learningLimit { args["learning_limit"] = learningLimit }
       try common.run(try request("network.create", args), render: done)
     }
   }

@@ -59,9 +59,15 @@ final class ControlServer: @unchecked Sendable {
     listenFD = fd
   }
 
-  /// Serves until `stop()`. Run on its own thread.
+  /// Serves until `stop()`, and calls the controller's `tick` every 200 ms in between
+  /// (on this same thread, so it never races a request). Run on its own thread.
   func serve() {
     while true {
+      var pfd = pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0)
+      let ready = poll(&pfd, 1, 200)
+      controller.tick()
+      if ready == 0 || (ready < 0 && errno == EINTR) { continue }
+      if ready < 0 || pfd.revents & Int16(POLLNVAL | POLLERR | POLLHUP) != 0 { return }
       let c = accept(listenFD, nil, nil)
       if c < 0 {
         if errno == EINTR { continue }

@@ -29,6 +29,10 @@ final class DataplaneController {
   private var attachErrors: [String: String] = [:]
   private var mbufPool: OpaquePointer?
   var nodeCounters: NodeCounters?
+  /// The worker's learning events (set when the worker is created).
+  var learnRing: LearnRing?
+  private var learning = MACLearning()
+  private var lastAging = Date()
   let memoryMode: String
 
   init(config: DaemonConfig, log: Logger, mbufPool: OpaquePointer?, memoryMode: String) {
@@ -57,6 +61,7 @@ final class DataplaneController {
     tables.update { _ in snap }
     open = opened
     state = saved
+    learning.prune(saved)
     log.info("restored state", metadata: ["generation": "\(saved.generation)", "networks": "\(saved.networks.count)",
                                          "ports": "\(saved.ports.count)"])
   }
@@ -75,11 +80,14 @@ final class DataplaneController {
     }
     let all = open.merging(added) { a, _ in a }
     let snap: DataplaneSnapshot
+    let learnedBefore = learning
+    learning.prune(next)     // learned MACs of ports this change removes or moves away
     do {
       snap = try buildSnapshot(next, interfaces: all.filter { wanted.contains($0.key) })
       try Persistence.save(next, to: config.stateFile)
     } catch {
       rollback()
+      learning = learnedBefore
       throw error
     }
     tables.update { _ in snap }
@@ -102,6 +110,24 @@ final class DataplaneController {
     }
   }
 
+  /// Control-thread housekeeping, every 200 ms: absorb learning events, age learned MACs,
+  /// and publish a new snapshot when either changed the table.
+  func tick(now: Date = Date()) {
+    guard let ring = learnRing else { return }
+    var changed = learning.absorb(ring.drain(), state: state, now: now)
+    if now.timeIntervalSince(lastAging) >= 0.5 {
+      changed = learning.age(state: state, now: now) || changed
+      lastAging = now
+    }
+    guard changed else { return }
+    do {
+      let snap = try buildSnapshot(state, interfaces: open, generation: tables.snapshot().generation + 1)
+      tables.update { _ in snap }
+    } catch {
+      log.error("cannot publish learned MACs: \(error)")
+    }
+  }
+
   /// Bridge domains: networks in id order, numbered from 1.
   func domains(_ s: ControlState) -> [String: UInt16] {
     var d: [String: UInt16] = [:]
@@ -109,7 +135,12 @@ final class DataplaneController {
     return d
   }
 
-  private func buildSnapshot(_ s: ControlState, interfaces: [String: (spec: PortSpec, port: IO.Port)]) throws(ControlError) -> DataplaneSnapshot {
+  /// Snapshot generations count every publish (state changes and learning updates), so
+  /// they keep increasing even when the state's own generation does not.
+  private var publishedGeneration: UInt64 = 0
+
+  private func buildSnapshot(_ s: ControlState, interfaces: [String: (spec: PortSpec, port: IO.Port)],
+                             generation: UInt64? = nil) throws(ControlError) -> DataplaneSnapshot {
     let domain = domains(s)
     var ports: [IO.Port] = []
     var infos: [InterfaceInfo] = []
@@ -118,7 +149,8 @@ final class DataplaneController {
       guard case .local(let text) = p.location, let a = interfaces[text] else { continue }
       ifIndex[p.id] = ports.count
       ports.append(a.port)
-      infos.append(InterfaceInfo(domain: domain[p.network]!, portSecurity: p.portSecurity, mac: p.mac))
+      infos.append(InterfaceInfo(domain: domain[p.network]!, portSecurity: p.portSecurity, mac: p.mac,
+                                 learning: s.networks[p.network]!.learning))
     }
     guard ports.count <= Worker.defaultMaxPorts else {
       throw ControlError("conflict", "more than \(Worker.defaultMaxPorts) local interfaces")
@@ -129,9 +161,20 @@ final class DataplaneController {
       if case .remote = s.ports[portID]?.location { return L2Value.remote }
       return nil   // local port whose interface is down: unknown destination
     }
+    // Learned first: a static entry with the same key, added after, replaces it.
+    for (k, e) in learning.entries {
+      guard let d = domain[k.network], let i = ifIndex[e.port] else { continue }
+      l2.append((d, k.mac, L2Value.local(i) | L2Value.learned | (e.stale ? L2Value.stale : 0)))
+    }
     for p in s.ports.values { if let t = target(p.id) { l2.append((domain[p.network]!, p.mac, t)) } }
     for e in s.fdb { if let t = target(e.port) { l2.append((domain[e.network]!, e.mac, t)) } }
-    return DataplaneSnapshot(generation: s.generation, ports: ports, interfaces: infos,
+    publishedGeneration = max(publishedGeneration + 1, generation ?? 0)
+    var byDomain: [UInt16: String] = [:]
+    for (id, d) in domain { byDomain[d] = id }
+    var byIndex = [String](repeating: "", count: ports.count)
+    for (id, i) in ifIndex { byIndex[i] = id }
+    learning.remember(generation: publishedGeneration, .init(ports: byIndex, networks: byDomain))
+    return DataplaneSnapshot(generation: publishedGeneration, ports: ports, interfaces: infos,
                              poll: Array(ports.indices), domains: s.networks.count, l2: l2)
   }
 
@@ -161,7 +204,9 @@ final class DataplaneController {
     ["name": config.name, "role": config.role.rawValue, "tunnel_ip": config.tunnelIP.description,
      "dvr_host_mac": config.dvrHostMAC.description, "workers": config.workers, "underlay_mtu": config.underlayMTU,
      "dpdk": config.dpdkEnabled ? "enabled (\(memoryMode))" : "disabled", "generation": state.generation,
-     "published_generation": tables.snapshot().generation, "control_protocol": ControlProtocol.version]
+     "published_generation": tables.snapshot().generation, "control_protocol": ControlProtocol.version,
+     "learned_macs": learning.entries.count, "learning_refused_at_limit": learning.refusedAtLimit,
+     "learning_events_lost": learnRing?.overflows.load(ordering: .relaxed) ?? 0]
   }
 
   private func showNetworks() -> [[String: Any]] {
@@ -207,6 +252,10 @@ final class DataplaneController {
     }
     rows += state.fdb.map { ["network": $0.network, "mac": $0.mac.description, "port": $0.port, "kind": "static",
                              "location": location($0.port)] }
+    rows += learning.entries.map { k, e in
+      ["network": k.network, "mac": k.mac.description, "port": e.port, "kind": e.stale ? "learned (stale)" : "learned",
+       "location": location(e.port)]
+    }
     return rows.sorted { ($0["network"] as! String, $0["mac"] as! String) < ($1["network"] as! String, $1["mac"] as! String) }
   }
 

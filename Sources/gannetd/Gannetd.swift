@@ -72,6 +72,7 @@ struct Gannetd: ParsableCommand {
     }
     nonisolated(unsafe) var worker = Worker(index: 0, tables: controller.tables)
     controller.nodeCounters = worker.graph.counters
+    controller.learnRing = worker.learn
     let workerDone = DispatchSemaphore(value: 0)
     let idle = cfg.idleSleepMicroseconds
     let workerThread = Thread {
@@ -85,9 +86,10 @@ struct Gannetd: ParsableCommand {
     serverThread.start()
     log.info("running", metadata: ["node": "\(cfg.name)", "role": "\(cfg.role.rawValue)", "socket": "\(cfg.controlSocket)"])
 
-    workerDone.wait()
+    // The signal sources must outlive the wait: an optimized build would otherwise free
+    // them at their last use, and SIGTERM (set to SIG_IGN above) would be lost.
+    withExtendedLifetime(signals) { workerDone.wait() }
     server.stop()
-    _ = signals
     controller.shutdown()
     worker.destroy()
     log.info("stopped")

@@ -205,3 +205,39 @@ struct ControlSocketTests {
     }
   }
 }
+
+@Suite(.serialized, .enabled(if: isRoot, "creates network namespaces and veth pairs: needs root"))
+struct MACLearningTests {
+  func fdbRows(_ c: TestCloud) throws -> [[String: Any]] { try c.show("fdb") as? [[String: Any]] ?? [] }
+
+  @Test func macsBehindAPortAreLearnedAgedAndLimited() throws {
+    let c = try TestCloud()
+    defer { c.destroy() }
+    // v1's port has port security off and its VM uses a MAC the control plane never heard of.
+    try c.addVM("v1", mac: "fa:16:3e:00:05:99", ip: "10.5.0.1")
+    try c.addVM("v2", mac: "fa:16:3e:00:05:02", ip: "10.5.0.2")
+    try c.addVM("v3", mac: "fa:16:3e:00:05:98", ip: "10.5.0.3")
+    try c.start()
+    try c.ctl("network create net --tenant t --vni 3001 --learning --aging-seconds 4 --learning-limit 1")
+    try c.ctl("port create v1 --network net --mac fa:16:3e:00:05:01 --ip 10.5.0.1 --local \(c.spec("v1")) --no-port-security")
+    try c.ctl("port create v2 --network net --mac fa:16:3e:00:05:02 --ip 10.5.0.2 --local \(c.spec("v2"))")
+    try c.ctl("port create v3 --network net --mac fa:16:3e:00:05:03 --ip 10.5.0.3 --local \(c.spec("v3")) --no-port-security")
+
+    #expect(try c.ping(from: "v2", "10.5.0.1", count: 5))
+    let learned = try fdbRows(c).filter { ($0["kind"] as? String)?.hasPrefix("learned") == true }
+    #expect(learned.count == 1, "\(learned)")
+    #expect(learned.first?["mac"] as? String == "fa:16:3e:00:05:99")
+    #expect(learned.first?["port"] as? String == "v1")
+
+    // The limit is 1: v3's unknown MAC is not learned while v1's is held (traffic still
+    // flows, by flooding), and the refusal is counted.
+    #expect(try c.ping(from: "v3", "10.5.0.2", count: 3))
+    let node = try c.show("node") as? [String: Any]
+    #expect((node?["learning_refused_at_limit"] as? Int ?? 0) > 0)
+    #expect(try fdbRows(c).filter { $0["mac"] as? String == "fa:16:3e:00:05:98" }.isEmpty)
+
+    // Idle for longer than the aging time: the learned MAC is forgotten.
+    usleep(9_000_000)
+    #expect(try fdbRows(c).filter { ($0["kind"] as? String)?.hasPrefix("learned") == true }.isEmpty)
+  }
+}

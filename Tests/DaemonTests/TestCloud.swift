@@ -124,7 +124,13 @@ final class TestCloud: @unchecked Sendable {
     if kill { Foundation.kill(p.processIdentifier, SIGKILL) } else { p.terminate() }
     let deadline = Date().addingTimeInterval(10)
     while p.isRunning && Date() < deadline { usleep(50_000) }
-    if p.isRunning { Foundation.kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
+    if p.isRunning {
+      Foundation.kill(p.processIdentifier, SIGKILL)
+      p.waitUntilExit()
+      if !kill { Issue.record("gannetd did not stop within 10 s of SIGTERM") }
+    } else if !kill && p.terminationStatus != 0 {
+      Issue.record("gannetd exited with status \(p.terminationStatus) on SIGTERM: \(log().suffix(500))")
+    }
     daemon = nil
   }
 

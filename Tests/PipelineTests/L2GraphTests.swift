@@ -217,3 +217,44 @@ func twoTenants(_ ports: [MemoryPort], security: Bool = true) -> DataplaneSnapsh
     #expect(ports[1].drainCaptured().isEmpty)
   }
 }
+
+@Suite struct L2LearningNodeTests {
+  /// Port 0 on a learning network with port security off; port 1 with a static MAC (B).
+  func snapshot(_ ports: [MemoryPort], extra: [(domain: UInt16, mac: MACAddress, value: UInt32)] = []) -> DataplaneSnapshot {
+    DataplaneSnapshot(
+      generation: 3, ports: ports.map { .memory($0) },
+      interfaces: [InterfaceInfo(domain: 1, portSecurity: false, mac: macA, learning: true),
+                   InterfaceInfo(domain: 1, portSecurity: true, mac: macB, learning: true)],
+      poll: [0, 1], domains: 1, l2: [(1, macA, 0), (1, macB, 1)] + extra)
+  }
+
+  @Test func unknownSourcesAreAnnouncedStaticOnesNot() {
+    let ports = (0..<2).map { _ in MemoryPort() }
+    var rig = Rig(ports: ports, snapshot: snapshot(ports))
+    let hidden = MACAddress(2, 0, 0, 0, 0, 0x42)
+    ports[0].inject(frame(dst: macB, src: hidden))    // a MAC behind port 0
+    ports[0].inject(frame(dst: macB, src: macA))      // port 0's own, static: no event
+    ports[1].inject(frame(dst: macA, src: macB))      // static: no event
+    rig.pump()
+    let events = rig.worker.learn.drain()
+    #expect(events == [LearnRing.Event(key: L2Table.key(domain: 1, mac: hidden), interface: 0, generation: 3)])
+    #expect(ports[1].drainCaptured().count == 2)      // forwarding is not held up by learning
+  }
+
+  @Test func learnedEntriesAnnounceOnlyWhenStaleOrMoved() {
+    let ports = (0..<2).map { _ in MemoryPort() }
+    let hidden = MACAddress(2, 0, 0, 0, 0, 0x42)
+    var rig = Rig(ports: ports, snapshot: snapshot(ports, extra: [(1, hidden, L2Value.local(0) | L2Value.learned)]))
+    ports[0].inject(frame(dst: macB, src: hidden))
+    rig.pump()
+    #expect(rig.worker.learn.drain().isEmpty)         // known, fresh, same port
+    rig.publish(snapshot(ports, extra: [(1, hidden, L2Value.local(0) | L2Value.learned | L2Value.stale)]))
+    ports[0].inject(frame(dst: macB, src: hidden))
+    rig.pump()
+    #expect(rig.worker.learn.drain().count == 1)      // stale: announced again
+    // Frames for the learned MAC go to its port.
+    ports[1].inject(frame(dst: hidden, src: macB))
+    rig.pump()
+    #expect(ports[0].drainCaptured().count == 1)
+  }
+}

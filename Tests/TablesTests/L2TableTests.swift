@@ -97,3 +97,41 @@ final class StressState: Sendable {
   #expect(st.reads.load(ordering: .relaxed) > 0)
   #expect(box.snapshot().value == 2_000)
 }
+
+@Suite struct LearnRingTests {
+  @Test func eventsComeOutInOrderAndOverflowIsCounted() {
+    let r = LearnRing(capacity: 16)
+    for i in 0..<16 { #expect(r.push(key: UInt64(i), interface: UInt16(i), generation: 7)) }
+    #expect(!r.push(key: 99, interface: 0, generation: 7))
+    #expect(r.overflows.load(ordering: .relaxed) == 1)
+    let got = r.drain()
+    #expect(got.map(\.key) == (0..<16).map(UInt64.init))
+    #expect(got.allSatisfy { $0.generation == 7 })
+    #expect(r.drain().isEmpty)
+    #expect(r.push(key: 100, interface: 1, generation: 8))   // room again after draining
+  }
+
+  /// One producer thread, one consumer thread: every event arrives once, in order.
+  @Test func producerAndConsumerOnTwoThreads() {
+    let r = LearnRing(capacity: 256)
+    let total = 100_000
+    let done = DispatchSemaphore(value: 0)
+    let t = Thread {
+      var i = 0
+      while i < total { if r.push(key: UInt64(i), interface: 0, generation: 1) { i += 1 } }
+      done.signal()
+    }
+    t.start()
+    var next: UInt64 = 0
+    var ok = true
+    while next < UInt64(total) {
+      for e in r.drain() {
+        if e.key != next { ok = false }
+        next += 1
+      }
+    }
+    done.wait()
+    #expect(ok)
+    #expect(next == UInt64(total))
+  }
+}

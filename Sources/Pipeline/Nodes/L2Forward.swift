@@ -28,12 +28,15 @@ public struct L2Forward {
       }
       if value & L2Value.remote != 0 {
         v.drop(i, .l2RemoteUnreachable, node: Self.id, counters: counters)
-      } else if Int(value) >= portCount {
+        continue
+      }
+      let out = value & L2Value.interfaceMask
+      if Int(out) >= portCount {
         v.drop(i, .l2NoOutputPort, node: Self.id, counters: counters)
-      } else if value == UInt32(p.inPort) {
+      } else if out == UInt32(p.inPort) {
         v.drop(i, .l2Hairpin, node: Self.id, counters: counters)
       } else {
-        v.packets[i].outPort = UInt16(truncatingIfNeeded: value)
+        v.packets[i].outPort = UInt16(truncatingIfNeeded: out)
         v.next[i] = NodeID.portOutput.rawValue
       }
     }

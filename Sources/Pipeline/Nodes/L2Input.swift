@@ -1,8 +1,11 @@
 import Buffers
+import Tables
 import Wire
 
-/// `l2-input`: puts a frame into the bridge domain of the port it arrived on, and
-/// enforces port security (a VM may only send from its own MAC).
+/// `l2-input`: puts a frame into the bridge domain of the port it arrived on, enforces
+/// port security (a VM may only send from its own MAC), and on learning networks
+/// announces source MACs the table does not know here (new, moved, or stale) to the
+/// control thread through the worker's `LearnRing`; the control thread decides.
 ///
 /// Drops: `l2-interface-unattached` (the interface belongs to no network port),
 /// `l2-source-spoofed` (source MAC is not the port's, when port security is on).
@@ -13,7 +16,8 @@ public struct L2Input {
   public init() {}
 
   @inlinable
-  public func process(_ v: inout PacketVector, interfaces: UnsafeMutablePointer<InterfaceInfo>, counters: NodeCounters) {
+  public func process(_ v: inout PacketVector, interfaces: UnsafeMutablePointer<InterfaceInfo>, table: L2Table,
+                      learn: LearnRing, generation: UInt64, counters: NodeCounters) {
     for i in 0..<v.count {
       let p = v.packets[i]
       let info = interfaces[Int(p.inPort)]
@@ -22,6 +26,19 @@ public struct L2Input {
       } else if info.portSecurity && p.data.loadMAC(at: 6) != info.mac {
         v.drop(i, .l2SourceSpoofed, node: Self.id, counters: counters)
       } else {
+        if info.learning {
+          let src = p.data.loadMAC(at: 6)
+          // Announce unknown MACs, learned ones now seen on another interface, and stale
+          // ones; a static entry (a port's own MAC, l2population) is never overridden.
+          let announce: Bool
+          if let k = table.lookup(domain: info.domain, mac: src) {
+            announce = k & L2Value.learned != 0
+              && (k & L2Value.stale != 0 || k & L2Value.interfaceMask != UInt32(p.inPort))
+          } else {
+            announce = src.isUnicast
+          }
+          if announce { learn.push(key: L2Table.key(domain: info.domain, mac: src), interface: p.inPort, generation: generation) }
+        }
         v.packets[i].context = UInt32(info.domain)
         v.next[i] = NodeID.l2Forward.rawValue
       }

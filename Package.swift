@@ -93,9 +93,10 @@ let package = Package(
     .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: swiftSettings),
     .testTarget(name: "TablesTests", dependencies: ["Tables", "Wire"], swiftSettings: swiftSettings),
     .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "IO", "Buffers", "Wire", "Tables"], swiftSettings: swiftSettings),
-    .testTarget(name: "IOTests", dependencies: ["IO", "Buffers", "Wire"], swiftSettings: swiftSettings),
+    .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
+    .testTarget(name: "IOTests", dependencies: ["IO", "Buffers", "Wire", "TestSupport"], swiftSettings: swiftSettings),
     .testTarget(name: "ControlTests", dependencies: ["Control", "Wire"], swiftSettings: swiftSettings),
-    .testTarget(name: "DaemonTests", dependencies: ["Control", "Wire"], swiftSettings: swiftSettings),
+    .testTarget(name: "DaemonTests", dependencies: ["Control", "Wire", "TestSupport"], swiftSettings: swiftSettings),
     .executableTarget(
       name: "HotPathBenchmarks",
       dependencies: ["Pipeline", "IO", "Buffers", "Tables", "Wire", .product(name: "Benchmark", package: "benchmark")],

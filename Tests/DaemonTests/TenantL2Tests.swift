@@ -1,5 +1,6 @@
 import Control
 import Foundation
+import TestSupport
 import Testing
 
 /// End-to-end: VMs are network namespaces, gannetd is a child process attached to their

@@ -1,35 +1,7 @@
 import Control
 import Foundation
+import TestSupport
 import Testing
-
-/// Runs a command to completion; returns its exit status and combined output.
-@discardableResult
-func sh(_ args: [String], check: Bool = true, stderr: Bool = true) throws -> (status: Int32, out: String) {
-  let p = Process()
-  p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-  p.arguments = args
-  let pipe = Pipe()
-  p.standardOutput = pipe
-  p.standardError = stderr ? pipe : FileHandle.nullDevice
-  try p.run()
-  let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-  p.waitUntilExit()
-  if check && p.terminationStatus != 0 {
-    throw ControlError("test", "\(args.joined(separator: " ")) failed (\(p.terminationStatus)): \(out)")
-  }
-  return (p.terminationStatus, out)
-}
-
-var isRoot: Bool { geteuid() == 0 }
-
-/// Where the package's executables are: beside the test bundle.
-func executable(_ name: String) -> String {
-  var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-  while !FileManager.default.fileExists(atPath: dir.appendingPathComponent(name).path) && dir.path != "/" {
-    dir = dir.deletingLastPathComponent()
-  }
-  return dir.appendingPathComponent(name).path
-}
 
 /// A compute node in a box: a "host" network namespace where gannetd runs, and one
 /// namespace per VM joined to the host by a veth pair (VM side `eth0`, host side the

@@ -1,36 +1,6 @@
 import Foundation
+import TestSupport
 import IO
-
-/// Runs a command to completion; returns its exit status and output.
-@discardableResult
-func sh(_ args: [String], check: Bool = true) throws -> (Int32, String) {
-  let p = Process()
-  p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-  p.arguments = args
-  let pipe = Pipe()
-  p.standardOutput = pipe
-  p.standardError = pipe
-  try p.run()
-  let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-  p.waitUntilExit()
-  if check && p.terminationStatus != 0 {
-    throw IOError("\(args.joined(separator: " ")) failed (\(p.terminationStatus)): \(out)")
-  }
-  return (p.terminationStatus, out)
-}
-
-var isRoot: Bool { geteuid() == 0 }
-
-/// Where the package's executables are: beside the test bundle.
-func executable(_ name: String) -> String {
-  let bundleDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-  var dir = bundleDir
-  // swift test runs .build/<triple>/debug/GannetPackageTests.xctest; executables sit beside it.
-  while !FileManager.default.fileExists(atPath: dir.appendingPathComponent(name).path) && dir.path != "/" {
-    dir = dir.deletingLastPathComponent()
-  }
-  return dir.appendingPathComponent(name).path
-}
 
 /// Two network namespaces joined by a veth pair, with names unique to this test so that
 /// tests can run in parallel. `destroy` (called from `defer`) removes both namespaces,

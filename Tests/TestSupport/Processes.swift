@@ -1,0 +1,38 @@
+import Foundation
+
+/// What a finished command returned.
+public struct CommandError: Error, CustomStringConvertible {
+  public let description: String
+}
+
+/// Runs a command to completion (through /usr/bin/env); returns its exit status and its
+/// output (stdout, and stderr too unless `stderr` is false). With `check`, a non-zero
+/// status throws with the output in the message.
+@discardableResult
+public func sh(_ args: [String], check: Bool = true, stderr: Bool = true) throws -> (status: Int32, out: String) {
+  let p = Process()
+  p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+  p.arguments = args
+  let pipe = Pipe()
+  p.standardOutput = pipe
+  p.standardError = stderr ? pipe : FileHandle.nullDevice
+  try p.run()
+  let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+  p.waitUntilExit()
+  if check && p.terminationStatus != 0 {
+    throw CommandError(description: "\(args.joined(separator: " ")) failed (\(p.terminationStatus)): \(out)")
+  }
+  return (p.terminationStatus, out)
+}
+
+/// Tests that create namespaces, veths or raw sockets need root.
+public var isRoot: Bool { geteuid() == 0 }
+
+/// The path of one of the package's executables: they are built beside the test bundle.
+public func executable(_ name: String) -> String {
+  var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+  while !FileManager.default.fileExists(atPath: dir.appendingPathComponent(name).path) && dir.path != "/" {
+    dir = dir.deletingLastPathComponent()
+  }
+  return dir.appendingPathComponent(name).path
+}

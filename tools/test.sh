@@ -12,5 +12,7 @@ echo "== zero heap allocations per packet (package-benchmark, 1M packets)"
 swift package benchmark thresholds check --target HotPathBenchmarks --path Benchmarks/Thresholds --no-progress
 echo "== release build: no retain/release/alloc in hot functions"
 swift build -c release --product gannet-bench
+swift build -c release --product gannetd
 tools/check-hot-asm.sh .build/release/gannet-bench
+tools/check-hot-asm.sh .build/release/gannetd
 echo "all checks passed"

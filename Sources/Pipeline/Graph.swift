@@ -3,25 +3,28 @@ import CDPDKShim
 import IO
 import Tables
 
-/// What a graph run reads besides its packets: the snapshot taken for this round (held
-/// unretained: valid until the worker's next quiescent state), the worker's pool and its
-/// buffer releaser. Built once per round by the worker.
+/// What a graph run reads besides its packets: pointers into the snapshot taken for this
+/// round (valid until the worker's next quiescent state), the worker's pool, releaser and
+/// learn ring. Built once per round by the worker. It holds no strong reference, so
+/// passing it around costs no reference counting.
 @frozen
 public struct GraphEnvironment {
-  public unowned(unsafe) let snapshot: DataplaneSnapshot
   public let l2: L2Table
+  public let floodStart: UnsafeMutablePointer<Int>
+  public let floodMembers: UnsafeMutablePointer<UInt16>
   public let ports: UnsafeMutablePointer<Port>
   public let portCount: Int
   public let interfaces: UnsafeMutablePointer<InterfaceInfo>
   public let pool: NativePool
   public let releaser: BufferReleaser
-  public unowned(unsafe) let learn: LearnRing
+  public let learn: Unmanaged<LearnRing>
   public let generation: UInt64
 
   @inlinable
-  public init(snapshot: DataplaneSnapshot, pool: NativePool, releaser: BufferReleaser, learn: LearnRing) {
-    self.snapshot = snapshot
+  public init(snapshot: DataplaneSnapshot, pool: NativePool, releaser: BufferReleaser, learn: Unmanaged<LearnRing>) {
     l2 = snapshot.l2
+    floodStart = snapshot.floodStart
+    floodMembers = snapshot.floodMembers
     ports = snapshot.ports
     portCount = snapshot.portCount
     interfaces = snapshot.interfaces
@@ -94,7 +97,7 @@ public struct Graph {
     case .l2Input:
       l2Input.process(&v, interfaces: env.interfaces, table: env.l2, learn: env.learn, generation: env.generation, counters: counters)
     case .l2Forward: l2Forward.process(&v, table: env.l2, portCount: env.portCount, counters: counters)
-    case .l2Flood: l2Flood.process(&v, snapshot: env.snapshot, pool: env.pool, releaser: env.releaser, counters: counters)
+    case .l2Flood: l2Flood.process(&v, env: env, counters: counters)
     case .portOutput: portOutput.process(&v, ports: env.ports, portCount: env.portCount, releaser: env.releaser)
     case .errorDrop: errorDrop.process(&v, releaser: env.releaser)
     }

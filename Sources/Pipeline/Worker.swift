@@ -63,7 +63,7 @@ public struct Worker {
       // A snapshot with more ports than the graph can stage is refused by the control
       // plane (`maxPorts`); checked here too so a bug cannot write out of bounds.
       guard s.portCount <= maxPorts else { return }
-      let env = GraphEnvironment(snapshot: s, pool: pool, releaser: releaser, learn: hotLearn.takeUnretainedValue())
+      let env = GraphEnvironment(snapshot: s, pool: pool, releaser: releaser, learn: hotLearn)
       for i in 0..<s.pollCount {
         let p = s.poll[i]
         let n = s.ports[Int(p)].rx(into: &graph.input.pointee, max: burst, inPort: p, pool: pool)

@@ -17,16 +17,17 @@ public struct L2Flood {
   public init() {}
 
   @inlinable
-  public func process(_ v: inout PacketVector, snapshot: DataplaneSnapshot, pool: NativePool, releaser: BufferReleaser,
-                      counters: NodeCounters) {
+  public func process(_ v: inout PacketVector, env: GraphEnvironment, counters: NodeCounters) {
+    let pool = env.pool, releaser = env.releaser, ports = env.ports
+    let floodStart = env.floodStart, floodMembers = env.floodMembers
     var kept = 0
     for i in 0..<v.count {
       let p = v.packets[i]
       let d = Int(p.context)
-      let start = snapshot.floodStart[d], end = snapshot.floodStart[d &+ 1]
+      let start = floodStart[d], end = floodStart[d &+ 1]
       // The last member that is not the input port receives the original.
       var last = -1
-      for k in start..<end where snapshot.floodMembers[k] != p.inPort { last = k }
+      for k in start..<end where floodMembers[k] != p.inPort { last = k }
       if last < 0 {
         counters.drop(Self.id, .l2FloodNoMembers)
         v.packets[kept] = p
@@ -35,7 +36,7 @@ public struct L2Flood {
         kept &+= 1
         continue
       }
-      for k in start..<last where snapshot.floodMembers[k] != p.inPort {
+      for k in start..<last where floodMembers[k] != p.inPort {
         guard let b = pool.alloc() else {
           counters.drop(Self.id, .l2FloodNoBuffer)
           continue
@@ -43,10 +44,10 @@ public struct L2Flood {
         let dst = b + pool.headroom
         dst.copyMemory(from: p.data, byteCount: Int(p.length))
         var copy = Packet(data: dst, buffer: b, length: p.length, inPort: p.inPort, flags: 0)
-        _ = snapshot.ports[Int(snapshot.floodMembers[k])].tx(&copy, count: 1, releaser: releaser)
+        _ = ports[Int(floodMembers[k])].tx(&copy, count: 1, releaser: releaser)
       }
       var original = p
-      _ = snapshot.ports[Int(snapshot.floodMembers[last])].tx(&original, count: 1, releaser: releaser)
+      _ = ports[Int(floodMembers[last])].tx(&original, count: 1, releaser: releaser)
     }
     // Only packets bound for error-drop stay in the vector.
     v.count = kept

@@ -17,7 +17,7 @@ public struct L2Input {
 
   @inlinable
   public func process(_ v: inout PacketVector, interfaces: UnsafeMutablePointer<InterfaceInfo>, table: L2Table,
-                      learn: LearnRing, generation: UInt64, counters: NodeCounters) {
+                      learn: Unmanaged<LearnRing>, generation: UInt64, counters: NodeCounters) {
     for i in 0..<v.count {
       let p = v.packets[i]
       let info = interfaces[Int(p.inPort)]
@@ -37,7 +37,10 @@ public struct L2Input {
           } else {
             announce = src.isUnicast
           }
-          if announce { learn.push(key: L2Table.key(domain: info.domain, mac: src), interface: p.inPort, generation: generation) }
+          if announce {
+            let key = L2Table.key(domain: info.domain, mac: src), port = p.inPort
+            learn._withUnsafeGuaranteedRef { _ = $0.push(key: key, interface: port, generation: generation) }
+          }
         }
         v.packets[i].context = UInt32(info.domain)
         v.next[i] = NodeID.l2Forward.rawValue

@@ -73,7 +73,7 @@ let package = Package(
     // ---- executables ------------------------------------------------------------------
     .executableTarget(
       name: "gannetd",
-      dependencies: ["Pipeline", "Control", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      dependencies: ["Pipeline", "Control", "CNumaShim", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                      .product(name: "Logging", package: "swift-log")],
       swiftSettings: swiftSettings),
     .executableTarget(

@@ -34,6 +34,7 @@ int cafp_open(const char *ifname, unsigned rx_block_size, unsigned rx_block_nr, 
   if (setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one) < 0) FAIL("PACKET_IGNORE_OUTGOING");
   if (setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one) < 0) FAIL("PACKET_QDISC_BYPASS");
 
+  int want_rx = rx_block_nr > 0;
   struct tpacket_req3 rx;
   memset(&rx, 0, sizeof rx);
   rx.tp_block_size = rx_block_size;
@@ -41,7 +42,7 @@ int cafp_open(const char *ifname, unsigned rx_block_size, unsigned rx_block_nr, 
   rx.tp_frame_size = rx_frame_size;
   rx.tp_frame_nr = (rx_block_size / rx_frame_size) * rx_block_nr;
   rx.tp_retire_blk_tov = retire_tov_ms;
-  if (setsockopt(fd, SOL_PACKET, PACKET_RX_RING, &rx, sizeof rx) < 0) FAIL("PACKET_RX_RING");
+  if (want_rx && setsockopt(fd, SOL_PACKET, PACKET_RX_RING, &rx, sizeof rx) < 0) FAIL("PACKET_RX_RING");
 
   struct tpacket_req3 tx;
   memset(&tx, 0, sizeof tx);
@@ -55,7 +56,7 @@ int cafp_open(const char *ifname, unsigned rx_block_size, unsigned rx_block_nr, 
   }
   if (setsockopt(fd, SOL_PACKET, PACKET_TX_RING, &tx, sizeof tx) < 0) FAIL("PACKET_TX_RING");
 
-  size_t rx_len = (size_t)rx_block_size * rx_block_nr;
+  size_t rx_len = want_rx ? (size_t)rx_block_size * rx_block_nr : 0;
   size_t tx_len = (size_t)tx.tp_block_size * tx.tp_block_nr;
   void *map = mmap(NULL, rx_len + tx_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_LOCKED | MAP_POPULATE, fd, 0);
   if (map == MAP_FAILED) map = mmap(NULL, rx_len + tx_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -64,7 +65,7 @@ int cafp_open(const char *ifname, unsigned rx_block_size, unsigned rx_block_nr, 
   struct sockaddr_ll sll;
   memset(&sll, 0, sizeof sll);
   sll.sll_family = AF_PACKET;
-  sll.sll_protocol = htons(ETH_P_ALL);
+  sll.sll_protocol = want_rx ? htons(ETH_P_ALL) : 0;
   sll.sll_ifindex = (int)ifindex;
   if (bind(fd, (struct sockaddr *)&sll, sizeof sll) < 0) {
     int e = errno;

@@ -32,3 +32,11 @@ int cnuma_current_node(void) {
 }
 
 int cnuma_node_count(void) { return have_numa() ? numa_num_configured_nodes() : 1; }
+
+#include <errno.h>
+int cnuma_pin_current_thread(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  return sched_setaffinity(0, sizeof set, &set) == 0 ? 0 : -errno;
+}

@@ -5,14 +5,16 @@ import Wire
 import Glibc
 #endif
 
-/// A Linux interface opened through AF_PACKET with a TPACKET_V3 RX ring and an mmap TX
-/// ring (packet(7)); non-blocking, busy-polled by one worker.
+/// A Linux interface opened through AF_PACKET with a TPACKET_V3 RX ring and mmap TX
+/// rings (packet(7)); non-blocking, busy-polled by one worker.
 ///
 /// RX copies each frame out of its ring block into a native buffer and returns the block
 /// to the kernel once all its frames are copied, so a slow stage never holds the ring.
 /// A VLAN tag the kernel stripped into metadata is put back into the frame, and a TCP/UDP
-/// checksum the sender left to offload (TP_STATUS_CSUMNOTREADY) is completed. TX copies into
-/// free TX frames, marks them, and kicks the kernel once per burst.
+/// checksum the sender left to offload (TP_STATUS_CSUMNOTREADY) is completed. TX copies
+/// into free TX frames, marks them, and kicks the kernel once per burst. Each worker
+/// transmits on its own TX ring (queue 0 is the main socket's; queues 1… are TX-only
+/// sockets), so no two threads share a ring.
 @frozen
 public struct AFPacketPort {
   @usableFromInline struct State {
@@ -21,8 +23,14 @@ public struct AFPacketPort {
     @usableFromInline var block: UInt32
     @usableFromInline var remaining: UInt32
     @usableFromInline var frame: UnsafeMutablePointer<tpacket3_hdr>?
-    @usableFromInline var txHead: UInt32
     let interface: String
+    /// One TX ring per queue; `tx[0]` is `ring` (the same socket).
+    @usableFromInline let tx: UnsafeMutablePointer<TxQueue>
+    @usableFromInline let txQueues: Int
+  }
+  @usableFromInline struct TxQueue {
+    @usableFromInline var ring: cafp_ring
+    @usableFromInline var head: UInt32
   }
   @usableFromInline let state: UnsafeMutablePointer<State>
   public let counters: CounterBlock
@@ -41,18 +49,32 @@ public struct AFPacketPort {
     public init() {}
   }
 
-  public static func open(interface: String, geometry: Geometry = Geometry()) throws(IOError) -> AFPacketPort {
-    var ring = cafp_ring()
-    var step: UnsafePointer<CChar>? = nil
-    let rc = cafp_open(interface, UInt32(geometry.rxBlockSize), UInt32(geometry.rxBlocks), UInt32(geometry.rxFrameSize),
-                       UInt32(geometry.txFrameSize), UInt32(geometry.txFrames), UInt32(geometry.retireTimeoutMs), &ring, &step)
-    guard rc == 0 else {
-      let what = step.map { String(cString: $0) } ?? "?"
-      throw IOError("AF_PACKET on \(interface): \(what) failed: \(String(cString: strerror(-rc)))")
+  public static func open(interface: String, txQueues: Int = 1, geometry: Geometry = Geometry()) throws(IOError) -> AFPacketPort {
+    precondition(txQueues >= 1)
+    func openRing(rx: Bool) throws(IOError) -> cafp_ring {
+      var ring = cafp_ring()
+      var step: UnsafePointer<CChar>? = nil
+      let rc = cafp_open(interface, UInt32(geometry.rxBlockSize), rx ? UInt32(geometry.rxBlocks) : 0, UInt32(geometry.rxFrameSize),
+                         UInt32(geometry.txFrameSize), UInt32(geometry.txFrames), UInt32(geometry.retireTimeoutMs), &ring, &step)
+      guard rc == 0 else {
+        let what = step.map { String(cString: $0) } ?? "?"
+        throw IOError("AF_PACKET on \(interface): \(what) failed: \(String(cString: strerror(-rc)))")
+      }
+      return ring
     }
+    var rings = [try openRing(rx: true)]
+    for _ in 1..<txQueues {
+      do { rings.append(try openRing(rx: false)) } catch {
+        for var r in rings { cafp_close(&r) }
+        throw error
+      }
+    }
+    let tx = UnsafeMutablePointer<TxQueue>.allocate(capacity: txQueues)
+    for (i, r) in rings.enumerated() { (tx + i).initialize(to: TxQueue(ring: r, head: 0)) }
     let s = UnsafeMutablePointer<State>.allocate(capacity: 1)
-    s.initialize(to: State(ring: ring, block: 0, remaining: 0, frame: nil, txHead: 0, interface: interface))
-    return AFPacketPort(state: s, counters: CounterBlock(count: PortCounter.blockSize))
+    s.initialize(to: State(ring: rings[0], block: 0, remaining: 0, frame: nil, interface: interface, tx: tx,
+                           txQueues: txQueues))
+    return AFPacketPort(state: s, counters: CounterBlock(count: PortCounter.blockSize * txQueues))
   }
 
   @usableFromInline init(state: UnsafeMutablePointer<State>, counters: CounterBlock) {
@@ -120,9 +142,10 @@ public struct AFPacketPort {
   }
 
   @inlinable
-  public func tx(_ packets: UnsafeMutablePointer<Packet>, count: Int, releaser: BufferReleaser) -> Int {
-    let capacity = Int(cafp_tx_frame_capacity(&state.pointee.ring))
-    let frames = state.pointee.ring.tx_frame_nr
+  public func tx(_ packets: UnsafeMutablePointer<Packet>, count: Int, releaser: BufferReleaser, queue q: Int) -> Int {
+    let txq = state.pointee.tx + q
+    let capacity = Int(cafp_tx_frame_capacity(&txq.pointee.ring))
+    let frames = txq.pointee.ring.tx_frame_nr
     var sent = 0
     var bytes = 0
     for i in 0..<count {
@@ -130,24 +153,24 @@ public struct AFPacketPort {
       let len = Int(p.length)
       defer { releaser.release(p) }
       guard len <= capacity else {
-        counters.addDrop(.txFrameTooLong)
+        counters.addDrop(.txFrameTooLong, queue: q)
         continue
       }
-      let f = cafp_tx_frame(&state.pointee.ring, state.pointee.txHead)!
+      let f = cafp_tx_frame(&txq.pointee.ring, txq.pointee.head)!
       guard cafp_tx_frame_free(f) else {
-        counters.addDrop(.txRingFull)
+        counters.addDrop(.txRingFull, queue: q)
         continue
       }
       UnsafeMutableRawPointer(cafp_tx_frame_data(f)!).copyMemory(from: p.data, byteCount: len)
       cafp_tx_frame_submit(f, UInt32(len))
-      state.pointee.txHead = (state.pointee.txHead &+ 1) % frames
+      txq.pointee.head = (txq.pointee.head &+ 1) % frames
       sent &+= 1
       bytes &+= len
     }
     // EAGAIN/ENOBUFS leave frames marked; the next kick sends them.
-    if sent > 0 { _ = cafp_tx_kick(&state.pointee.ring) }
-    counters.add(PortCounter.txPackets, UInt64(sent))
-    counters.add(PortCounter.txBytes, UInt64(bytes))
+    if sent > 0 { _ = cafp_tx_kick(&txq.pointee.ring) }
+    counters.add(PortCounter.txPackets, UInt64(sent), queue: q)
+    counters.add(PortCounter.txBytes, UInt64(bytes), queue: q)
     return sent
   }
 
@@ -159,6 +182,9 @@ public struct AFPacketPort {
 
   public func close() {
     cafp_close(&state.pointee.ring)
+    for q in 1..<max(state.pointee.txQueues, 1) { cafp_close(&state.pointee.tx[q].ring) }
+    state.pointee.tx.deinitialize(count: state.pointee.txQueues)
+    state.pointee.tx.deallocate()
     state.deinitialize(count: 1)
     state.deallocate()
   }

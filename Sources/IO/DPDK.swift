@@ -85,7 +85,10 @@ public enum DPDK {
   }
 }
 
-/// A DPDK ethdev port with one RX and one TX queue, polled by one worker.
+/// A DPDK ethdev port polled by one worker, with one TX queue per worker. It has as many
+/// RX queues as TX queues when the device offers them (a device that spreads input over
+/// its queues, such as net_af_packet with qpairs=N, must have every queue polled), and
+/// its poller reads them all.
 ///
 /// Zero-copy for mbufs: received mbufs become packets as they are, and packets that are
 /// mbufs go to `rte_eth_tx_burst` as they are. A native-pool packet is copied into an
@@ -96,11 +99,14 @@ public struct DPDKPort {
   public let queue: UInt16
   public let pool: OpaquePointer
   public let counters: CounterBlock
+  /// `PacketVector.capacity` mbuf pointers per TX queue, then as many for RX.
   @usableFromInline let scratch: UnsafeMutablePointer<OpaquePointer?>
+  public let txQueues: Int
+  public let rxQueues: Int
 
   /// Creates the vdev `name` with `args` (e.g. "net_pcap0", "rx_pcap=w1.pcap,infinite_rx=1")
   /// unless a port of that name exists, then configures and starts it.
-  public static func open(name: String, args: String, pool: OpaquePointer,
+  public static func open(name: String, args: String, pool: OpaquePointer, txQueues: Int = 1,
                           rxDescriptors: Int = 1024, txDescriptors: Int = 1024) throws(IOError) -> DPDKPort {
     var id: UInt16 = 0
     if cdpdk_eth_dev_get_port_by_name(name, &id) != 0 {
@@ -112,28 +118,47 @@ public struct DPDKPort {
       guard rc >= 0 else { throw IOError("port \(name): \(what) failed: \(String(cString: cdpdk_strerror(-rc)))") }
     }
     let socket = cdpdk_eth_dev_socket_id(id)
-    try check(cdpdk_eth_dev_configure_default(id, 1, 1), "rte_eth_dev_configure")
-    try check(cdpdk_eth_rx_queue_setup(id, 0, UInt16(rxDescriptors), socket, pool), "rx queue setup")
-    try check(cdpdk_eth_tx_queue_setup(id, 0, UInt16(txDescriptors), socket), "tx queue setup")
+    let maxTx = cdpdk_eth_dev_max_tx_queues(id)
+    if maxTx >= 0 && Int(maxTx) < txQueues {
+      throw IOError("port \(name) offers \(maxTx) TX queue(s) but gannetd has \(txQueues) workers, each needing its own "
+        + "(for net_af_packet add qpairs=\(txQueues) to the spec)")
+    }
+    let maxRx = cdpdk_eth_dev_max_rx_queues(id)
+    let rxQueues = maxRx > 0 ? min(Int(maxRx), txQueues) : 1
+    try check(cdpdk_eth_dev_configure_default(id, UInt16(rxQueues), UInt16(txQueues)),
+              "rte_eth_dev_configure with \(rxQueues) rx and \(txQueues) tx queues")
+    for q in 0..<rxQueues {
+      try check(cdpdk_eth_rx_queue_setup(id, UInt16(q), UInt16(rxDescriptors), socket, pool), "rx queue \(q) setup")
+    }
+    for q in 0..<txQueues {
+      try check(cdpdk_eth_tx_queue_setup(id, UInt16(q), UInt16(txDescriptors), socket), "tx queue \(q) setup")
+    }
     try check(cdpdk_eth_dev_start(id), "rte_eth_dev_start")
     _ = cdpdk_eth_promiscuous_enable(id)   // not every vdev supports it; a switch port wants it where it can
-    return DPDKPort(portID: id, queue: 0, pool: pool, counters: CounterBlock(count: PortCounter.blockSize),
-                    scratch: .allocate(capacity: PacketVector.capacity))
+    return DPDKPort(portID: id, queue: 0, pool: pool, counters: CounterBlock(count: PortCounter.blockSize * txQueues),
+                    scratch: .allocate(capacity: PacketVector.capacity * (txQueues + 1)), txQueues: txQueues, rxQueues: rxQueues)
   }
 
   @usableFromInline
-  init(portID: UInt16, queue: UInt16, pool: OpaquePointer, counters: CounterBlock, scratch: UnsafeMutablePointer<OpaquePointer?>) {
+  init(portID: UInt16, queue: UInt16, pool: OpaquePointer, counters: CounterBlock, scratch: UnsafeMutablePointer<OpaquePointer?>,
+       txQueues: Int, rxQueues: Int) {
     self.portID = portID
     self.queue = queue
     self.pool = pool
     self.counters = counters
     self.scratch = scratch
+    self.txQueues = txQueues
+    self.rxQueues = rxQueues
   }
 
   @inlinable
   public func rx(into v: inout PacketVector, max room: Int, inPort: UInt16) -> Int {
     guard room > 0 else { return 0 }
-    let n = Int(cdpdk_rx_burst(portID, queue, scratch, UInt16(truncatingIfNeeded: room)))
+    let scratch = self.scratch + txQueues &* PacketVector.capacity
+    var n = 0
+    for q in 0..<rxQueues where n < room {
+      n &+= Int(cdpdk_rx_burst(portID, UInt16(truncatingIfNeeded: q), scratch + n, UInt16(truncatingIfNeeded: room &- n)))
+    }
     var bytes = 0
     var got = 0
     for i in 0..<n {
@@ -156,7 +181,8 @@ public struct DPDKPort {
   }
 
   @inlinable
-  public func tx(_ packets: UnsafeMutablePointer<Packet>, count: Int, releaser: BufferReleaser) -> Int {
+  public func tx(_ packets: UnsafeMutablePointer<Packet>, count: Int, releaser: BufferReleaser, queue q: Int) -> Int {
+    let scratch = self.scratch + q &* PacketVector.capacity
     var n = 0
     var bytes = 0
     for i in 0..<count {
@@ -169,13 +195,13 @@ public struct DPDKPort {
         // Copy a native buffer into an mbuf of this port's pool.
         guard let m = cdpdk_mbuf_alloc(pool) else {
           releaser.release(p)
-          counters.addDrop(.txNoBuffer)
+          counters.addDrop(.txNoBuffer, queue: q)
           continue
         }
         guard len <= Int(cdpdk_mbuf_tailroom(m)) else {
           cdpdk_mbuf_free(m)
           releaser.release(p)
-          counters.addDrop(.txFrameTooLong)
+          counters.addDrop(.txFrameTooLong, queue: q)
           continue
         }
         let dst = cdpdk_mbuf_data(m)!
@@ -187,17 +213,17 @@ public struct DPDKPort {
       bytes &+= len
       n &+= 1
     }
-    let sent = Int(cdpdk_tx_burst(portID, queue, scratch, UInt16(truncatingIfNeeded: n)))
+    let sent = Int(cdpdk_tx_burst(portID, UInt16(truncatingIfNeeded: q), scratch, UInt16(truncatingIfNeeded: n)))
     if sent < n {
       // Count what the driver did not take and free it (testpmd does the same in io mode).
       var unsentBytes = 0
       for i in sent..<n { unsentBytes &+= Int(cdpdk_mbuf_data_len(scratch[i].unsafelyUnwrapped)) }
       cdpdk_mbuf_free_bulk(scratch + sent, UInt32(n &- sent))
-      counters.addDrop(.txRingFull, UInt64(n &- sent))
+      counters.addDrop(.txRingFull, UInt64(n &- sent), queue: q)
       bytes &-= unsentBytes
     }
-    counters.add(PortCounter.txPackets, UInt64(sent))
-    counters.add(PortCounter.txBytes, UInt64(bytes))
+    counters.add(PortCounter.txPackets, UInt64(sent), queue: q)
+    counters.add(PortCounter.txBytes, UInt64(bytes), queue: q)
     return sent
   }
 

@@ -8,8 +8,11 @@ public struct IOError: Error, CustomStringConvertible, Sendable {
   public var description: String { message }
 }
 
-/// Counters of one port. Index layout of the `CounterBlock`:
-/// 0 rx packets, 1 rx bytes, 2 tx packets, 3 tx bytes, 4 + r: drops with `DropReason(rawValue: r)`.
+/// Counters of one port. A port's `CounterBlock` holds one region of `blockSize` counters
+/// per TX queue; in each region: 0 rx packets, 1 rx bytes, 2 tx packets, 3 tx bytes,
+/// 4 + r: drops with `DropReason(rawValue: r)`. TX queue q writes only region q; the
+/// worker that polls the port writes the RX counters of region 0. Every counter has one
+/// writer; readers sum the regions (`portTotal`).
 public enum PortCounter {
   public static let rxPackets = 0
   public static let rxBytes = 1
@@ -49,14 +52,16 @@ public enum Port: @unchecked Sendable {
     }
   }
 
-  /// Transmits `count` packets. The port takes ownership of every one of them: it sends
-  /// it, or releases its buffer and counts the drop with its reason. Returns how many
-  /// were sent.
+  /// Transmits `count` packets on TX queue `queue` (the calling worker's index: each
+  /// worker has its own queue on every port, so no two threads share one). The port takes
+  /// ownership of every packet: it sends it, or releases its buffer and counts the drop
+  /// with its reason. Returns how many were sent. Memory, pcap replay and pcap writer
+  /// ports have one queue and are for single-worker use.
   @inlinable
-  public func tx(_ packets: UnsafeMutablePointer<Packet>, count: Int, releaser: BufferReleaser) -> Int {
+  public func tx(_ packets: UnsafeMutablePointer<Packet>, count: Int, releaser: BufferReleaser, queue: Int = 0) -> Int {
     switch self {
-    case .dpdk(let p): p.tx(packets, count: count, releaser: releaser)
-    case .afPacket(let p): p.tx(packets, count: count, releaser: releaser)
+    case .dpdk(let p): p.tx(packets, count: count, releaser: releaser, queue: queue)
+    case .afPacket(let p): p.tx(packets, count: count, releaser: releaser, queue: queue)
     case .pcapReplay(let p): p.tx(packets, count: count, releaser: releaser)
     case .pcapWriter(let p): p.tx(packets, count: count, releaser: releaser)
     case .memory(let p): p.tx(packets, count: count, releaser: releaser)
@@ -97,8 +102,17 @@ public enum Port: @unchecked Sendable {
 }
 
 extension CounterBlock {
-  /// Counts a drop of a port (see `PortCounter`).
+  /// Counts a drop of a port in the region of TX queue `queue` (see `PortCounter`).
   @inlinable @inline(__always)
-  public func addDrop(_ r: DropReason, _ n: UInt64 = 1) { add(PortCounter.dropBase &+ Int(r.rawValue), n) }
-  public func drops(_ r: DropReason) -> UInt64 { read(PortCounter.dropBase + Int(r.rawValue)) }
+  public func addDrop(_ r: DropReason, _ n: UInt64 = 1, queue: Int = 0) {
+    add(queue &* PortCounter.blockSize &+ PortCounter.dropBase &+ Int(r.rawValue), n)
+  }
+  /// Adds to counter `i` in the region of TX queue `queue`.
+  @inlinable @inline(__always)
+  public func add(_ i: Int, _ n: UInt64, queue: Int) { add(queue &* PortCounter.blockSize &+ i, n) }
+  /// Counter `i` of a port, summed over its queues' regions.
+  public func portTotal(_ i: Int) -> UInt64 {
+    stride(from: 0, to: count, by: PortCounter.blockSize).reduce(0) { $0 &+ read($1 + i) }
+  }
+  public func drops(_ r: DropReason) -> UInt64 { portTotal(PortCounter.dropBase + Int(r.rawValue)) }
 }

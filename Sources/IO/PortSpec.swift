@@ -58,13 +58,14 @@ public enum PortSpec: Equatable, Sendable, CustomStringConvertible {
     if case .dpdk(let name, _) = self { DPDK.uninitVdev(name) }
   }
 
-  /// Opens the port. A DPDK spec needs the EAL initialized and an mbuf pool.
-  public func open(mbufPool: OpaquePointer? = nil, replayLimit: Int? = nil) throws(IOError) -> Port {
+  /// Opens the port with one TX queue per worker. A DPDK spec needs the EAL initialized
+  /// and an mbuf pool. Replay, writer and null ports serve a single worker.
+  public func open(mbufPool: OpaquePointer? = nil, replayLimit: Int? = nil, txQueues: Int = 1) throws(IOError) -> Port {
     switch self {
-    case .afPacket(let i): return .afPacket(try AFPacketPort.open(interface: i))
+    case .afPacket(let i): return .afPacket(try AFPacketPort.open(interface: i, txQueues: txQueues))
     case .dpdk(let n, let a):
       guard let mbufPool else { throw IOError("port \(self): DPDK is not initialized") }
-      return .dpdk(try DPDKPort.open(name: n, args: a, pool: mbufPool))
+      return .dpdk(try DPDKPort.open(name: n, args: a, pool: mbufPool, txQueues: txQueues))
     case .pcapReplay(let p): return .pcapReplay(PcapReplayPort(store: try FrameStore(pcapFile: p), limit: replayLimit))
     case .pcapWriter(let p): return .pcapWriter(try PcapWriterPort.open(path: p))
     case .null: return .memory(MemoryPort(inputCapacity: 1, capture: false))

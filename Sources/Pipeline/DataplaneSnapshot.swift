@@ -52,7 +52,9 @@ public final class DataplaneSnapshot: @unchecked Sendable {
   public let portCount: Int
   public let ports: UnsafeMutablePointer<Port>
   public let interfaces: UnsafeMutablePointer<InterfaceInfo>
-  public let pollCount: Int
+  /// Worker w polls `poll[pollStart[w] ..< pollStart[w + 1]]`; each port has one poller.
+  public let workers: Int
+  public let pollStart: UnsafeMutablePointer<Int>
   public let poll: UnsafeMutablePointer<UInt16>
   /// Members of domain d are `floodMembers[floodStart[d] ..< floodStart[d + 1]]`.
   public let domainCount: Int
@@ -61,9 +63,9 @@ public final class DataplaneSnapshot: @unchecked Sendable {
 
   /// - Parameters:
   ///   - interfaces: one per port, same order.
-  ///   - poll: indices of the ports to poll for input.
+  ///   - poll: per worker, the indices of the ports it polls for input.
   ///   - domains: how many bridge domains (1…domains) exist.
-  public init(generation: UInt64, ports: [Port], interfaces: [InterfaceInfo], poll: [Int], domains: Int,
+  public init(generation: UInt64, ports: [Port], interfaces: [InterfaceInfo], poll: [[Int]], domains: Int,
               l2: [(domain: UInt16, mac: MACAddress, value: UInt32)]) {
     precondition(ports.count == interfaces.count && ports.count <= Int(UInt16.max))
     self.generation = generation
@@ -73,9 +75,17 @@ public final class DataplaneSnapshot: @unchecked Sendable {
     self.ports.initialize(from: ports, count: ports.count)
     self.interfaces = .allocate(capacity: max(ports.count, 1))
     self.interfaces.initialize(from: interfaces, count: interfaces.count)
-    pollCount = poll.count
-    self.poll = .allocate(capacity: max(poll.count, 1))
-    for (i, p) in poll.enumerated() { self.poll[i] = UInt16(p) }
+    workers = poll.count
+    pollStart = .allocate(capacity: poll.count + 1)
+    let flat = poll.flatMap { $0 }
+    self.poll = .allocate(capacity: max(flat.count, 1))
+    for (i, p) in flat.enumerated() { self.poll[i] = UInt16(p) }
+    var at = 0
+    for (w, list) in poll.enumerated() {
+      pollStart[w] = at
+      at += list.count
+    }
+    pollStart[poll.count] = at
     domainCount = domains
     floodStart = .allocate(capacity: domains + 2)
     var members: [UInt16] = []
@@ -92,7 +102,7 @@ public final class DataplaneSnapshot: @unchecked Sendable {
 
   /// An empty data plane: no ports.
   public convenience init() {
-    self.init(generation: 0, ports: [], interfaces: [], poll: [], domains: 0, l2: [])
+    self.init(generation: 0, ports: [], interfaces: [], poll: [[]], domains: 0, l2: [])
   }
 
   /// Frees the snapshot's arrays (not its ports). `RCUBox` calls it after the grace period.
@@ -102,6 +112,7 @@ public final class DataplaneSnapshot: @unchecked Sendable {
     s.ports.deallocate()
     s.interfaces.deallocate()
     s.poll.deallocate()
+    s.pollStart.deallocate()
     s.floodStart.deallocate()
     s.floodMembers.deallocate()
   }
@@ -114,7 +125,7 @@ extension DataplaneSnapshot {
                                    generation: UInt64 = 1) -> DataplaneSnapshot {
     DataplaneSnapshot(generation: generation, ports: ports,
                       interfaces: ports.map { _ in InterfaceInfo(domain: 1, portSecurity: false, mac: .zero) },
-                      poll: poll ?? Array(ports.indices), domains: 1,
+                      poll: [poll ?? Array(ports.indices)], domains: 1,
                       l2: macs.map { (domain: 1, mac: $0.0, value: L2Value.local($0.1)) })
   }
 }

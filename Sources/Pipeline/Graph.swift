@@ -19,9 +19,11 @@ public struct GraphEnvironment {
   public let releaser: BufferReleaser
   public let learn: Unmanaged<LearnRing>
   public let generation: UInt64
+  /// The worker's index: its TX queue on every port.
+  public let queue: Int
 
   @inlinable
-  public init(snapshot: DataplaneSnapshot, pool: NativePool, releaser: BufferReleaser, learn: Unmanaged<LearnRing>) {
+  public init(snapshot: DataplaneSnapshot, pool: NativePool, releaser: BufferReleaser, learn: Unmanaged<LearnRing>, queue: Int) {
     l2 = snapshot.l2
     floodStart = snapshot.floodStart
     floodMembers = snapshot.floodMembers
@@ -32,6 +34,7 @@ public struct GraphEnvironment {
     self.releaser = releaser
     self.learn = learn
     generation = snapshot.generation
+    self.queue = queue
   }
 }
 
@@ -98,7 +101,7 @@ public struct Graph {
       l2Input.process(&v, interfaces: env.interfaces, table: env.l2, learn: env.learn, generation: env.generation, counters: counters)
     case .l2Forward: l2Forward.process(&v, table: env.l2, portCount: env.portCount, counters: counters)
     case .l2Flood: l2Flood.process(&v, env: env, counters: counters)
-    case .portOutput: portOutput.process(&v, ports: env.ports, portCount: env.portCount, releaser: env.releaser)
+    case .portOutput: portOutput.process(&v, ports: env.ports, portCount: env.portCount, releaser: env.releaser, queue: env.queue)
     case .errorDrop: errorDrop.process(&v, releaser: env.releaser)
     }
     if v.count > 0 {

@@ -63,8 +63,10 @@ public struct Worker {
       // A snapshot with more ports than the graph can stage is refused by the control
       // plane (`maxPorts`); checked here too so a bug cannot write out of bounds.
       guard s.portCount <= maxPorts else { return }
-      let env = GraphEnvironment(snapshot: s, pool: pool, releaser: releaser, learn: hotLearn)
-      for i in 0..<s.pollCount {
+      // A snapshot built for fewer workers gives this one nothing to poll.
+      guard index < s.workers else { return }
+      let env = GraphEnvironment(snapshot: s, pool: pool, releaser: releaser, learn: hotLearn, queue: index)
+      for i in s.pollStart[index]..<s.pollStart[index &+ 1] {
         let p = s.poll[i]
         let n = s.ports[Int(p)].rx(into: &graph.input.pointee, max: burst, inPort: p, pool: pool)
         if n > 0 {

@@ -10,6 +10,7 @@ import Wire
 ///       "control_socket": "/run/gannet/gannetd.sock",
 ///       "state_file": "/var/lib/gannet/state.json",
 ///       "workers": 1,
+///       "cores": [1],
 ///       "underlay_mtu": 1500,
 ///       "dpdk": {"enabled": false, "memory_mb": 1024},
 ///       "idle_sleep_us": 50
@@ -26,6 +27,8 @@ struct DaemonConfig: Sendable {
   var controlSocket = ControlProtocol.defaultSocketPath
   var stateFile = "/var/lib/gannet/state.json"
   var workers = 1
+  /// CPU of each worker (one per worker), or nil to let the kernel place them.
+  var cores: [Int]? = nil
   var underlayMTU = 1500
   var dpdkEnabled = false
   var dpdkMemoryMB = 1024
@@ -53,7 +56,18 @@ struct DaemonConfig: Sendable {
     var c = DaemonConfig(name: name, role: role, tunnelIP: tunnel, dvrHostMAC: mac)
     if let s = try o.optionalString("control_socket") { c.controlSocket = s }
     if let s = try o.optionalString("state_file") { c.stateFile = s }
-    if let w = try o.optionalInt("workers", 1...1) { c.workers = w }   // one worker per node for now (see README)
+    if let w = try o.optionalInt("workers", 1...64) { c.workers = w }
+    if let list = try o.optionalList("cores") {
+      let cpus = list.compactMap { ($0 as? NSNumber).flatMap { StrictObject.isBool($0) ? nil : Int(exactly: $0.doubleValue) } }
+      let ncpu = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+      guard cpus.count == list.count, cpus.allSatisfy({ (0..<ncpu).contains($0) }) else {
+        throw .bad("\(source): field 'cores': expected a list of CPU numbers 0…\(ncpu - 1)")
+      }
+      c.cores = cpus
+    }
+    if let cores = c.cores, cores.count != c.workers {
+      throw .bad("\(source): field 'cores': \(cores.count) cores for \(c.workers) workers; give one per worker")
+    }
     if let m = try o.optionalInt("underlay_mtu", 576...9216) { c.underlayMTU = m }
     if let i = try o.optionalInt("idle_sleep_us", 0...100_000) { c.idleSleepMicroseconds = UInt32(i) }
     if var d = try o.optionalObject("dpdk") {

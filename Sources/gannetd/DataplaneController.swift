@@ -28,9 +28,9 @@ final class DataplaneController {
   /// Ports whose interface could not be opened when the state was restored.
   private var attachErrors: [String: String] = [:]
   private var mbufPool: OpaquePointer?
-  var nodeCounters: NodeCounters?
-  /// The worker's learning events (set when the worker is created).
-  var learnRing: LearnRing?
+  /// Every worker's node counters and learning events (set when the workers are created).
+  var nodeCounters: [NodeCounters] = []
+  var learnRings: [LearnRing] = []
   private var learning = MACLearning()
   private var lastAging = Date()
   let memoryMode: String
@@ -105,7 +105,7 @@ final class DataplaneController {
     if spec.needsDPDK && mbufPool == nil {
       throw ControlError("io", "\(text): DPDK is not enabled in this gannetd's config (dpdk.enabled)")
     }
-    do { return (spec, try spec.open(mbufPool: mbufPool)) } catch {
+    do { return (spec, try spec.open(mbufPool: mbufPool, txQueues: config.workers)) } catch {
       throw ControlError("io", error.message)
     }
   }
@@ -113,8 +113,8 @@ final class DataplaneController {
   /// Control-thread housekeeping, every 200 ms: absorb learning events, age learned MACs,
   /// and publish a new snapshot when either changed the table.
   func tick(now: Date = Date()) {
-    guard let ring = learnRing else { return }
-    var changed = learning.absorb(ring.drain(), state: state, now: now)
+    var changed = false
+    for ring in learnRings { changed = learning.absorb(ring.drain(), state: state, now: now) || changed }
     if now.timeIntervalSince(lastAging) >= 0.5 {
       changed = learning.age(state: state, now: now) || changed
       lastAging = now
@@ -174,8 +174,10 @@ final class DataplaneController {
     var byIndex = [String](repeating: "", count: ports.count)
     for (id, i) in ifIndex { byIndex[i] = id }
     learning.remember(generation: publishedGeneration, .init(ports: byIndex, networks: byDomain))
+    // Each interface is polled by one worker, spread round-robin.
+    let poll = (0..<config.workers).map { w in ports.indices.filter { $0 % config.workers == w } }
     return DataplaneSnapshot(generation: publishedGeneration, ports: ports, interfaces: infos,
-                             poll: Array(ports.indices), domains: s.networks.count, l2: l2)
+                             poll: poll, domains: s.networks.count, l2: l2)
   }
 
   /// Closes every interface. At shutdown, after the worker stopped.
@@ -206,7 +208,8 @@ final class DataplaneController {
      "dpdk": config.dpdkEnabled ? "enabled (\(memoryMode))" : "disabled", "generation": state.generation,
      "published_generation": tables.snapshot().generation, "control_protocol": ControlProtocol.version,
      "learned_macs": learning.entries.count, "learning_refused_at_limit": learning.refusedAtLimit,
-     "learning_events_lost": learnRing?.overflows.load(ordering: .relaxed) ?? 0]
+     "learning_events_lost": learnRings.reduce(0) { $0 + $1.overflows.load(ordering: .relaxed) },
+     "cores": config.cores.map { $0.map(String.init).joined(separator: ",") } ?? "any"]
   }
 
   private func showNetworks() -> [[String: Any]] {
@@ -232,8 +235,8 @@ final class DataplaneController {
         if let port = interfaceOf(p) {
           let c = port.counters
           o["status"] = "up"
-          o["rx_packets"] = c.read(PortCounter.rxPackets)
-          o["tx_packets"] = c.read(PortCounter.txPackets)
+          o["rx_packets"] = c.portTotal(PortCounter.rxPackets)
+          o["tx_packets"] = c.portTotal(PortCounter.txPackets)
         } else {
           o["status"] = "down: " + (attachErrors[p.id] ?? "interface not open")
         }
@@ -264,26 +267,29 @@ final class DataplaneController {
     for p in state.ports.values.sorted(by: { $0.id < $1.id }) {
       guard let port = interfaceOf(p) else { continue }
       let c = port.counters
-      ports.append(["port": p.id, "interface": port.kind, "rx_packets": c.read(PortCounter.rxPackets),
-                    "rx_bytes": c.read(PortCounter.rxBytes), "tx_packets": c.read(PortCounter.txPackets),
-                    "tx_bytes": c.read(PortCounter.txBytes)])
+      ports.append(["port": p.id, "interface": port.kind, "rx_packets": c.portTotal(PortCounter.rxPackets),
+                    "rx_bytes": c.portTotal(PortCounter.rxBytes), "tx_packets": c.portTotal(PortCounter.txPackets),
+                    "tx_bytes": c.portTotal(PortCounter.txBytes)])
     }
     var nodes: [[String: Any]] = []
-    if let nc = nodeCounters {
-      for n in NodeID.allCases where nc.packets(n) > 0 {
-        nodes.append(["node": n.name, "vectors": nc.vectors(n), "packets": nc.packets(n),
-                      "cycles_per_packet": Double(nc.cycles(n)) / Double(max(nc.packets(n), 1))])
-      }
+    for n in NodeID.allCases {
+      let packets = nodeCounters.reduce(0) { $0 + $1.packets(n) }
+      guard packets > 0 else { continue }
+      let vectors = nodeCounters.reduce(0) { $0 + $1.vectors(n) }, cycles = nodeCounters.reduce(0) { $0 + $1.cycles(n) }
+      nodes.append(["node": n.name, "vectors": vectors, "packets": packets,
+                    "cycles_per_packet": Double(cycles) / Double(max(packets, 1))])
     }
     return ["ports": ports, "nodes": nodes]
   }
 
   private func showDrops() -> [[String: Any]] {
     var rows: [[String: Any]] = []
-    if let nc = nodeCounters {
-      for (n, r, c) in nc.allDrops() {
-        rows.append(["where": n.name, "reason": r.name, "code": Int(r.rawValue), "count": c, "description": r.description])
-      }
+    var byNode: [String: (NodeID, DropReason, UInt64)] = [:]
+    for nc in nodeCounters {
+      for (n, r, c) in nc.allDrops() { byNode["\(n.rawValue)/\(r.rawValue)", default: (n, r, 0)].2 += c }
+    }
+    for (n, r, c) in byNode.values.sorted(by: { ($0.0.rawValue, $0.1.rawValue) < ($1.0.rawValue, $1.1.rawValue) }) {
+      rows.append(["where": n.name, "reason": r.name, "code": Int(r.rawValue), "count": c, "description": r.description])
     }
     for p in state.ports.values.sorted(by: { $0.id < $1.id }) {
       guard let port = interfaceOf(p) else { continue }

@@ -7,6 +7,7 @@ import Logging
 import Pipeline
 import Synchronization
 import Tables
+import CNumaShim
 
 /// Set by SIGTERM/SIGINT; the worker polls it between rounds.
 final class StopFlag: Sendable {
@@ -70,17 +71,26 @@ struct Gannetd: ParsableCommand {
       src.resume()
       return src
     }
-    nonisolated(unsafe) var worker = Worker(index: 0, tables: controller.tables)
-    controller.nodeCounters = worker.graph.counters
-    controller.learnRing = worker.learn
+    // One poll-mode worker per configured core; each owns its graph, pool and TX queues.
+    // Each thread touches only its own slot of this buffer (a Swift array mutated from
+    // several threads would share its storage).
+    nonisolated(unsafe) let workers = UnsafeMutablePointer<Worker>.allocate(capacity: cfg.workers)
+    for w in 0..<cfg.workers { (workers + w).initialize(to: Worker(index: w, tables: controller.tables)) }
+    controller.nodeCounters = (0..<cfg.workers).map { workers[$0].graph.counters }
+    controller.learnRings = (0..<cfg.workers).map { workers[$0].learn }
+    let workerLog = log
     let workerDone = DispatchSemaphore(value: 0)
     let idle = cfg.idleSleepMicroseconds
-    let workerThread = Thread {
-      worker.run(until: flag.stop, idleSleepMicroseconds: idle)
-      workerDone.signal()
+    for w in 0..<cfg.workers {
+      let cpu = cfg.cores?[w]
+      let thread = Thread {
+        if let cpu, cnuma_pin_current_thread(Int32(cpu)) != 0 { workerLog.warning("worker \(w): cannot pin to CPU \(cpu)") }
+        (workers + w).pointee.run(until: flag.stop, idleSleepMicroseconds: idle)
+        workerDone.signal()
+      }
+      thread.name = "gannet-worker-\(w)"
+      thread.start()
     }
-    workerThread.name = "gannet-worker-0"
-    workerThread.start()
     let serverThread = Thread { server.serve() }
     serverThread.name = "gannet-control"
     serverThread.start()
@@ -88,10 +98,12 @@ struct Gannetd: ParsableCommand {
 
     // The signal sources must outlive the wait: an optimized build would otherwise free
     // them at their last use, and SIGTERM (set to SIG_IGN above) would be lost.
-    withExtendedLifetime(signals) { workerDone.wait() }
+    withExtendedLifetime(signals) { for _ in 0..<cfg.workers { workerDone.wait() } }
     server.stop()
     controller.shutdown()
-    worker.destroy()
+    for w in 0..<cfg.workers { workers[w].destroy() }
+    workers.deinitialize(count: cfg.workers)
+    workers.deallocate()
     log.info("stopped")
   }
 }

@@ -39,6 +39,21 @@ struct TenantL2Tests {
     #expect(ports.allSatisfy { $0["status"] as? String == "up" })
   }
 
+  /// Two workers: a1 and b1 are polled by worker 0, a2 and b2 by worker 1 (ports are
+  /// spread round-robin in id order), so every packet here is received by one worker and
+  /// sent on the other's port, through the receiving worker's own TX queue.
+  @Test(arguments: Backend.allCases)
+  func twoWorkersForwardAcrossEachOther(_ backend: Backend) throws {
+    let c = try TestCloud(dpdk: backend == .dpdk, workers: 2)
+    defer { c.destroy() }
+    try twoTenants(c)
+    #expect((try c.show("node") as? [String: Any])?["workers"] as? Int == 2)
+    #expect(try c.ping(from: "a1", "10.0.0.2"), "a1 -> a2: \(c.log())")
+    #expect(try c.ping(from: "b2", "10.0.0.1"), "b2 -> b1")
+    #expect(try c.tcpTransfer(from: "a1", to: "a2", ip: "10.0.0.2"), "TCP a1 -> a2")
+    #expect(try c.tcpTransfer(from: "b2", to: "b1", ip: "10.0.0.1"), "TCP b2 -> b1")
+  }
+
   @Test(arguments: Backend.allCases)
   func tenantsWithIdenticalAddressesNeverCross(_ backend: Backend) throws {
     let c = try TestCloud(dpdk: backend == .dpdk)
@@ -195,6 +210,7 @@ struct ControlSocketTests {
       (#"{"node": {"name": "n", "role": "router", "tunnel_ip": "192.0.2.1", "dvr_host_mac": "fa:16:3f:00:00:01"}}"#, "'role'"),
       (#"{"node": {"name": "n", "role": "compute", "tunnel_ip": "192.0.2.300", "dvr_host_mac": "fa:16:3f:00:00:01"}}"#, "'tunnel_ip'"),
       (#"{"node": {"name": "n", "role": "compute", "tunnel_ip": "192.0.2.1", "dvr_host_mac": "fa:16:3f:00:00:01"}, "wokers": 2}"#, "'wokers'"),
+      (#"{"node": {"name": "n", "role": "compute", "tunnel_ip": "192.0.2.1", "dvr_host_mac": "fa:16:3f:00:00:01"}, "workers": 2, "cores": [0]}"#, "'cores'"),
       (#"{"node": {"name": "n", "role": "compute", "tunnel_ip": "192.0.2.1"}}"#, "'dvr_host_mac'"),
       ("{", "not valid JSON"),
     ]

@@ -19,9 +19,11 @@ final class TestCloud: @unchecked Sendable {
   private var daemon: Process?
   private var daemonLog: String { "\(dir)/gannetd.log" }
   let dpdk: Bool
+  let workers: Int
 
-  init(dpdk: Bool = false) throws {
+  init(dpdk: Bool = false, workers: Int = 1) throws {
     self.dpdk = dpdk
+    self.workers = workers
     host = "gnH\(tag)"
     dir = FileManager.default.temporaryDirectory.appendingPathComponent("gannet-\(tag)").path
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -29,7 +31,7 @@ final class TestCloud: @unchecked Sendable {
     try sh(["ip", "-n", host, "link", "set", "lo", "up"])
     let cfg = """
       {"node": {"name": "compute-\(tag)", "role": "compute", "tunnel_ip": "192.0.2.11", "dvr_host_mac": "fa:16:3f:00:00:11"},
-       "control_socket": "\(socket)", "state_file": "\(stateFile)", "idle_sleep_us": 100,
+       "control_socket": "\(socket)", "state_file": "\(stateFile)", "idle_sleep_us": 100, "workers": \(workers),
        "dpdk": {"enabled": \(dpdk), "memory_mb": 512}}
       """
     try cfg.write(toFile: configFile, atomically: true, encoding: .utf8)
@@ -66,7 +68,9 @@ final class TestCloud: @unchecked Sendable {
   /// The port spec gannetd should attach for `vm`'s host-side interface.
   func spec(_ vm: String) -> String {
     let i = vms[vm]!.hostIf
-    return dpdk ? "dpdk:net_af_packet\(i.dropFirst(1 + tag.count)),iface=\(i)" : "af-packet:\(i)"
+    // net_af_packet has one queue pair unless told otherwise; every worker needs a TX queue.
+    let qpairs = workers > 1 ? ",qpairs=\(workers)" : ""
+    return dpdk ? "dpdk:net_af_packet\(i.dropFirst(1 + tag.count)),iface=\(i)\(qpairs)" : "af-packet:\(i)"
   }
 
   /// Starts gannetd inside the host namespace and waits for its control socket.

@@ -142,7 +142,7 @@ func twoTenants(_ ports: [MemoryPort], security: Bool = true) -> DataplaneSnapsh
     interfaces: [InterfaceInfo(domain: 1, portSecurity: security, mac: macA), InterfaceInfo(domain: 1, portSecurity: security, mac: macB),
                  InterfaceInfo(domain: 2, portSecurity: security, mac: macA), InterfaceInfo(domain: 2, portSecurity: security, mac: macB),
                  InterfaceInfo(domain: 0, portSecurity: true, mac: .zero)],
-    poll: [0, 1, 2, 3, 4], domains: 2,
+    poll: [[0, 1, 2, 3, 4]], domains: 2,
     l2: [(1, macA, 0), (1, macB, 1), (2, macA, 2), (2, macB, 3)])
 }
 
@@ -185,7 +185,7 @@ func twoTenants(_ ports: [MemoryPort], security: Bool = true) -> DataplaneSnapsh
                           interfaces: [InterfaceInfo(domain: 1, portSecurity: true, mac: macA), InterfaceInfo(domain: 0, portSecurity: true, mac: .zero),
                                        InterfaceInfo(domain: 2, portSecurity: true, mac: macA), InterfaceInfo(domain: 2, portSecurity: true, mac: macB),
                                        InterfaceInfo(domain: 0, portSecurity: true, mac: .zero)],
-                          poll: [0, 1, 2, 3, 4], domains: 2, l2: [(1, macA, 0), (2, macA, 2), (2, macB, 3)])
+                          poll: [[0, 1, 2, 3, 4]], domains: 2, l2: [(1, macA, 0), (2, macA, 2), (2, macB, 3)])
     rig.publish(s)
     ports[0].inject(frame(dst: macB, src: macA))   // B of tenant 1 is gone; tenant 2's B must not get it
     rig.pump()
@@ -210,7 +210,7 @@ func twoTenants(_ ports: [MemoryPort], security: Bool = true) -> DataplaneSnapsh
     var rig = Rig(ports: ports, snapshot: DataplaneSnapshot(
       generation: 1, ports: ports.map { .memory($0) },
       interfaces: [InterfaceInfo(domain: 1, portSecurity: true, mac: macA), InterfaceInfo(domain: 1, portSecurity: true, mac: macB)],
-      poll: [0, 1], domains: 1, l2: [(1, macA, 0), (1, macB, 1), (1, macC, L2Value.remote)]))
+      poll: [[0, 1]], domains: 1, l2: [(1, macA, 0), (1, macB, 1), (1, macC, L2Value.remote)]))
     ports[0].inject(frame(dst: macC, src: macA))
     rig.pump()
     #expect(rig.worker.graph.counters.drops(.l2Forward, .l2RemoteUnreachable) == 1)
@@ -225,7 +225,7 @@ func twoTenants(_ ports: [MemoryPort], security: Bool = true) -> DataplaneSnapsh
       generation: 3, ports: ports.map { .memory($0) },
       interfaces: [InterfaceInfo(domain: 1, portSecurity: false, mac: macA, learning: true),
                    InterfaceInfo(domain: 1, portSecurity: true, mac: macB, learning: true)],
-      poll: [0, 1], domains: 1, l2: [(1, macA, 0), (1, macB, 1)] + extra)
+      poll: [[0, 1]], domains: 1, l2: [(1, macA, 0), (1, macB, 1)] + extra)
   }
 
   @Test func unknownSourcesAreAnnouncedStaticOnesNot() {

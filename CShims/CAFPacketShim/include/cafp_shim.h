@@ -37,7 +37,8 @@ typedef struct cafp_ring {
   unsigned tx_frame_nr;
 } cafp_ring;
 
-/* Opens a non-blocking AF_PACKET socket bound to `ifname` with both rings mapped.
+/* Opens a non-blocking AF_PACKET socket bound to `ifname` with both rings mapped, or with
+ * rx_block_nr == 0 a TX-only socket (no RX ring, bound with protocol 0: receives nothing).
  * rx_frame_size must divide rx_block_size; block sizes must be multiples of the page size.
  * Returns 0, or a negative errno naming the step that failed in *failed_step. */
 int cafp_open(const char *ifname, unsigned rx_block_size, unsigned rx_block_nr, unsigned rx_frame_size,

@@ -82,6 +82,16 @@ static inline int cdpdk_eth_dev_get_port_by_name(const char *name, uint16_t *por
 static inline int cdpdk_vdev_init(const char *name, const char *args) { return rte_vdev_init(name, args); }
 static inline int cdpdk_vdev_uninit(const char *name) { return rte_vdev_uninit(name); }
 static inline int cdpdk_eth_dev_socket_id(uint16_t port) { return rte_eth_dev_socket_id(port); }
+/* How many RX queues the device supports, or -errno. */
+static inline int cdpdk_eth_dev_max_rx_queues(uint16_t port) {
+  struct rte_eth_dev_info info; int r = rte_eth_dev_info_get(port, &info);
+  return r < 0 ? r : (int)info.max_rx_queues;
+}
+/* How many TX queues the device supports, or -errno. */
+static inline int cdpdk_eth_dev_max_tx_queues(uint16_t port) {
+  struct rte_eth_dev_info info; int r = rte_eth_dev_info_get(port, &info);
+  return r < 0 ? r : (int)info.max_tx_queues;
+}
 /* Configures nrxq/ntxq queues with an all-default rte_eth_conf (no offloads, no RSS). */
 static inline int cdpdk_eth_dev_configure_default(uint16_t port, uint16_t nrxq, uint16_t ntxq) {
   struct rte_eth_conf conf; memset(&conf, 0, sizeof conf);

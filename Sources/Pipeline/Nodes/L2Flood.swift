@@ -18,7 +18,7 @@ public struct L2Flood {
 
   @inlinable
   public func process(_ v: inout PacketVector, env: GraphEnvironment, counters: NodeCounters) {
-    let pool = env.pool, releaser = env.releaser, ports = env.ports
+    let pool = env.pool, releaser = env.releaser, ports = env.ports, queue = env.queue
     let floodStart = env.floodStart, floodMembers = env.floodMembers
     var kept = 0
     for i in 0..<v.count {
@@ -44,10 +44,10 @@ public struct L2Flood {
         let dst = b + pool.headroom
         dst.copyMemory(from: p.data, byteCount: Int(p.length))
         var copy = Packet(data: dst, buffer: b, length: p.length, inPort: p.inPort, flags: 0)
-        _ = ports[Int(floodMembers[k])].tx(&copy, count: 1, releaser: releaser)
+        _ = ports[Int(floodMembers[k])].tx(&copy, count: 1, releaser: releaser, queue: queue)
       }
       var original = p
-      _ = ports[Int(floodMembers[last])].tx(&original, count: 1, releaser: releaser)
+      _ = ports[Int(floodMembers[last])].tx(&original, count: 1, releaser: releaser, queue: queue)
     }
     // Only packets bound for error-drop stay in the vector.
     v.count = kept

@@ -26,21 +26,22 @@ public struct PortOutput {
   }
 
   @inlinable
-  public func process(_ v: inout PacketVector, ports: UnsafeMutablePointer<Port>, portCount active: Int, releaser: BufferReleaser) {
+  public func process(_ v: inout PacketVector, ports: UnsafeMutablePointer<Port>, portCount active: Int, releaser: BufferReleaser,
+                      queue: Int) {
     let n = v.count
     guard n > 0 else { return }
     let first = v.packets[0].outPort
     var same = true
     for i in 1..<n where v.packets[i].outPort != first { same = false; break }
     if same {
-      _ = ports[Int(first)].tx(v.packets, count: n, releaser: releaser)
+      _ = ports[Int(first)].tx(v.packets, count: n, releaser: releaser, queue: queue)
     } else {
       for i in 0..<n {
         let p = v.packets[i]
         staging[Int(p.outPort)].append(p)
       }
       for port in 0..<active where staging[port].count > 0 {
-        _ = ports[port].tx(staging[port].packets, count: staging[port].count, releaser: releaser)
+        _ = ports[port].tx(staging[port].packets, count: staging[port].count, releaser: releaser, queue: queue)
         staging[port].count = 0
       }
     }

@@ -136,8 +136,7 @@ public struct AFPacketPort {
       got &+= 1
       bytes &+= len
     }
-    counters.add(PortCounter.rxPackets, UInt64(got))
-    counters.add(PortCounter.rxBytes, UInt64(bytes))
+    counters.countRx(got, bytes: bytes)
     return got
   }
 
@@ -169,8 +168,7 @@ public struct AFPacketPort {
     }
     // EAGAIN/ENOBUFS leave frames marked; the next kick sends them.
     if sent > 0 { _ = cafp_tx_kick(&txq.pointee.ring) }
-    counters.add(PortCounter.txPackets, UInt64(sent), queue: q)
-    counters.add(PortCounter.txBytes, UInt64(bytes), queue: q)
+    counters.countTx(sent, bytes: bytes, queue: q)
     return sent
   }
 

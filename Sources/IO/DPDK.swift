@@ -175,8 +175,7 @@ public struct DPDKPort {
       bytes &+= Int(len)
       got &+= 1
     }
-    counters.add(PortCounter.rxPackets, UInt64(got))
-    counters.add(PortCounter.rxBytes, UInt64(bytes))
+    counters.countRx(got, bytes: bytes)
     return got
   }
 
@@ -222,8 +221,7 @@ public struct DPDKPort {
       counters.addDrop(.txRingFull, UInt64(n &- sent), queue: q)
       bytes &-= unsentBytes
     }
-    counters.add(PortCounter.txPackets, UInt64(sent), queue: q)
-    counters.add(PortCounter.txBytes, UInt64(bytes), queue: q)
+    counters.countTx(sent, bytes: bytes, queue: q)
     return sent
   }
 

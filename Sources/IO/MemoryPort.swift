@@ -92,8 +92,7 @@ public struct MemoryPort {
       got &+= 1
       bytes &+= len
     }
-    counters.add(PortCounter.rxPackets, UInt64(got))
-    counters.add(PortCounter.rxBytes, UInt64(bytes))
+    counters.countRx(got, bytes: bytes)
     return got
   }
 
@@ -126,8 +125,7 @@ public struct MemoryPort {
       sent = count
     }
     releaser.release(packets, count: count)
-    counters.add(PortCounter.txPackets, UInt64(sent))
-    counters.add(PortCounter.txBytes, UInt64(bytes))
+    counters.countTx(sent, bytes: bytes)
     return sent
   }
 

@@ -65,8 +65,7 @@ public struct PcapReplayPort {
     }
     state.pointee.cursor = cursor
     state.pointee.produced &+= consumed
-    counters.add(PortCounter.rxPackets, UInt64(got))
-    counters.add(PortCounter.rxBytes, UInt64(bytes))
+    counters.countRx(got, bytes: bytes)
     return got
   }
 

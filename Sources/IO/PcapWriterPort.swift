@@ -41,8 +41,7 @@ public struct PcapWriterPort {
       bytes &+= Int(p.length)
     }
     releaser.release(packets, count: count)
-    counters.add(PortCounter.txPackets, UInt64(count))
-    counters.add(PortCounter.txBytes, UInt64(bytes))
+    counters.countTx(count, bytes: bytes)
     return count
   }
 

@@ -110,6 +110,18 @@ extension CounterBlock {
   /// Adds to counter `i` in the region of TX queue `queue`.
   @inlinable @inline(__always)
   public func add(_ i: Int, _ n: UInt64, queue: Int) { add(queue &* PortCounter.blockSize &+ i, n) }
+  /// Counts a received burst (the port's poller only).
+  @inlinable @inline(__always)
+  public func countRx(_ packets: Int, bytes: Int) {
+    add(PortCounter.rxPackets, UInt64(packets))
+    add(PortCounter.rxBytes, UInt64(bytes))
+  }
+  /// Counts a transmitted burst on TX queue `queue`.
+  @inlinable @inline(__always)
+  public func countTx(_ packets: Int, bytes: Int, queue: Int = 0) {
+    add(PortCounter.txPackets, UInt64(packets), queue: queue)
+    add(PortCounter.txBytes, UInt64(bytes), queue: queue)
+  }
   /// Counter `i` of a port, summed over its queues' regions.
   public func portTotal(_ i: Int) -> UInt64 {
     stride(from: 0, to: count, by: PortCounter.blockSize).reduce(0) { $0 &+ read($1 + i) }

@@ -93,16 +93,6 @@ void cafp_close(cafp_ring *r) {
   r->fd = -1;
 }
 
-int cafp_stats(const cafp_ring *r, uint64_t *packets, uint64_t *drops, uint64_t *freeze_q_cnt) {
-  struct tpacket_stats_v3 st;
-  socklen_t len = sizeof st;
-  if (getsockopt(r->fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) < 0) return -errno;
-  *packets = st.tp_packets;
-  *drops = st.tp_drops;
-  *freeze_q_cnt = st.tp_freeze_q_cnt;
-  return 0;
-}
-
 int cafp_tx_kick(const cafp_ring *r) {
   if (sendto(r->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) < 0) return -errno;
   return 0;

@@ -24,15 +24,6 @@ void cnuma_free(void *p, size_t size) {
   if (have_numa()) numa_free(p, size); else free(p);
 }
 
-int cnuma_current_node(void) {
-  if (!have_numa()) return 0;
-  int cpu = sched_getcpu();
-  int n = cpu >= 0 ? numa_node_of_cpu(cpu) : 0;
-  return n < 0 ? 0 : n;
-}
-
-int cnuma_node_count(void) { return have_numa() ? numa_num_configured_nodes() : 1; }
-
 #include <errno.h>
 int cnuma_pin_current_thread(int cpu) {
   cpu_set_t set;

@@ -71,8 +71,4 @@ public struct NativePool: @unchecked Sendable {
     state.pointee.freeCount = n &+ 1
   }
 
-  /// True when `p` points into this pool's slab (for assertions and tests).
-  public func owns(_ p: UnsafeMutableRawPointer) -> Bool {
-    p >= state.pointee.slab && p < state.pointee.slab + state.pointee.slabBytes
-  }
 }

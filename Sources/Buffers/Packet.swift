@@ -28,7 +28,6 @@ public struct Packet {
 
   public enum Flag {
     public static let mbuf: UInt8 = 1 << 0
-    public static let traced: UInt8 = 1 << 1
   }
 
   @inlinable @inline(__always)

@@ -172,12 +172,6 @@ public struct AFPacketPort {
     return sent
   }
 
-  /// Kernel-side drops (ring full on receive) since the last call.
-  public func kernelDrops() -> UInt64 {
-    var p: UInt64 = 0, d: UInt64 = 0, q: UInt64 = 0
-    return cafp_stats(&state.pointee.ring, &p, &d, &q) == 0 ? d : 0
-  }
-
   public func close() {
     cafp_close(&state.pointee.ring)
     for q in 1..<max(state.pointee.txQueues, 1) { cafp_close(&state.pointee.tx[q].ring) }

@@ -96,7 +96,6 @@ public enum DPDK {
 @frozen
 public struct DPDKPort {
   public let portID: UInt16
-  public let queue: UInt16
   public let pool: OpaquePointer
   public let counters: CounterBlock
   /// `PacketVector.capacity` mbuf pointers per TX queue, then as many for RX.
@@ -135,15 +134,14 @@ public struct DPDKPort {
     }
     try check(cdpdk_eth_dev_start(id), "rte_eth_dev_start")
     _ = cdpdk_eth_promiscuous_enable(id)   // not every vdev supports it; a switch port wants it where it can
-    return DPDKPort(portID: id, queue: 0, pool: pool, counters: CounterBlock(count: PortCounter.blockSize * txQueues),
+    return DPDKPort(portID: id, pool: pool, counters: CounterBlock(count: PortCounter.blockSize * txQueues),
                     scratch: .allocate(capacity: PacketVector.capacity * (txQueues + 1)), txQueues: txQueues, rxQueues: rxQueues)
   }
 
   @usableFromInline
-  init(portID: UInt16, queue: UInt16, pool: OpaquePointer, counters: CounterBlock, scratch: UnsafeMutablePointer<OpaquePointer?>,
+  init(portID: UInt16, pool: OpaquePointer, counters: CounterBlock, scratch: UnsafeMutablePointer<OpaquePointer?>,
        txQueues: Int, rxQueues: Int) {
     self.portID = portID
-    self.queue = queue
     self.pool = pool
     self.counters = counters
     self.scratch = scratch
@@ -223,13 +221,6 @@ public struct DPDKPort {
     }
     counters.countTx(sent, bytes: bytes, queue: q)
     return sent
-  }
-
-  /// Driver counters: packets in, out, missed, rx errors, tx errors.
-  public func driverStats() -> (rx: UInt64, tx: UInt64, missed: UInt64, rxErrors: UInt64, txErrors: UInt64) {
-    var s = [UInt64](repeating: 0, count: 5)
-    _ = cdpdk_eth_stats(portID, &s)
-    return (s[0], s[1], s[2], s[3], s[4])
   }
 
   public func close() {

@@ -45,9 +45,6 @@ public struct PcapWriterPort {
     return count
   }
 
-  /// Writes buffered records to the file.
-  public func flush() { _ = pcap_dump_flush(dumper) }
-
   public func close() {
     pcap_dump_close(dumper)
     pcap_close(dead)

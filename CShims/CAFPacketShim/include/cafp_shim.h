@@ -45,8 +45,6 @@ int cafp_open(const char *ifname, unsigned rx_block_size, unsigned rx_block_nr, 
               unsigned tx_frame_size, unsigned tx_frame_nr, unsigned retire_tov_ms,
               cafp_ring *out, const char **failed_step);
 void cafp_close(cafp_ring *r);
-/* Kernel socket counters since the last call (PACKET_STATISTICS resets them). */
-int cafp_stats(const cafp_ring *r, uint64_t *packets, uint64_t *drops, uint64_t *freeze_q_cnt);
 
 /* ---- RX (TPACKET_V3 blocks) ------------------------------------------------------- */
 static inline struct tpacket_block_desc *cafp_rx_block(const cafp_ring *r, unsigned i) {

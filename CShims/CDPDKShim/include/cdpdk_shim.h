@@ -32,9 +32,7 @@ static inline int cdpdk_eal_cleanup(void) { return rte_eal_cleanup(); }
 static inline int cdpdk_errno(void) { return rte_errno; }
 static inline const char *cdpdk_strerror(int e) { return rte_strerror(e); }
 static inline int cdpdk_socket_id(void) { return (int)rte_socket_id(); }
-static inline unsigned cdpdk_lcore_id(void) { return rte_lcore_id(); }
 static inline uint64_t cdpdk_rdtsc(void) { return rte_rdtsc(); }
-static inline uint64_t cdpdk_tsc_hz(void) { return rte_get_tsc_hz(); }
 
 /* ---- mempool / mbuf --------------------------------------------------------------- */
 static inline struct rte_mempool *cdpdk_pktmbuf_pool_create(const char *name, unsigned n, unsigned cache,
@@ -42,13 +40,11 @@ static inline struct rte_mempool *cdpdk_pktmbuf_pool_create(const char *name, un
   return rte_pktmbuf_pool_create(name, n, cache, 0, data_room, socket);
 }
 static inline void cdpdk_mempool_free(struct rte_mempool *mp) { rte_mempool_free(mp); }
-static inline unsigned cdpdk_mempool_avail(const struct rte_mempool *mp) { return rte_mempool_avail_count(mp); }
 
 static inline __attribute__((always_inline)) void *cdpdk_mbuf_data(struct rte_mbuf *m) {
   return rte_pktmbuf_mtod(m, void *);
 }
 static inline __attribute__((always_inline)) uint16_t cdpdk_mbuf_data_len(const struct rte_mbuf *m) { return m->data_len; }
-static inline __attribute__((always_inline)) uint16_t cdpdk_mbuf_headroom(const struct rte_mbuf *m) { return m->data_off; }
 static inline __attribute__((always_inline)) uint16_t cdpdk_mbuf_tailroom(const struct rte_mbuf *m) {
   return rte_pktmbuf_tailroom(m);
 }
@@ -72,7 +68,6 @@ static inline __attribute__((always_inline)) void cdpdk_mbuf_free(struct rte_mbu
 static inline __attribute__((always_inline)) void cdpdk_mbuf_free_bulk(struct rte_mbuf **ms, unsigned n) {
   rte_pktmbuf_free_bulk(ms, n);
 }
-static inline __attribute__((always_inline)) void cdpdk_prefetch0(const void *p) { rte_prefetch0(p); }
 
 /* ---- ethdev ----------------------------------------------------------------------- */
 static inline uint16_t cdpdk_eth_dev_count_avail(void) { return rte_eth_dev_count_avail(); }
@@ -107,17 +102,6 @@ static inline int cdpdk_eth_dev_start(uint16_t port) { return rte_eth_dev_start(
 static inline int cdpdk_eth_dev_stop(uint16_t port) { return rte_eth_dev_stop(port); }
 static inline int cdpdk_eth_dev_close(uint16_t port) { return rte_eth_dev_close(port); }
 static inline int cdpdk_eth_promiscuous_enable(uint16_t port) { return rte_eth_promiscuous_enable(port); }
-static inline int cdpdk_eth_macaddr_get(uint16_t port, uint8_t out[6]) {
-  struct rte_ether_addr a; int r = rte_eth_macaddr_get(port, &a);
-  if (r == 0) memcpy(out, a.addr_bytes, 6);
-  return r;
-}
-/* Hardware/driver counters: packets in, out, missed (no descriptor), rx errors, tx errors. */
-static inline int cdpdk_eth_stats(uint16_t port, uint64_t out[5]) {
-  struct rte_eth_stats s; int r = rte_eth_stats_get(port, &s);
-  if (r == 0) { out[0] = s.ipackets; out[1] = s.opackets; out[2] = s.imissed; out[3] = s.ierrors; out[4] = s.oerrors; }
-  return r;
-}
 static inline __attribute__((always_inline)) uint16_t cdpdk_rx_burst(uint16_t port, uint16_t q, struct rte_mbuf **pkts, uint16_t n) {
   return rte_eth_rx_burst(port, q, pkts, n);
 }

@@ -7,9 +7,6 @@
 /* Allocates `size` bytes, zeroed, page-aligned, on `node` (-1: the calling CPU's node). */
 void *cnuma_alloc(size_t size, int node);
 void cnuma_free(void *p, size_t size);
-/* The NUMA node of the CPU this thread runs on, or 0 without NUMA. */
-int cnuma_current_node(void);
-int cnuma_node_count(void);
 /* Pins the calling thread to one CPU. Returns 0 or -errno. */
 int cnuma_pin_current_thread(int cpu);
 #endif

@@ -46,6 +46,10 @@ public struct Packet {
   @inlinable public var isMbuf: Bool { flags & Flag.mbuf != 0 }
   @inlinable public var mbuf: OpaquePointer { OpaquePointer(buffer) }
   @inlinable public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: data, count: Int(length)) }
+  /// Bytes free in front of `data` inside the buffer (room to prepend an encapsulation).
+  @inlinable public var headroom: Int {
+    isMbuf ? data - UnsafeMutableRawPointer(cdpdk_mbuf_buf_addr(mbuf)!) : data - buffer
+  }
 }
 
 /// A vector of up to `capacity` packets handed from one stage to the next (VPP

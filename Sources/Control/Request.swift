@@ -19,7 +19,7 @@ public enum ControlRequest: Equatable, Sendable {
   case show(ShowWhat)
 
   public enum ShowWhat: String, Sendable, CaseIterable {
-    case state, node, networks, ports, fdb, counters, drops
+    case state, node, networks, ports, fdb, tunnels, counters, drops
   }
 
   public static let defaultUnderlayMTU = 1500

@@ -1,3 +1,9 @@
+import CDPDKShim
+import Wire
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// How an operator names a port, on the command line and in config files:
 ///
 ///     af-packet:IFNAME                 AF_PACKET TPACKET_V3 rings on a Linux interface
@@ -69,6 +75,28 @@ public enum PortSpec: Equatable, Sendable, CustomStringConvertible {
     case .pcapReplay(let p): return .pcapReplay(PcapReplayPort(store: try FrameStore(pcapFile: p), limit: replayLimit))
     case .pcapWriter(let p): return .pcapWriter(try PcapWriterPort.open(path: p))
     case .null: return .memory(MemoryPort(inputCapacity: 1, capture: false))
+    }
+  }
+}
+
+extension PortSpec {
+  /// The hardware address of `port` opened from this spec: the Linux interface's for
+  /// AF_PACKET (sysfs), the ethdev's for DPDK; nil for ports without one. Control thread.
+  public func hardwareAddress(of port: Port) -> MACAddress? {
+    switch (self, port) {
+    case (.afPacket(let name), _):
+      guard let f = fopen("/sys/class/net/\(name)/address", "r") else { return nil }
+      defer { fclose(f) }
+      var line = [CChar](repeating: 0, count: 64)
+      guard fgets(&line, 64, f) != nil else { return nil }
+      let text = String(decoding: line.prefix { $0 != 0 && $0 != 10 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+      return MACAddress(text)
+    case (_, .dpdk(let p)):
+      var b = [UInt8](repeating: 0, count: 6)
+      guard cdpdk_eth_macaddr(p.portID, &b) == 0 else { return nil }
+      return MACAddress(b[0], b[1], b[2], b[3], b[4], b[5])
+    default:
+      return nil
     }
   }
 }

@@ -24,18 +24,20 @@ public struct InterfaceInfo: Sendable {
 /// The value an `L2Table` entry holds:
 ///
 ///     31       30        29       28 … 16   15 … 0
-///     +--------+---------+--------+---------+-----------+
-///     | remote | learned | stale  | (zero)  | interface |
-///     +--------+---------+--------+---------+-----------+
+///     +--------+---------+--------+---------+---------------------+
+///     | remote | learned | stale  | (zero)  | interface or tunnel |
+///     +--------+---------+--------+---------+---------------------+
 ///
-/// `learned` entries came from MAC learning; `stale` ones have not been seen since the
-/// last aging pass, and the first frame from that MAC announces it again.
+/// `remote` entries name a tunnel index (the MAC is behind another node's VTEP) instead of
+/// a local interface. `learned` entries came from MAC learning; `stale` ones have not been
+/// seen since the last aging pass, and the first frame from that MAC announces it again.
 public enum L2Value {
   public static let remote: UInt32 = 1 << 31
   public static let learned: UInt32 = 1 << 30
   public static let stale: UInt32 = 1 << 29
   public static let interfaceMask: UInt32 = 0xffff
   @inlinable public static func local(_ interface: Int) -> UInt32 { UInt32(interface) }
+  @inlinable public static func tunnel(_ index: Int) -> UInt32 { remote | UInt32(index) }
 }
 
 /// Everything a worker reads, published as one immutable snapshot through `RCUBox`:
@@ -60,13 +62,16 @@ public final class DataplaneSnapshot: @unchecked Sendable {
   public let domainCount: Int
   public let floodStart: UnsafeMutablePointer<Int>
   public let floodMembers: UnsafeMutablePointer<UInt16>
+  /// Underlay, tunnels, decap and ARP-responder tables (see `OverlayTables`).
+  public let overlay: OverlayTables
 
   /// - Parameters:
   ///   - interfaces: one per port, same order.
   ///   - poll: per worker, the indices of the ports it polls for input.
   ///   - domains: how many bridge domains (1…domains) exist.
+  ///   - overlay: the underlay and tunnels; the default is no overlay.
   public init(generation: UInt64, ports: [Port], interfaces: [InterfaceInfo], poll: [[Int]], domains: Int,
-              l2: [(domain: UInt16, mac: MACAddress, value: UInt32)]) {
+              l2: [(domain: UInt16, mac: MACAddress, value: UInt32)], overlay: OverlayConfig = OverlayConfig()) {
     precondition(ports.count == interfaces.count && ports.count <= Int(UInt16.max))
     self.generation = generation
     self.l2 = L2Table(l2)
@@ -98,6 +103,7 @@ public final class DataplaneSnapshot: @unchecked Sendable {
     floodStart[domains + 1] = members.count
     floodMembers = .allocate(capacity: max(members.count, 1))
     floodMembers.initialize(from: members, count: members.count)
+    self.overlay = OverlayTables(overlay, domains: domains)
   }
 
   /// An empty data plane: no ports.
@@ -115,6 +121,7 @@ public final class DataplaneSnapshot: @unchecked Sendable {
     s.pollStart.deallocate()
     s.floodStart.deallocate()
     s.floodMembers.deallocate()
+    s.overlay.destroy()
   }
 }
 

@@ -17,13 +17,17 @@ public struct GraphEnvironment {
   public let interfaces: UnsafeMutablePointer<InterfaceInfo>
   public let pool: NativePool
   public let releaser: BufferReleaser
-  public let learn: Unmanaged<LearnRing>
+  /// Worker → control thread events (MAC learning, underlay ARP).
+  public let events: Unmanaged<EventRing>
+  public let overlay: OverlayTables
+  public let tunnelCounters: TunnelCounters
   public let generation: UInt64
   /// The worker's index: its TX queue on every port.
   public let queue: Int
 
   @inlinable
-  public init(snapshot: DataplaneSnapshot, pool: NativePool, releaser: BufferReleaser, learn: Unmanaged<LearnRing>, queue: Int) {
+  public init(snapshot: DataplaneSnapshot, pool: NativePool, releaser: BufferReleaser, events: Unmanaged<EventRing>,
+              tunnelCounters: TunnelCounters, queue: Int) {
     l2 = snapshot.l2
     floodStart = snapshot.floodStart
     floodMembers = snapshot.floodMembers
@@ -32,7 +36,9 @@ public struct GraphEnvironment {
     interfaces = snapshot.interfaces
     self.pool = pool
     self.releaser = releaser
-    self.learn = learn
+    self.events = events
+    overlay = snapshot.overlay
+    self.tunnelCounters = tunnelCounters
     generation = snapshot.generation
     self.queue = queue
   }
@@ -54,10 +60,15 @@ public struct Graph {
   /// `frames[n]` holds the packets waiting for node `n`.
   public let frames: UnsafeMutablePointer<PacketVector>
   public let counters: NodeCounters
+  public let tunnelCounters: TunnelCounters
   public var ethernetInput = EthernetInput()
+  public var underlayARP = UnderlayARP()
+  public var vxlanInput = VXLANInput()
   public var l2Input = L2Input()
+  public var arpResponder = ARPResponder()
   public var l2Forward = L2Forward()
   public var l2Flood = L2Flood()
+  public var vxlanEncap = VXLANEncap()
   public var portOutput: PortOutput
   public var errorDrop = ErrorDrop()
 
@@ -66,6 +77,7 @@ public struct Graph {
     frames = .allocate(capacity: NodeID.count)
     for i in 0..<NodeID.count { (frames + i).initialize(to: .allocate()) }
     counters = NodeCounters()
+    tunnelCounters = TunnelCounters()
     portOutput = PortOutput(portCount: maxPorts)
   }
 
@@ -75,6 +87,7 @@ public struct Graph {
     for i in 0..<NodeID.count { frames[i].deallocate() }
     frames.deallocate()
     counters.destroy()
+    tunnelCounters.destroy()
     portOutput.destroy()
   }
 
@@ -96,11 +109,16 @@ public struct Graph {
     var v = slot.pointee
     let n = v.count
     switch id {
-    case .ethernetInput: ethernetInput.process(&v, counters: counters)
+    case .ethernetInput: ethernetInput.process(&v, underlayPort: env.overlay.underlayPort, counters: counters)
+    case .underlayARP: underlayARP.process(&v, overlay: env.overlay, events: env.events, counters: counters)
+    case .vxlanInput: vxlanInput.process(&v, overlay: env.overlay, tunnelCounters: tunnelCounters, counters: counters)
     case .l2Input:
-      l2Input.process(&v, interfaces: env.interfaces, table: env.l2, learn: env.learn, generation: env.generation, counters: counters)
-    case .l2Forward: l2Forward.process(&v, table: env.l2, portCount: env.portCount, counters: counters)
+      l2Input.process(&v, interfaces: env.interfaces, table: env.l2, events: env.events, generation: env.generation, counters: counters)
+    case .arpResponder: arpResponder.process(&v, overlay: env.overlay, counters: counters)
+    case .l2Forward:
+      l2Forward.process(&v, table: env.l2, portCount: env.portCount, underlayPort: env.overlay.underlayPort, counters: counters)
     case .l2Flood: l2Flood.process(&v, env: env, counters: counters)
+    case .vxlanEncap: vxlanEncap.process(&v, overlay: env.overlay, tunnelCounters: tunnelCounters, counters: counters)
     case .portOutput: portOutput.process(&v, ports: env.ports, portCount: env.portCount, releaser: env.releaser, queue: env.queue)
     case .errorDrop: errorDrop.process(&v, releaser: env.releaser)
     }

@@ -7,17 +7,25 @@ import Wire
 /// metrics and traces share; never rename one.
 public enum NodeID: UInt16, CaseIterable, Sendable, CustomStringConvertible {
   case ethernetInput = 0
-  case l2Input = 1
-  case l2Forward = 2
-  case l2Flood = 3
-  case portOutput = 4
-  case errorDrop = 5
+  case underlayARP = 1
+  case vxlanInput = 2
+  case l2Input = 3
+  case arpResponder = 4
+  case l2Forward = 5
+  case l2Flood = 6
+  case vxlanEncap = 7
+  case portOutput = 8
+  case errorDrop = 9
 
   public static let count = allCases.count
 
   public var name: String {
     switch self {
     case .ethernetInput: "ethernet-input"
+    case .underlayARP: "underlay-arp"
+    case .vxlanInput: "vxlan-input"
+    case .arpResponder: "arp-responder"
+    case .vxlanEncap: "vxlan-encap"
     case .l2Input: "l2-input"
     case .l2Forward: "l2-forward"
     case .l2Flood: "l2-flood"

@@ -32,9 +32,9 @@ public struct Worker {
   @usableFromInline let hotQSBR: Unmanaged<QSBR>
   /// Packets asked of a port per burst (testpmd's default is 32).
   public let burst: Int
-  /// MAC-learning events to the control thread (this worker is the only producer).
-  public let learn: LearnRing
-  @usableFromInline let hotLearn: Unmanaged<LearnRing>
+  /// Events to the control thread: MAC learning, underlay ARP (this worker is the only producer).
+  public let events: EventRing
+  @usableFromInline let hotEvents: Unmanaged<EventRing>
 
   public init(index: Int, tables: RCUBox<DataplaneSnapshot>, maxPorts: Int = defaultMaxPorts, poolSize: Int = 8192,
               burst: Int = 32) {
@@ -49,8 +49,8 @@ public struct Worker {
     self.hotTables = Unmanaged.passUnretained(tables)
     self.hotQSBR = Unmanaged.passUnretained(tables.qsbr)
     self.burst = burst
-    self.learn = LearnRing()
-    self.hotLearn = Unmanaged.passUnretained(learn)
+    self.events = EventRing()
+    self.hotEvents = Unmanaged.passUnretained(events)
   }
 
   /// One round over every polled port of the current snapshot. Returns the number of
@@ -65,7 +65,7 @@ public struct Worker {
       guard s.portCount <= maxPorts else { return }
       // A snapshot built for fewer workers gives this one nothing to poll.
       guard index < s.workers else { return }
-      let env = GraphEnvironment(snapshot: s, pool: pool, releaser: releaser, learn: hotLearn, queue: index)
+      let env = GraphEnvironment(snapshot: s, pool: pool, releaser: releaser, events: hotEvents, tunnelCounters: graph.tunnelCounters, queue: index)
       for i in s.pollStart[index]..<s.pollStart[index &+ 1] {
         let p = s.poll[i]
         let n = s.ports[Int(p)].rx(into: &graph.input.pointee, max: burst, inPort: p, pool: pool)

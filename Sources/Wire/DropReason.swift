@@ -17,6 +17,7 @@ public enum DropReason: UInt8, CaseIterable, Error, Sendable, CustomStringConver
   case l2FloodNoMembers = 10
   case l2FloodNoBuffer = 11
   case l2RemoteUnreachable = 12
+  case l2TunnelToTunnel = 13
   // ---- ARP (20–29)
   case arpTooShort = 20
   case arpUnsupported = 21
@@ -35,10 +36,20 @@ public enum DropReason: UInt8, CaseIterable, Error, Sendable, CustomStringConver
   // ---- VXLAN (70–79)
   case vxlanTooShort = 70
   case vxlanBadFlags = 71
+  case vxlanNoTunnel = 72
+  case vxlanFragment = 73
+  case vxlanMTUExceeded = 74
+  case vxlanNoHeadroom = 75
+  case vxlanNextHopUnresolved = 76
+  case vxlanInnerTooShort = 77
+  case vxlanBadUDPChecksum = 78
   // ---- IPv6 (80–89)
   case ip6TooShort = 80
   case ip6BadVersion = 81
   case ip6BadPayloadLength = 82
+  // ---- Underlay (90–99)
+  case underlayNotForUs = 90
+  case underlayUnsupported = 91
   // ---- I/O (200–219)
   case rxNoBuffer = 200
   case rxTruncated = 201
@@ -61,6 +72,7 @@ public enum DropReason: UInt8, CaseIterable, Error, Sendable, CustomStringConver
     case .l2FloodNoMembers: "l2-flood-no-members"
     case .l2FloodNoBuffer: "l2-flood-no-buffer"
     case .l2RemoteUnreachable: "l2-remote-unreachable"
+    case .l2TunnelToTunnel: "l2-tunnel-to-tunnel"
     case .arpTooShort: "arp-too-short"
     case .arpUnsupported: "arp-unsupported"
     case .ipTooShort: "ip4-too-short"
@@ -75,6 +87,15 @@ public enum DropReason: UInt8, CaseIterable, Error, Sendable, CustomStringConver
     case .tcpBadDataOffset: "tcp-bad-data-offset"
     case .vxlanTooShort: "vxlan-too-short"
     case .vxlanBadFlags: "vxlan-bad-flags"
+    case .vxlanNoTunnel: "vxlan-no-tunnel"
+    case .vxlanFragment: "vxlan-fragment"
+    case .vxlanMTUExceeded: "vxlan-mtu-exceeded"
+    case .vxlanNoHeadroom: "vxlan-no-headroom"
+    case .vxlanNextHopUnresolved: "vxlan-next-hop-unresolved"
+    case .vxlanInnerTooShort: "vxlan-inner-too-short"
+    case .vxlanBadUDPChecksum: "vxlan-bad-udp-checksum"
+    case .underlayNotForUs: "underlay-not-for-us"
+    case .underlayUnsupported: "underlay-unsupported"
     case .ip6TooShort: "ip6-too-short"
     case .ip6BadVersion: "ip6-bad-version"
     case .ip6BadPayloadLength: "ip6-bad-payload-length"
@@ -100,7 +121,8 @@ public enum DropReason: UInt8, CaseIterable, Error, Sendable, CustomStringConver
     case .l2SourceSpoofed: "source MAC is not the port's own (port security)"
     case .l2FloodNoMembers: "broadcast/unknown frame and no other local port in its network"
     case .l2FloodNoBuffer: "no buffer to copy a flooded frame into"
-    case .l2RemoteUnreachable: "destination port is on another node and no tunnel reaches it"
+    case .l2RemoteUnreachable: "destination port is on another node and this node has no underlay"
+    case .l2TunnelToTunnel: "frame from a tunnel for a MAC behind another tunnel (split horizon)"
     case .arpTooShort: "ARP packet shorter than 28 bytes"
     case .arpUnsupported: "ARP for other than Ethernet/IPv4 (RFC 826)"
     case .ipTooShort: "IPv4 packet shorter than 20 bytes"
@@ -115,6 +137,15 @@ public enum DropReason: UInt8, CaseIterable, Error, Sendable, CustomStringConver
     case .tcpBadDataOffset: "TCP data offset below 5 or beyond the segment"
     case .vxlanTooShort: "VXLAN header shorter than 8 bytes"
     case .vxlanBadFlags: "VXLAN I flag not set (RFC 7348 §5)"
+    case .vxlanNoTunnel: "no tunnel from this source VTEP carries this VNI"
+    case .vxlanFragment: "outer IPv4 packet is a fragment (VTEPs must not fragment, RFC 7348 §4.3)"
+    case .vxlanMTUExceeded: "frame would exceed the underlay MTU once encapsulated"
+    case .vxlanNoHeadroom: "no room before the frame for the 50-byte VXLAN header"
+    case .vxlanNextHopUnresolved: "underlay next hop's MAC not resolved yet (ARP pending)"
+    case .vxlanInnerTooShort: "inner Ethernet frame shorter than 14 bytes"
+    case .vxlanBadUDPChecksum: "non-zero outer UDP checksum does not verify"
+    case .underlayNotForUs: "underlay frame for another MAC or IP than this VTEP's"
+    case .underlayUnsupported: "underlay packet that is neither ARP nor VXLAN (UDP 4789) for this node"
     case .ip6TooShort: "IPv6 packet shorter than 40 bytes"
     case .ip6BadVersion: "IP version field is not 6"
     case .ip6BadPayloadLength: "IPv6 payload length exceeds the frame"

@@ -234,12 +234,17 @@ struct FDBCommand: ParsableCommand {
   }
   struct Show: ParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Show the FDB: every port MAC and static entry.", discussion: "Example: gannetctl fdb show --network net-a")
+      abstract: "Show the FDB: every port MAC, static and learned entry; --remote for those behind tunnels.",
+      discussion: "Example: gannetctl fdb show --network net-a --remote")
     @OptionGroup var common: Common
     @Option(help: "Only this network.") var network: String?
+    @Flag(help: "Only entries reached through a VXLAN tunnel (remote FDB).") var remote = false
     func run() throws {
       try common.run(.show(.fdb)) { r in
-        let rows = (r as? [[String: Any]] ?? []).filter { network == nil || $0["network"] as? String == network }
+        let rows = (r as? [[String: Any]] ?? []).filter {
+          (network == nil || $0["network"] as? String == network)
+            && (!remote || ($0["location"] as? String ?? "").hasPrefix("vxlan "))
+        }
         return table(rows, [("network", "NETWORK"), ("mac", "MAC"), ("port", "PORT"), ("kind", "KIND"), ("location", "LOCATION")])
       }
     }
@@ -250,8 +255,8 @@ struct FDBCommand: ParsableCommand {
 
 struct Show: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Show node, state, counters, drops, networks, ports or the FDB.",
-    discussion: "Example: gannetctl show drops")
+    abstract: "Show node, state, counters, drops, networks, ports, the FDB or the VXLAN tunnels.",
+    discussion: "Examples: gannetctl show drops · gannetctl show tunnels")
   @OptionGroup var common: Common
   @Argument(help: "One of: \(ControlRequest.ShowWhat.allCases.map(\.rawValue).joined(separator: ", ")).")
   var what: String
@@ -279,7 +284,13 @@ struct Show: ParsableCommand {
       case .ports:
         return table(r as? [[String: Any]] ?? [], [("id", "PORT"), ("network", "NETWORK"), ("mac", "MAC"), ("status", "STATUS")])
       case .fdb:
-        return table(r as? [[String: Any]] ?? [], [("network", "NETWORK"), ("mac", "MAC"), ("port", "PORT"), ("kind", "KIND")])
+        return table(r as? [[String: Any]] ?? [], [("network", "NETWORK"), ("mac", "MAC"), ("port", "PORT"), ("kind", "KIND"),
+                                                  ("location", "LOCATION")])
+      case .tunnels:
+        return table(r as? [[String: Any]] ?? [], [("remote", "REMOTE-VTEP"), ("next_hop", "NEXT-HOP"), ("next_hop_mac", "NEXT-HOP-MAC"),
+                                                  ("state", "STATE"), ("vnis", "VNIS"), ("remote_ports", "PORTS"),
+                                                  ("rx_packets", "RX-PKTS"), ("rx_bytes", "RX-BYTES"), ("tx_packets", "TX-PKTS"),
+                                                  ("tx_bytes", "TX-BYTES")])
       case .state:
         let data = (try? JSONSerialization.data(withJSONObject: r, options: [.prettyPrinted, .sortedKeys])) ?? Data()
         return String(decoding: data, as: UTF8.self) + "\n"

@@ -1,5 +1,6 @@
 import Control
 import Foundation
+import IO
 import Wire
 
 /// gannetd's configuration file (JSON). Example:
@@ -12,13 +13,25 @@ import Wire
 ///       "workers": 1,
 ///       "cores": [1],
 ///       "underlay_mtu": 1500,
+///       "underlay": {"interface": "af-packet:eth1", "prefix_length": 24, "gateway": "192.0.2.1"},
 ///       "dpdk": {"enabled": false, "memory_mb": 1024},
 ///       "idle_sleep_us": 50
 ///     }
 ///
+/// `underlay` is the port VXLAN runs on (RFC 7348): the node's tunnel IP lives there, on a
+/// subnet of `prefix_length` bits; tunnel endpoints outside that subnet are reached through
+/// `gateway`. The next hop's MAC is always resolved with ARP. `mac` overrides the
+/// interface's own MAC. Without an underlay the node serves local ports only.
+///
 /// Every field is checked; an unknown or malformed field stops the daemon with a
 /// message that names it.
 struct DaemonConfig: Sendable {
+  struct Underlay: Sendable {
+    var interface: String
+    var prefixLength = 24
+    var gateway: IPv4Address?
+    var mac: MACAddress?
+  }
   enum Role: String, Sendable { case compute, network }
   var name: String
   var role: Role
@@ -30,6 +43,7 @@ struct DaemonConfig: Sendable {
   /// CPU of each worker (one per worker), or nil to let the kernel place them.
   var cores: [Int]? = nil
   var underlayMTU = 1500
+  var underlay: Underlay?
   var dpdkEnabled = false
   var dpdkMemoryMB = 1024
   /// A worker that found no packet for a while sleeps this long before polling again
@@ -69,6 +83,19 @@ struct DaemonConfig: Sendable {
       throw .bad("\(source): field 'cores': \(cores.count) cores for \(c.workers) workers; give one per worker")
     }
     if let m = try o.optionalInt("underlay_mtu", 576...9216) { c.underlayMTU = m }
+    if var u = try o.optionalObject("underlay") {
+      let text = try u.string("interface")
+      do { _ = try PortSpec(parsing: text) } catch { throw .bad("\(source).underlay: field 'interface': \(error.message)") }
+      var underlay = Underlay(interface: text)
+      if let p = try u.optionalInt("prefix_length", 1...32) { underlay.prefixLength = p }
+      underlay.gateway = try u.optionalIPv4("gateway")
+      underlay.mac = try u.optionalMAC("mac")
+      if let m = underlay.mac, !m.isUnicast || m == .zero {
+        throw .bad("\(source).underlay: field 'mac': \(m) is not a unicast MAC")
+      }
+      try u.finish()
+      c.underlay = underlay
+    }
     if let i = try o.optionalInt("idle_sleep_us", 0...100_000) { c.idleSleepMicroseconds = UInt32(i) }
     if var d = try o.optionalObject("dpdk") {
       c.dpdkEnabled = try d.optionalBool("enabled") ?? false

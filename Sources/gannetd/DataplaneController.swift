@@ -30,7 +30,10 @@ final class DataplaneController {
   private var mbufPool: OpaquePointer?
   /// Every worker's node counters and learning events (set when the workers are created).
   var nodeCounters: [NodeCounters] = []
-  var learnRings: [LearnRing] = []
+  var eventRings: [EventRing] = []
+  var tunnelCounters: [TunnelCounters] = []
+  /// The VTEP: underlay port, tunnels, next-hop resolution. nil when not configured.
+  private(set) var underlay: Underlay?
   private var learning = MACLearning()
   private var lastAging = Date()
   let memoryMode: String
@@ -45,6 +48,22 @@ final class DataplaneController {
   }
 
   // MARK: - changes
+
+  /// Opens the underlay port (when configured) and announces the tunnel IP. At start-up,
+  /// before `restore`; an error stops the daemon.
+  func attachUnderlay() throws(ControlError) {
+    guard let u = config.underlay else { return }
+    let vtep = try Underlay(config: u, localIP: config.tunnelIP, workers: config.workers, mbufPool: mbufPool, log: log)
+    underlay = vtep
+    vtep.announce()
+    log.info("underlay attached", metadata: ["interface": "\(u.interface)", "mac": "\(vtep.mac)",
+                                             "tunnel_ip": "\(config.tunnelIP)/\(u.prefixLength)"])
+  }
+
+  /// Summed per-tunnel counters of every worker: rx packets, rx bytes, tx packets, tx bytes.
+  func tunnelTotals(_ index: Int) -> [UInt64] {
+    tunnelCounters.reduce([0, 0, 0, 0]) { acc, c in zip(acc, c.read(index)).map { $0 &+ $1 } }
+  }
 
   /// Loads the persisted state, opens what it can, and publishes it. A port whose
   /// interface cannot be opened stays configured and shows as down.
@@ -69,6 +88,11 @@ final class DataplaneController {
   /// Validates and commits one change request.
   func commit(_ request: ControlRequest) throws(ControlError) {
     let next = try state.applying(request)
+    for p in next.ports.values {
+      if case .remote(let ip) = p.location, ip == config.tunnelIP {
+        throw ControlError("conflict", "port '\(p.id)': remote tunnel IP \(ip) is this node's own tunnel IP")
+      }
+    }
     let wanted = Set(next.localAttachments.values)
     var added: [String: (spec: PortSpec, port: IO.Port)] = [:]
     func rollback() { for (_, a) in added { a.spec.close(a.port) } }
@@ -114,7 +138,12 @@ final class DataplaneController {
   /// and publish a new snapshot when either changed the table.
   func tick(now: Date = Date()) {
     var changed = false
-    for ring in learnRings { changed = learning.absorb(ring.drain(), state: state, now: now) || changed }
+    for ring in eventRings {
+      let events = ring.drain()
+      changed = learning.absorb(events, state: state, now: now) || changed
+      if let underlay { changed = underlay.absorb(events) || changed }
+    }
+    underlay?.resolve(now: now)
     if now.timeIntervalSince(lastAging) >= 0.5 {
       changed = learning.age(state: state, now: now) || changed
       lastAging = now
@@ -152,13 +181,35 @@ final class DataplaneController {
       infos.append(InterfaceInfo(domain: domain[p.network]!, portSecurity: p.portSecurity, mac: p.mac,
                                  learning: s.networks[p.network]!.learning))
     }
+    var overlay = OverlayConfig()
+    overlay.underlayMTU = config.underlayMTU
+    if let u = underlay {
+      overlay.underlayInterface = ports.count
+      overlay.localMAC = u.mac
+      overlay.localIP = u.localIP
+      ports.append(u.port)
+      infos.append(InterfaceInfo(domain: 0, portSecurity: false, mac: u.mac))
+      var remotes = Set<IPv4Address>()
+      for p in s.ports.values { if case .remote(let ip) = p.location { remotes.insert(ip) } }
+      try u.assign(remotes) { tunnelTotals($0) }
+      overlay.tunnels = u.tunnels.map { .init(index: $0.value, remote: $0.key, nextHopMAC: u.resolvedMAC($0.key)) }
+      for p in s.ports.values {
+        guard case .remote(let ip) = p.location, let t = u.tunnels[ip], let d = domain[p.network] else { continue }
+        if !(overlay.domainTunnels[d]?.contains(t) ?? false) { overlay.domainTunnels[d, default: []].append(t) }
+      }
+    }
+    for (id, n) in s.networks { overlay.vni[domain[id]!] = n.vni }
+    for p in s.ports.values { for ip in p.fixedIPs { overlay.arp.append((domain[p.network]!, ip, p.mac)) } }
     guard ports.count <= Worker.defaultMaxPorts else {
       throw ControlError("conflict", "more than \(Worker.defaultMaxPorts) local interfaces")
     }
     var l2: [(domain: UInt16, mac: MACAddress, value: UInt32)] = []
     func target(_ portID: String) -> UInt32? {
       if let i = ifIndex[portID] { return L2Value.local(i) }
-      if case .remote = s.ports[portID]?.location { return L2Value.remote }
+      if case .remote(let ip) = s.ports[portID]?.location {
+        if let t = underlay?.tunnels[ip] { return L2Value.tunnel(t) }
+        return L2Value.remote
+      }
       return nil   // local port whose interface is down: unknown destination
     }
     // Learned first: a static entry with the same key, added after, replaces it.
@@ -177,7 +228,7 @@ final class DataplaneController {
     // Each interface is polled by one worker, spread round-robin.
     let poll = (0..<config.workers).map { w in ports.indices.filter { $0 % config.workers == w } }
     return DataplaneSnapshot(generation: publishedGeneration, ports: ports, interfaces: infos,
-                             poll: poll, domains: s.networks.count, l2: l2)
+                             poll: poll, domains: s.networks.count, l2: l2, overlay: overlay)
   }
 
   /// Closes every interface. At shutdown, after the worker stopped.
@@ -185,6 +236,8 @@ final class DataplaneController {
     tables.update { _ in DataplaneSnapshot() }
     for (_, a) in open { a.spec.close(a.port) }
     open = [:]
+    underlay?.close()
+    underlay = nil
   }
 
   // MARK: - show
@@ -195,6 +248,7 @@ final class DataplaneController {
     case .networks: return showNetworks()
     case .ports: return showPorts()
     case .fdb: return showFDB()
+    case .tunnels: return showTunnels()
     case .counters: return showCounters()
     case .drops: return showDrops()
     case .state:
@@ -208,8 +262,43 @@ final class DataplaneController {
      "dpdk": config.dpdkEnabled ? "enabled (\(memoryMode))" : "disabled", "generation": state.generation,
      "published_generation": tables.snapshot().generation, "control_protocol": ControlProtocol.version,
      "learned_macs": learning.entries.count, "learning_refused_at_limit": learning.refusedAtLimit,
-     "learning_events_lost": learnRings.reduce(0) { $0 + $1.overflows.load(ordering: .relaxed) },
-     "cores": config.cores.map { $0.map(String.init).joined(separator: ",") } ?? "any"]
+     "learning_events_lost": eventRings.reduce(0) { $0 + $1.overflows.load(ordering: .relaxed) },
+     "cores": config.cores.map { $0.map(String.init).joined(separator: ",") } ?? "any",
+     "underlay": showUnderlay()]
+  }
+
+  private func showUnderlay() -> [String: Any] {
+    guard let u = underlay else { return ["configured": false] }
+    let c = u.port.counters
+    var o: [String: Any] = ["configured": true, "interface": u.config.interface, "mac": u.mac.description,
+                            "tunnel_ip": "\(u.localIP)/\(u.config.prefixLength)", "mtu": config.underlayMTU,
+                            "arp_requests_sent": u.requestsSent,
+                            "rx_packets": c.portTotal(PortCounter.rxPackets), "tx_packets": c.portTotal(PortCounter.txPackets),
+                            "neighbors": u.neighbors.sorted { $0.key < $1.key }.map { ["ip": $0.key.description, "mac": $0.value.mac.description] }]
+    if let g = u.config.gateway { o["gateway"] = g.description }
+    return o
+  }
+
+  /// One row per tunnel: remote VTEP, underlay next hop and its ARP state, the networks it
+  /// carries, and its counters (inner frames, since the tunnel was set up).
+  private func showTunnels() -> [[String: Any]] {
+    guard let u = underlay else { return [] }
+    return u.tunnels.sorted { $0.key < $1.key }.map { remote, index in
+      let ports = state.ports.values.filter { $0.location == .remote(remote) }
+      let networks = Set(ports.map(\.network)).sorted()
+      let now = tunnelTotals(index), base = u.baseline(of: index)
+      let c = zip(now, base).map { $0 &- $1 }
+      var o: [String: Any] = ["remote": remote.description, "index": index, "next_hop": u.nextHop(remote).description,
+                              "networks": networks, "vnis": networks.compactMap { state.networks[$0].map { Int($0.vni) } },
+                              "remote_ports": ports.count, "rx_packets": c[0], "rx_bytes": c[1], "tx_packets": c[2], "tx_bytes": c[3]]
+      if let m = u.resolvedMAC(remote) {
+        o["next_hop_mac"] = m.description
+        o["state"] = "resolved"
+      } else {
+        o["state"] = "unresolved"
+      }
+      return o
+    }
   }
 
   private func showNetworks() -> [[String: Any]] {
@@ -249,7 +338,11 @@ final class DataplaneController {
   }
 
   private func showFDB() -> [[String: Any]] {
-    func location(_ portID: String) -> String { state.ports[portID].map { "\($0.location)" } ?? "?" }
+    func location(_ portID: String) -> String {
+      guard let p = state.ports[portID] else { return "?" }
+      if case .remote(let ip) = p.location, let n = state.networks[p.network] { return "vxlan \(ip) vni \(n.vni)" }
+      return "\(p.location)"
+    }
     var rows: [[String: Any]] = state.ports.values.map {
       ["network": $0.network, "mac": $0.mac.description, "port": $0.id, "kind": "port", "location": location($0.id)]
     }

@@ -53,6 +53,10 @@ struct Gannetd: ParsableCommand {
       log.info("DPDK initialized", metadata: ["memory": "\(memoryMode)"])
     }
     let controller = DataplaneController(config: cfg, log: log, mbufPool: pool, memoryMode: memoryMode)
+    do { try controller.attachUnderlay() } catch {
+      log.critical("cannot attach the underlay: \(error.message)")
+      throw ExitCode(2)
+    }
     do { try controller.restore() } catch {
       log.critical("cannot restore state: \(error.message)")
       throw ExitCode(2)
@@ -77,7 +81,8 @@ struct Gannetd: ParsableCommand {
     nonisolated(unsafe) let workers = UnsafeMutablePointer<Worker>.allocate(capacity: cfg.workers)
     for w in 0..<cfg.workers { (workers + w).initialize(to: Worker(index: w, tables: controller.tables)) }
     controller.nodeCounters = (0..<cfg.workers).map { workers[$0].graph.counters }
-    controller.learnRings = (0..<cfg.workers).map { workers[$0].learn }
+    controller.eventRings = (0..<cfg.workers).map { workers[$0].events }
+    controller.tunnelCounters = (0..<cfg.workers).map { workers[$0].graph.tunnelCounters }
     let workerLog = log
     let workerDone = DispatchSemaphore(value: 0)
     let idle = cfg.idleSleepMicroseconds

@@ -31,10 +31,10 @@ struct MACLearning {
   }
 
   /// Applies events; returns true when the table changed (a snapshot is due).
-  mutating func absorb(_ events: [LearnRing.Event], state: ControlState, now: Date) -> Bool {
+  mutating func absorb(_ events: [EventRing.Event], state: ControlState, now: Date) -> Bool {
     var changed = false
-    for e in events {
-      guard let n = numbering[e.generation], Int(e.interface) < n.ports.count,
+    for e in events where e.kind == .macSeen {
+      guard let n = numbering[e.value], Int(e.interface) < n.ports.count,
             let network = n.networks[UInt16(truncatingIfNeeded: e.key >> 48)],
             let net = state.networks[network], net.learning,
             let port = state.ports[n.ports[Int(e.interface)]], port.network == network else { continue }

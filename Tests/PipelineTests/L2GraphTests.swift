@@ -161,7 +161,7 @@ func twoTenants(_ ports: [MemoryPort], security: Bool = true) -> DataplaneSnapsh
   @Test func broadcastFloodsOnlyToItsOwnNetwork() {
     let ports = (0..<5).map { _ in MemoryPort() }
     var rig = Rig(ports: ports, snapshot: twoTenants(ports))
-    let arp = frame(dst: .broadcast, src: macA, etherType: EtherType.arp, fill: 9)
+    let arp = arpFrame(src: macA, senderIP: IPv4Address(10, 0, 0, 1), targetIP: IPv4Address(10, 0, 0, 9))
     ports[0].inject(arp)
     rig.pump()
     #expect(ports[1].drainCaptured() == [arp])
@@ -236,8 +236,8 @@ func twoTenants(_ ports: [MemoryPort], security: Bool = true) -> DataplaneSnapsh
     ports[0].inject(frame(dst: macB, src: macA))      // port 0's own, static: no event
     ports[1].inject(frame(dst: macA, src: macB))      // static: no event
     rig.pump()
-    let events = rig.worker.learn.drain()
-    #expect(events == [LearnRing.Event(key: L2Table.key(domain: 1, mac: hidden), interface: 0, generation: 3)])
+    let events = rig.worker.events.drain()
+    #expect(events == [.macSeen(key: L2Table.key(domain: 1, mac: hidden), interface: 0, generation: 3)])
     #expect(ports[1].drainCaptured().count == 2)      // forwarding is not held up by learning
   }
 
@@ -247,11 +247,11 @@ func twoTenants(_ ports: [MemoryPort], security: Bool = true) -> DataplaneSnapsh
     var rig = Rig(ports: ports, snapshot: snapshot(ports, extra: [(1, hidden, L2Value.local(0) | L2Value.learned)]))
     ports[0].inject(frame(dst: macB, src: hidden))
     rig.pump()
-    #expect(rig.worker.learn.drain().isEmpty)         // known, fresh, same port
+    #expect(rig.worker.events.drain().isEmpty)         // known, fresh, same port
     rig.publish(snapshot(ports, extra: [(1, hidden, L2Value.local(0) | L2Value.learned | L2Value.stale)]))
     ports[0].inject(frame(dst: macB, src: hidden))
     rig.pump()
-    #expect(rig.worker.learn.drain().count == 1)      // stale: announced again
+    #expect(rig.worker.events.drain().count == 1)      // stale: announced again
     // Frames for the learned MAC go to its port.
     ports[1].inject(frame(dst: hidden, src: macB))
     rig.pump()

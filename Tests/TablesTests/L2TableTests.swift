@@ -98,27 +98,27 @@ final class StressState: Sendable {
   #expect(box.snapshot().value == 2_000)
 }
 
-@Suite struct LearnRingTests {
+@Suite struct EventRingTests {
   @Test func eventsComeOutInOrderAndOverflowIsCounted() {
-    let r = LearnRing(capacity: 16)
-    for i in 0..<16 { #expect(r.push(key: UInt64(i), interface: UInt16(i), generation: 7)) }
-    #expect(!r.push(key: 99, interface: 0, generation: 7))
+    let r = EventRing(capacity: 16)
+    for i in 0..<16 { #expect(r.push(.macSeen(key: UInt64(i), interface: UInt16(i), generation: 7))) }
+    #expect(!r.push(.macSeen(key: 99, interface: 0, generation: 7)))
     #expect(r.overflows.load(ordering: .relaxed) == 1)
     let got = r.drain()
     #expect(got.map(\.key) == (0..<16).map(UInt64.init))
-    #expect(got.allSatisfy { $0.generation == 7 })
+    #expect(got.allSatisfy { $0.value == 7 && $0.kind == .macSeen })
     #expect(r.drain().isEmpty)
-    #expect(r.push(key: 100, interface: 1, generation: 8))   // room again after draining
+    #expect(r.push(.macSeen(key: 100, interface: 1, generation: 8)))   // room again after draining
   }
 
   /// One producer thread, one consumer thread: every event arrives once, in order.
   @Test func producerAndConsumerOnTwoThreads() {
-    let r = LearnRing(capacity: 256)
+    let r = EventRing(capacity: 256)
     let total = 100_000
     let done = DispatchSemaphore(value: 0)
     let t = Thread {
       var i = 0
-      while i < total { if r.push(key: UInt64(i), interface: 0, generation: 1) { i += 1 } }
+      while i < total { if r.push(.macSeen(key: UInt64(i), interface: 0, generation: 1)) { i += 1 } }
       done.signal()
     }
     t.start()

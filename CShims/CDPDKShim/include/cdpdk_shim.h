@@ -99,6 +99,13 @@ static inline int cdpdk_eth_tx_queue_setup(uint16_t port, uint16_t q, uint16_t n
   return rte_eth_tx_queue_setup(port, q, nb_desc, (unsigned)socket, NULL);
 }
 static inline int cdpdk_eth_dev_start(uint16_t port) { return rte_eth_dev_start(port); }
+/* The port's MAC address into out[0..5]; 0 or a negative errno. */
+static inline int cdpdk_eth_macaddr(uint16_t port, uint8_t *out) {
+  struct rte_ether_addr a;
+  int rc = rte_eth_macaddr_get(port, &a);
+  if (rc == 0) for (int i = 0; i < 6; i++) out[i] = a.addr_bytes[i];
+  return rc;
+}
 static inline int cdpdk_eth_dev_stop(uint16_t port) { return rte_eth_dev_stop(port); }
 static inline int cdpdk_eth_dev_close(uint16_t port) { return rte_eth_dev_close(port); }
 static inline int cdpdk_eth_promiscuous_enable(uint16_t port) { return rte_eth_promiscuous_enable(port); }

@@ -3,13 +3,17 @@ import IO
 import Wire
 
 /// `l2-flood`: sends broadcast, multicast and unknown-unicast frames to every other
-/// local port of their bridge domain, and nowhere else: a frame never leaves its network.
+/// local port of their bridge domain and, by head-end replication, to every tunnel that
+/// carries the network (the nodes with ports on it, as l2population programs them), and
+/// nowhere else: a frame never leaves its network. A frame that came out of a tunnel is
+/// flooded to local ports only (split horizon).
 ///
-/// Each extra member gets a copy in a fresh native buffer; the last member gets the
+/// Each extra target gets a copy in a fresh native buffer; the last target gets the
 /// original. Copies are transmitted directly, one port at a time. BUM traffic is a small
 /// share of packets (ARP, DHCP), so this node favours simplicity over batching.
-/// Drops: `l2-flood-no-members` (no other local port in the network),
-/// `l2-flood-no-buffer` (a copy could not be made; that member misses the frame).
+/// Drops: `l2-flood-no-members` (no other local port and no tunnel in the network),
+/// `l2-flood-no-buffer` (a copy could not be made; that target misses the frame), and the
+/// encapsulation drops of vxlan-encap for tunnel copies (`vxlan-mtu-exceeded`, …).
 /// Terminal node (its packets leave through the ports or error-drop).
 @frozen
 public struct L2Flood {
@@ -18,17 +22,18 @@ public struct L2Flood {
 
   @inlinable
   public func process(_ v: inout PacketVector, env: GraphEnvironment, counters: NodeCounters) {
-    let pool = env.pool, releaser = env.releaser, ports = env.ports, queue = env.queue
-    let floodStart = env.floodStart, floodMembers = env.floodMembers
+    let floodStart = env.floodStart, floodMembers = env.floodMembers, overlay = env.overlay
+    let underlay = overlay.underlayPort
     var kept = 0
     for i in 0..<v.count {
       let p = v.packets[i]
       let d = Int(p.context)
       let start = floodStart[d], end = floodStart[d &+ 1]
-      // The last member that is not the input port receives the original.
-      var last = -1
-      for k in start..<end where floodMembers[k] != p.inPort { last = k }
-      if last < 0 {
+      let fromTunnel = underlay >= 0 && Int(p.inPort) == underlay
+      let tunnelStart = fromTunnel ? 0 : overlay.floodStart[d], tunnelEnd = fromTunnel ? 0 : overlay.floodStart[d &+ 1]
+      var lastLocal = -1
+      for k in start..<end where floodMembers[k] != p.inPort { lastLocal = k }
+      if lastLocal < 0 && tunnelEnd == tunnelStart {
         counters.drop(Self.id, .l2FloodNoMembers)
         v.packets[kept] = p
         v.packets[kept].drop = DropReason.l2FloodNoMembers.rawValue
@@ -36,20 +41,55 @@ public struct L2Flood {
         kept &+= 1
         continue
       }
-      for k in start..<last where floodMembers[k] != p.inPort {
-        guard let b = pool.alloc() else {
-          counters.drop(Self.id, .l2FloodNoBuffer)
+      // The original goes to the last target: the last tunnel if any, else the last local port.
+      for k in start..<end where floodMembers[k] != p.inPort {
+        if k == lastLocal && tunnelEnd == tunnelStart {
+          var original = p
+          transmit(&original, port: Int(floodMembers[k]), env)
+        } else if var copy = duplicate(p, env, counters) {
+          transmit(&copy, port: Int(floodMembers[k]), env)
+        }
+      }
+      for t in tunnelStart..<tunnelEnd {
+        var q: Packet
+        if t == tunnelEnd &- 1 {
+          q = p
+        } else if let copy = duplicate(p, env, counters) {
+          q = copy
+        } else {
           continue
         }
-        let dst = b + pool.headroom
-        dst.copyMemory(from: p.data, byteCount: Int(p.length))
-        var copy = Packet(data: dst, buffer: b, length: p.length, inPort: p.inPort, flags: 0)
-        _ = ports[Int(floodMembers[k])].tx(&copy, count: 1, releaser: releaser, queue: queue)
+        let tunnel = Int(overlay.floodTunnels[t])
+        let bytes = Int(q.length)
+        if let reason = VXLANEncap.encapsulate(&q, tunnel: tunnel, overlay: overlay) {
+          counters.drop(Self.id, reason)
+          env.releaser.release(q)
+        } else {
+          env.tunnelCounters.tx(tunnel, packets: 1, bytes: bytes)
+          transmit(&q, port: underlay, env)
+        }
       }
-      var original = p
-      _ = ports[Int(floodMembers[last])].tx(&original, count: 1, releaser: releaser, queue: queue)
     }
     // Only packets bound for error-drop stay in the vector.
     v.count = kept
+  }
+
+  /// A copy of `p` in a buffer of the worker's pool, or nil (counted) when the pool is empty.
+  @inlinable @inline(__always)
+  func duplicate(_ p: Packet, _ env: GraphEnvironment, _ counters: NodeCounters) -> Packet? {
+    guard let b = env.pool.alloc() else {
+      counters.drop(Self.id, .l2FloodNoBuffer)
+      return nil
+    }
+    let dst = b + env.pool.headroom
+    dst.copyMemory(from: p.data, byteCount: Int(p.length))
+    var copy = Packet(data: dst, buffer: b, length: p.length, inPort: p.inPort, flags: 0)
+    copy.context = p.context
+    return copy
+  }
+
+  @inlinable @inline(__always)
+  func transmit(_ p: inout Packet, port: Int, _ env: GraphEnvironment) {
+    _ = env.ports[port].tx(&p, count: 1, releaser: env.releaser, queue: env.queue)
   }
 }

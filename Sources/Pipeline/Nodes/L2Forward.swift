@@ -10,15 +10,18 @@ import Wire
 /// Drops: `l2-hairpin` (the destination is the port the frame came from: a switch never
 /// sends a frame back, IEEE 802.1Q §8.6.1), `l2-no-output-port` (an entry names an
 /// interface that does not exist), `l2-remote-unreachable` (the destination is on
-/// another node and no tunnel reaches it yet).
-/// Next nodes: port-output, l2-flood, error-drop.
+/// another node and this node has no underlay), `l2-tunnel-to-tunnel` (a frame that came
+/// out of a tunnel is never sent into another one: split horizon, as every VTEP does).
+/// Remote destinations go to vxlan-encap with `outPort` = tunnel index.
+/// Next nodes: port-output, l2-flood, vxlan-encap, error-drop.
 @frozen
 public struct L2Forward {
   public static let id = NodeID.l2Forward
   public init() {}
 
   @inlinable
-  public func process(_ v: inout PacketVector, table: L2Table, portCount: Int, counters: NodeCounters) {
+  public func process(_ v: inout PacketVector, table: L2Table, portCount: Int, underlayPort: Int, counters: NodeCounters) {
+    let underlay = UInt16(truncatingIfNeeded: underlayPort)
     for i in 0..<v.count {
       let p = v.packets[i]
       let dst = p.data.loadMAC(at: 0)
@@ -27,7 +30,14 @@ public struct L2Forward {
         continue
       }
       if value & L2Value.remote != 0 {
-        v.drop(i, .l2RemoteUnreachable, node: Self.id, counters: counters)
+        if underlayPort < 0 {
+          v.drop(i, .l2RemoteUnreachable, node: Self.id, counters: counters)
+        } else if p.inPort == underlay {
+          v.drop(i, .l2TunnelToTunnel, node: Self.id, counters: counters)
+        } else {
+          v.packets[i].outPort = UInt16(truncatingIfNeeded: value & L2Value.interfaceMask)
+          v.next[i] = NodeID.vxlanEncap.rawValue
+        }
         continue
       }
       let out = value & L2Value.interfaceMask

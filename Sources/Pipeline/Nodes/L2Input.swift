@@ -5,11 +5,12 @@ import Wire
 /// `l2-input`: puts a frame into the bridge domain of the port it arrived on, enforces
 /// port security (a VM may only send from its own MAC), and on learning networks
 /// announces source MACs the table does not know here (new, moved, or stale) to the
-/// control thread through the worker's `LearnRing`; the control thread decides.
+/// control thread through the worker's `EventRing`; the control thread decides.
 ///
 /// Drops: `l2-interface-unattached` (the interface belongs to no network port),
 /// `l2-source-spoofed` (source MAC is not the port's, when port security is on).
-/// Next nodes: l2-forward, error-drop.
+/// Untagged ARP goes to arp-responder first.
+/// Next nodes: l2-forward, arp-responder, error-drop.
 @frozen
 public struct L2Input {
   public static let id = NodeID.l2Input
@@ -17,7 +18,7 @@ public struct L2Input {
 
   @inlinable
   public func process(_ v: inout PacketVector, interfaces: UnsafeMutablePointer<InterfaceInfo>, table: L2Table,
-                      learn: Unmanaged<LearnRing>, generation: UInt64, counters: NodeCounters) {
+                      events: Unmanaged<EventRing>, generation: UInt64, counters: NodeCounters) {
     for i in 0..<v.count {
       let p = v.packets[i]
       let info = interfaces[Int(p.inPort)]
@@ -39,11 +40,11 @@ public struct L2Input {
           }
           if announce {
             let key = L2Table.key(domain: info.domain, mac: src), port = p.inPort
-            learn._withUnsafeGuaranteedRef { _ = $0.push(key: key, interface: port, generation: generation) }
+            events._withUnsafeGuaranteedRef { _ = $0.push(.macSeen(key: key, interface: port, generation: generation)) }
           }
         }
         v.packets[i].context = UInt32(info.domain)
-        v.next[i] = NodeID.l2Forward.rawValue
+        v.next[i] = p.data.loadBE16(at: 12) == EtherType.arp ? NodeID.arpResponder.rawValue : NodeID.l2Forward.rawValue
       }
     }
   }

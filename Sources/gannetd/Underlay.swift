@@ -1,0 +1,154 @@
+import Buffers
+import Control
+import Foundation
+import IO
+import Logging
+import Pipeline
+import Tables
+import Wire
+
+/// This node's VTEP, on the control thread: the underlay port, a stable index per tunnel
+/// (remote tunnel IP), and ARP resolution of each tunnel's underlay next hop (RFC 826):
+/// the remote VTEP itself when it is on the underlay subnet, else the configured gateway.
+/// A next hop's MAC is only ever learned from ARP, never guessed.
+///
+/// The control thread transmits its ARP requests on a TX queue of its own (the port is
+/// opened with one queue per worker plus this one), so it never shares a queue with a worker.
+///
+/// Thread safety: control thread only. Workers see the result through the snapshot.
+final class Underlay {
+  let config: DaemonConfig.Underlay
+  let spec: PortSpec
+  let port: IO.Port
+  let mac: MACAddress
+  let localIP: IPv4Address
+  private let txQueue: Int
+  private let pool = NativePool(count: 64)
+  private let releaser: BufferReleaser
+  private let log: Logger
+
+  /// Tunnel index by remote tunnel IP; indices are reused only after a tunnel is gone.
+  private(set) var tunnels: [IPv4Address: Int] = [:]
+  /// Counter values when each index was (re)assigned: shown counters start from zero.
+  private var baseline: [Int: [UInt64]] = [:]
+
+  struct Neighbor { var mac: MACAddress; var updated: Date }
+  private(set) var neighbors: [IPv4Address: Neighbor] = [:]
+  private var lastRequest: [IPv4Address: Date] = [:]
+  private(set) var requestsSent = 0
+  /// A resolved entry is refreshed (a new request) after this long.
+  let refreshSeconds: TimeInterval = 30
+  /// An unanswered request is repeated after this long.
+  let retrySeconds: TimeInterval = 1
+
+  init(config: DaemonConfig.Underlay, localIP: IPv4Address, workers: Int, mbufPool: OpaquePointer?, log: Logger)
+    throws(ControlError)
+  {
+    self.config = config
+    self.localIP = localIP
+    self.log = log
+    txQueue = workers
+    releaser = BufferReleaser(pool: pool)
+    do { spec = try PortSpec(parsing: config.interface) } catch { throw .bad("underlay: \(error.message)") }
+    if spec.needsDPDK && mbufPool == nil {
+      throw ControlError("config", "underlay \(config.interface): DPDK is not enabled in this gannetd's config (dpdk.enabled)")
+    }
+    do { port = try spec.open(mbufPool: mbufPool, txQueues: workers + 1) } catch {
+      throw ControlError("io", "underlay \(config.interface): \(error.message) (the underlay needs one TX queue per worker "
+        + "plus one for the control thread; for net_af_packet give qpairs=\(workers + 1))")
+    }
+    guard let m = config.mac ?? spec.hardwareAddress(of: port) else {
+      spec.close(port)
+      throw ControlError("config", "underlay \(config.interface): cannot read its MAC address; set underlay.mac")
+    }
+    mac = m
+  }
+
+  func close() {
+    spec.close(port)
+    releaser.destroy()
+    pool.destroy()
+  }
+
+  /// Is `ip` on the underlay subnet?
+  func onLink(_ ip: IPv4Address) -> Bool {
+    let mask: UInt32 = config.prefixLength == 0 ? 0 : ~0 << (32 - UInt32(config.prefixLength))
+    return ip.value & mask == localIP.value & mask
+  }
+
+  /// Where frames for `remote` go on the underlay.
+  func nextHop(_ remote: IPv4Address) -> IPv4Address { onLink(remote) ? remote : (config.gateway ?? remote) }
+
+  /// Gives every IP in `remotes` a tunnel index, keeping existing ones and freeing the
+  /// indices of tunnels no longer used. `counters` reads an index's summed counters.
+  func assign(_ remotes: Set<IPv4Address>, counters: (Int) -> [UInt64]) throws(ControlError) {
+    guard remotes.count <= OverlayTables.maxTunnels else {
+      throw ControlError("conflict", "more than \(OverlayTables.maxTunnels) tunnels")
+    }
+    tunnels = tunnels.filter { remotes.contains($0.key) }
+    var used = Set(tunnels.values)
+    var next = 0
+    for ip in remotes.sorted() where tunnels[ip] == nil {
+      while used.contains(next) { next += 1 }
+      tunnels[ip] = next
+      used.insert(next)
+      baseline[next] = counters(next)
+    }
+  }
+
+  func baseline(of index: Int) -> [UInt64] { baseline[index] ?? [0, 0, 0, 0] }
+
+  /// The next hop MAC of a tunnel, when resolved.
+  func resolvedMAC(_ remote: IPv4Address) -> MACAddress? { neighbors[nextHop(remote)]?.mac }
+
+  /// Absorbs neighbour events from the workers. Returns true when the MAC of a next hop
+  /// some tunnel uses appeared or changed (a new snapshot is due).
+  func absorb(_ events: [EventRing.Event]) -> Bool {
+    let needed = Set(tunnels.keys.map(nextHop))
+    var changed = false
+    let now = Date()
+    for e in events where e.kind == .neighbor {
+      let ip = IPv4Address(UInt32(truncatingIfNeeded: e.key)), m = MACAddress(rawValue: e.value)
+      guard onLink(ip) || ip == config.gateway else { continue }
+      if needed.contains(ip) && neighbors[ip]?.mac != m {
+        changed = true
+        log.info("underlay neighbour", metadata: ["ip": "\(ip)", "mac": "\(m)"])
+      }
+      neighbors[ip] = Neighbor(mac: m, updated: now)
+    }
+    return changed
+  }
+
+  /// Sends ARP requests for next hops that are unresolved (every `retrySeconds`) or due
+  /// for a refresh (after `refreshSeconds`).
+  func resolve(now: Date = Date()) {
+    for hop in Set(tunnels.keys.map(nextHop)).sorted() {
+      if let n = neighbors[hop], now.timeIntervalSince(n.updated) < refreshSeconds { continue }
+      if let t = lastRequest[hop], now.timeIntervalSince(t) < retrySeconds { continue }
+      lastRequest[hop] = now
+      sendARP(target: hop)
+    }
+  }
+
+  /// Announces the tunnel IP (gratuitous ARP, RFC 5227 §3), so peers learn this VTEP's MAC.
+  func announce() { sendARP(target: localIP) }
+
+  private func sendARP(target: IPv4Address) {
+    guard let b = pool.alloc() else { return }
+    let f = b + pool.headroom
+    f.initializeMemory(as: UInt8.self, repeating: 0, count: 60)
+    f.storeMAC(.broadcast, at: 0)
+    f.storeMAC(mac, at: 6)
+    f.storeBE16(EtherType.arp, at: 12)
+    let arp = ARPHeader(unchecked: f + 14)
+    arp.fillFixedFields()
+    arp.operation = ARPHeader.request
+    arp.senderMAC = mac
+    arp.senderIP = localIP
+    arp.targetMAC = .zero
+    arp.targetIP = target
+    var p = Packet(data: f, buffer: b, length: 60, inPort: 0, flags: 0)
+    _ = port.tx(&p, count: 1, releaser: releaser, queue: txQueue)
+    requestsSent += 1
+  }
+}

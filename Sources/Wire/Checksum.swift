@@ -70,8 +70,18 @@ public enum Checksum {
 /// (Linux CHECKSUM_PARTIAL: the field holds only the pseudo-header sum). Recomputes the
 /// TCP or UDP checksum of an unfragmented IPv4 datagram from scratch (RFC 9293 §3.1,
 /// RFC 768). Returns false, changing nothing, for anything else (IPv6 included).
+///
+/// A VXLAN packet (UDP to 4789) is different: the pending checksum may be the inner frame's
+/// L4 checksum (Linux's vxlan driver with local checksum offload) or the outer UDP one
+/// (`udpcsum`). So the inner frame is completed first, then a non-zero outer UDP checksum
+/// is recomputed over the final bytes; a zero one (none sent, RFC 7348 §5) stays zero.
 public enum ChecksumOffload {
   public static func completeIPv4(frame: UnsafeMutableRawPointer, length: Int) -> Bool {
+    if let (inner, innerLength, outer) = vxlanPayload(frame: frame, length: length) {
+      _ = completeIPv4(frame: inner, length: innerLength)
+      if outer.udp.checksum != 0 { outer.udp.fillChecksum(pseudoHeaderSum: outer.ip.pseudoHeaderSum) }
+      return true
+    }
     guard let eth = try? EthernetHeader(validating: frame, length: length), eth.etherType == EtherType.ipv4,
           let ip = try? IPv4Header(validating: eth.payload, length: length - eth.headerLength), !ip.isFragment else { return false }
     let l4len = ip.payloadLength
@@ -86,5 +96,17 @@ public enum ChecksumOffload {
       return false
     }
     return true
+  }
+
+  /// The inner frame of an untagged IPv4/UDP/VXLAN frame, or nil.
+  static func vxlanPayload(frame: UnsafeMutableRawPointer, length: Int)
+    -> (UnsafeMutableRawPointer, Int, (ip: IPv4Header, udp: UDPHeader))?
+  {
+    guard let eth = try? EthernetHeader(validating: frame, length: length), eth.etherType == EtherType.ipv4,
+          let ip = try? IPv4Header(validating: eth.payload, length: length - eth.headerLength), !ip.isFragment,
+          ip.proto == IPProtocol.udp, let udp = try? UDPHeader(validating: ip.payload, length: ip.payloadLength),
+          udp.destinationPort == VXLANHeader.udpPort, Int(udp.length) >= UDPHeader.length + VXLANHeader.length + 14
+    else { return nil }
+    return (udp.payload + VXLANHeader.length, Int(udp.length) - UDPHeader.length - VXLANHeader.length, (ip, udp))
   }
 }

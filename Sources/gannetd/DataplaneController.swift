@@ -384,10 +384,11 @@ final class DataplaneController {
     for (n, r, c) in byNode.values.sorted(by: { ($0.0.rawValue, $0.1.rawValue) < ($1.0.rawValue, $1.1.rawValue) }) {
       rows.append(["where": n.name, "reason": r.name, "code": Int(r.rawValue), "count": c, "description": r.description])
     }
-    for p in state.ports.values.sorted(by: { $0.id < $1.id }) {
-      guard let port = interfaceOf(p) else { continue }
+    var interfaces = state.ports.values.sorted(by: { $0.id < $1.id }).compactMap { p in interfaceOf(p).map { ("port \(p.id)", $0) } }
+    if let u = underlay { interfaces.append(("underlay", u.port)) }
+    for (name, port) in interfaces {
       for r in DropReason.allCases where port.counters.drops(r) > 0 {
-        rows.append(["where": "port \(p.id)", "reason": r.name, "code": Int(r.rawValue), "count": port.counters.drops(r),
+        rows.append(["where": name, "reason": r.name, "code": Int(r.rawValue), "count": port.counters.drops(r),
                      "description": r.description])
       }
     }

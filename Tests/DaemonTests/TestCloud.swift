@@ -20,26 +20,34 @@ final class TestCloud: @unchecked Sendable {
   private var daemonLog: String { "\(dir)/gannetd.log" }
   let dpdk: Bool
   let workers: Int
+  let tunnelIP: String
 
-  init(dpdk: Bool = false, workers: Int = 1) throws {
+  /// `underlay`: gannetd attaches `ul0` of the host namespace as its VTEP underlay (create
+  /// it with `TestCloud.connectUnderlays` or `connectUnderlay(toNamespace:)` before `start`).
+  init(dpdk: Bool = false, workers: Int = 1, tunnelIP: String = "192.0.2.11", underlay: Bool = false) throws {
     self.dpdk = dpdk
     self.workers = workers
+    self.tunnelIP = tunnelIP
     host = "gnH\(tag)"
     dir = FileManager.default.temporaryDirectory.appendingPathComponent("gannet-\(tag)").path
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     try sh(["ip", "netns", "add", host])
     try sh(["ip", "-n", host, "link", "set", "lo", "up"])
+    // The underlay needs a TX queue per worker plus one for the control thread's ARP.
+    let ul = dpdk ? "dpdk:net_af_packetul,iface=ul0,qpairs=\(workers + 1)" : "af-packet:ul0"
+    let underlayField = underlay ? #", "underlay": {"interface": "\#(ul)", "prefix_length": 24}"# : ""
     let cfg = """
-      {"node": {"name": "compute-\(tag)", "role": "compute", "tunnel_ip": "192.0.2.11", "dvr_host_mac": "fa:16:3f:00:00:11"},
+      {"node": {"name": "compute-\(tag)", "role": "compute", "tunnel_ip": "\(tunnelIP)", "dvr_host_mac": "fa:16:3f:00:00:11"},
        "control_socket": "\(socket)", "state_file": "\(stateFile)", "idle_sleep_us": 100, "workers": \(workers),
-       "dpdk": {"enabled": \(dpdk), "memory_mb": 512}}
+       "dpdk": {"enabled": \(dpdk), "memory_mb": 512}\(underlayField)}
       """
     try cfg.write(toFile: configFile, atomically: true, encoding: .utf8)
   }
 
   /// A VM namespace with `eth0` (MAC, IPv4 /24) wired to a new host-side interface.
+  /// `mtu`: the VM's interface MTU (Neutron gives VMs the network's MTU by DHCP).
   @discardableResult
-  func addVM(_ name: String, mac: String, ip: String) throws -> String {
+  func addVM(_ name: String, mac: String, ip: String, mtu: Int? = nil) throws -> String {
     let ns = "gnV\(tag)\(name)", hostIf = "t\(tag)\(vms.count)"
     try sh(["ip", "netns", "add", ns])
     try sh(["ip", "link", "add", hostIf, "netns", host, "type", "veth", "peer", "name", "eth0", "netns", ns])
@@ -57,6 +65,7 @@ final class TestCloud: @unchecked Sendable {
       try sh(["ip", "netns", "exec", ns, "ethtool", "-K", "eth0", "tx", "off"])
     }
     try sh(["ip", "-n", ns, "link", "set", "eth0", "address", mac])
+    if let mtu { try sh(["ip", "-n", ns, "link", "set", "eth0", "mtu", "\(mtu)"]) }
     try sh(["ip", "-n", ns, "addr", "add", "\(ip)/24", "dev", "eth0"])
     try sh(["ip", "-n", ns, "link", "set", "eth0", "up"])
     try sh(["ip", "-n", ns, "link", "set", "lo", "up"])
@@ -131,20 +140,29 @@ final class TestCloud: @unchecked Sendable {
     return rows.filter { $0["reason"] as? String == reason }.reduce(0) { $0 + (($1["count"] as? Int) ?? 0) }
   }
 
-  /// ping from a VM; true when every echo was answered.
-  func ping(from vm: String, _ ip: String, count: Int = 3, interval: String = "0.2") throws -> Bool {
-    let r = try sh(["timeout", "-s", "KILL", "30", "ip", "netns", "exec", vms[vm]!.ns, "ping", "-c", "\(count)", "-i", interval, "-W", "2", "-q", ip],
-                   check: false)
+  /// ping from a VM; true when every echo was answered. `extra`: more ping options.
+  func ping(from vm: String, _ ip: String, count: Int = 3, interval: String = "0.2", extra: [String] = []) throws -> Bool {
+    try Self.ping(namespace: vms[vm]!.ns, ip, count: count, interval: interval, extra: extra)
+  }
+
+  static func ping(namespace: String, _ ip: String, count: Int = 3, interval: String = "0.2", extra: [String] = []) throws -> Bool {
+    let r = try sh(["timeout", "-s", "KILL", "30", "ip", "netns", "exec", namespace, "ping", "-c", "\(count)", "-i", interval, "-W", "2",
+                    "-q"] + extra + [ip], check: false)
     return r.status == 0 && r.out.contains(" 0% packet loss")
   }
 
   /// Sends `bytes` of random data over TCP from one VM to a listener in another; returns
   /// true when the receiver got all of it with the same SHA-256.
   func tcpTransfer(from src: String, to dst: String, ip: String, bytes: Int = 2_000_000) throws -> Bool {
+    try Self.tcpTransfer(fromNamespace: vms[src]!.ns, toNamespace: vms[dst]!.ns, ip: ip, bytes: bytes)
+  }
+
+  /// `tcpTransfer` between any two namespaces (VMs of different nodes, a kernel VTEP's).
+  static func tcpTransfer(fromNamespace srcNS: String, toNamespace dstNS: String, ip: String, bytes: Int = 2_000_000) throws -> Bool {
     let port = 5001
     let server = Process()
     server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    server.arguments = ["timeout", "-s", "KILL", "30", "ip", "netns", "exec", vms[dst]!.ns, "python3", "-c", """
+    server.arguments = ["timeout", "-s", "KILL", "30", "ip", "netns", "exec", dstNS, "python3", "-c", """
       import socket, hashlib
       s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
       s.bind(("0.0.0.0", \(port))); s.listen(1); print("listening", flush=True)
@@ -163,7 +181,7 @@ final class TestCloud: @unchecked Sendable {
     while !String(decoding: seen, as: UTF8.self).contains("listening") && server.isRunning {
       seen += out.fileHandleForReading.availableData
     }
-    let client = try sh(["timeout", "-s", "KILL", "30", "ip", "netns", "exec", vms[src]!.ns, "python3", "-c", """
+    let client = try sh(["timeout", "-s", "KILL", "30", "ip", "netns", "exec", srcNS, "python3", "-c", """
       import socket, hashlib, os, time
       data = os.urandom(\(bytes))
       for _ in range(50):
@@ -182,10 +200,18 @@ final class TestCloud: @unchecked Sendable {
 
   /// The frames (tshark summary lines) a VM's eth0 sees while `body` runs.
   func capture(on vm: String, filter: String, seconds: Int = 4, during body: () throws -> Void) throws -> [String] {
-    let file = "\(dir)/cap-\(vm).pcap"
+    try capture(namespace: vms[vm]!.ns, interface: "eth0", filter: filter, seconds: seconds, during: body)
+  }
+
+  /// The frames `interface` in `namespace` receives or the kernel sends there while `body`
+  /// runs, as tshark summary lines matching the display filter. (Frames gannetd sends through
+  /// AF_PACKET bypass the sender's taps: capture on the receiving side.)
+  func capture(namespace: String, interface: String, filter: String, seconds: Int = 4,
+               during body: () throws -> Void) throws -> [String] {
+    let file = "\(dir)/cap-\(namespace)-\(interface).pcap"
     let cap = Process()
     cap.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    cap.arguments = ["ip", "netns", "exec", vms[vm]!.ns, "tshark", "-q", "-i", "eth0", "-a", "duration:\(seconds)", "-w", file]
+    cap.arguments = ["ip", "netns", "exec", namespace, "tshark", "-q", "-i", interface, "-a", "duration:\(seconds)", "-w", file]
     cap.standardOutput = FileHandle.nullDevice
     cap.standardError = FileHandle.nullDevice
     try cap.run()
@@ -194,6 +220,36 @@ final class TestCloud: @unchecked Sendable {
     cap.waitUntilExit()
     let r = try sh(["tshark", "-r", file, "-Y", filter], check: false, stderr: false)
     return r.out.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
+  }
+
+  /// Joins the `ul0` underlay interfaces of two nodes with a veth pair (an underlay link).
+  static func connectUnderlays(_ a: TestCloud, _ b: TestCloud) throws {
+    try sh(["ip", "link", "add", "ul0", "netns", a.host, "type", "veth", "peer", "name", "ul0", "netns", b.host])
+    try sh(["ip", "-n", a.host, "link", "set", "ul0", "up"])
+    try sh(["ip", "-n", b.host, "link", "set", "ul0", "up"])
+  }
+
+  /// Joins this node's `ul0` to `ul0` in another namespace (a kernel VTEP, say).
+  func connectUnderlay(toNamespace ns: String) throws {
+    try sh(["ip", "link", "add", "ul0", "netns", host, "type", "veth", "peer", "name", "ul0", "netns", ns])
+    try sh(["ip", "-n", host, "link", "set", "ul0", "up"])
+    try sh(["ip", "-n", ns, "link", "set", "ul0", "up"])
+  }
+
+  /// `show tunnels`, polled until every tunnel's next hop is resolved (or `seconds` pass).
+  func resolvedTunnels(seconds: Double = 10) throws -> [[String: Any]] {
+    let deadline = Date().addingTimeInterval(seconds)
+    while true {
+      let rows = try show("tunnels") as? [[String: Any]] ?? []
+      if (!rows.isEmpty && rows.allSatisfy { $0["state"] as? String == "resolved" }) || Date() > deadline { return rows }
+      usleep(100_000)
+    }
+  }
+
+  /// The MAC of an interface in a namespace.
+  static func mac(namespace: String, interface: String) throws -> String {
+    try sh(["ip", "netns", "exec", namespace, "cat", "/sys/class/net/\(interface)/address"]).out
+      .trimmingCharacters(in: .whitespacesAndNewlines)
   }
 
   func destroy() {

@@ -5,47 +5,108 @@ import Pipeline
 import Tables
 import Wire
 
-/// Steady-state forwarding through the real worker and graph: in-memory replay of W1-like
-/// traffic (1,000 UDP frames among 64 VM MACs) → ethernet-input → l2-input → l2-forward →
-/// port-output → null sink. The measured region processes 1M packets after a warm-up,
-/// and its heap allocation count must be 0 (threshold in Thresholds/, checked by
-/// `swift package benchmark thresholds check`).
+/// Steady-state forwarding through the real worker and graph, 1M packets after a warm-up,
+/// whose heap allocation count must be 0 (thresholds in Thresholds/, checked by
+/// `swift package benchmark thresholds check`):
+///
+/// - l2-forward: W1-like traffic (1,000 UDP frames among 64 VM MACs), in-memory replay →
+///   ethernet-input → l2-input → l2-forward → port-output → null sink.
+/// - vxlan-decap: the same frames VXLAN-encapsulated from a remote VTEP (W5) →
+///   ethernet-input → vxlan-input → l2-forward → port-output.
+/// - vxlan-encap: the same frames from a local VM to MACs behind a tunnel →
+///   l2-input → l2-forward → vxlan-encap → port-output (the underlay).
 let benchmarks: @Sendable () -> Void = {
   Benchmark.defaultConfiguration = .init(
     metrics: [.mallocCountTotal, .wallClock, .throughput],
     maxDuration: .seconds(20), maxIterations: 5,
     thresholds: [.mallocCountTotal: .init(absolute: [.p0: 0, .p50: 0, .p100: 0])])
 
-  Benchmark("l2-forward-1M-packets") { benchmark in
-    let macs = (0..<64).map { MACAddress(0xfa, 0x16, 0x3e, 1, 0, UInt8(10 + $0)) }
-    var frames: [[UInt8]] = []
-    for i in 0..<1000 {
-      var f = [UInt8](repeating: 0, count: 60)
-      f.withUnsafeMutableBytes { p in
-        let e = EthernetHeader(unchecked: p.baseAddress!)
-        e.destination = macs[(i * 7) % 64]
-        e.source = macs[(i * 13 + 1) % 64]
-        e.etherType = EtherType.ipv4
-      }
-      frames.append(f)
+  let macs = (0..<64).map { MACAddress(0xfa, 0x16, 0x3e, 1, 0, UInt8(10 + $0)) }
+  let frames = (0..<1000).map { i in
+    var f = [UInt8](repeating: 0, count: 60)
+    f.withUnsafeMutableBytes { p in
+      let e = EthernetHeader(unchecked: p.baseAddress!)
+      e.destination = macs[(i * 7) % 64]
+      e.source = macs[(i * 13 + 1) % 64]
+      e.etherType = EtherType.ipv4
     }
-    let packets = 1_000_000, warmup = 10_000
-    let replay = PcapReplayPort(store: FrameStore(frames: frames), limit: packets + warmup)
-    let sink = MemoryPort(inputCapacity: 1, capture: false)
-    let qsbr = QSBR(workers: 1)
-    let tables = RCUBox(DataplaneSnapshot.singleNetwork(ports: [.pcapReplay(replay), .memory(sink)], poll: [0],
-                                                        macs: macs.map { ($0, 1) }),
-                        qsbr: qsbr, retire: DataplaneSnapshot.retire)
-    var worker = Worker(index: 0, tables: tables, maxPorts: 2)
-    qsbr.online(worker: 0)
-    while replay.counters.read(PortCounter.rxPackets) < UInt64(warmup) { _ = worker.poll() }
-
-    benchmark.startMeasurement()
-    while !replay.finished { _ = worker.poll() }
-    benchmark.stopMeasurement()
-
-    precondition(sink.counters.read(PortCounter.txPackets) == UInt64(packets + warmup), "packets were lost")
-    qsbr.offline(worker: 0)
-    worker.destroy()
+    return f
   }
+  let localMAC = MACAddress(2, 0, 0, 0, 1, 1), remoteMAC = MACAddress(2, 0, 0, 0, 1, 2)
+  let localIP = IPv4Address(192, 168, 100, 1), remoteIP = IPv4Address(192, 168, 100, 2)
+  var overlay = OverlayConfig()
+  overlay.underlayInterface = 0
+  overlay.localMAC = localMAC
+  overlay.localIP = localIP
+  overlay.tunnels = [.init(index: 0, remote: remoteIP, nextHopMAC: remoteMAC)]
+  overlay.vni = [1: 1001]
+  overlay.domainTunnels = [1: [0]]
+
+  Benchmark("l2-forward-1M-packets") { benchmark in
+    measure(benchmark, frames) { ports in .singleNetwork(ports: ports, poll: [0], macs: macs.map { ($0, 1) }) }
+  }
+
+  Benchmark("vxlan-decap-1M-packets") { benchmark in
+    let encapsulated = frames.map { inner -> [UInt8] in
+      var f = [UInt8](repeating: 0, count: 50) + inner
+      f.withUnsafeMutableBytes { p in
+        let b = p.baseAddress!
+        b.storeMAC(localMAC, at: 0)
+        b.storeMAC(remoteMAC, at: 6)
+        b.storeBE16(EtherType.ipv4, at: 12)
+        let ip = IPv4Header(unchecked: b + 14)
+        b.storeU8(0x45, at: 14)
+        ip.totalLength = UInt16(36 + inner.count)
+        ip.ttl = 64
+        ip.proto = IPProtocol.udp
+        ip.source = remoteIP
+        ip.destination = localIP
+        ip.fillChecksum()
+        let udp = UDPHeader(unchecked: b + 34)
+        udp.sourcePort = 49152
+        udp.destinationPort = VXLANHeader.udpPort
+        udp.length = UInt16(16 + inner.count)
+        VXLANHeader(unchecked: b + 42).fill(vni: 1001)
+      }
+      return f
+    }
+    measure(benchmark, encapsulated) { ports in
+      DataplaneSnapshot(generation: 1, ports: ports,
+                        interfaces: [InterfaceInfo(domain: 0, portSecurity: false, mac: localMAC),
+                                     InterfaceInfo(domain: 1, portSecurity: false, mac: .zero)],
+                        poll: [[0]], domains: 1, l2: macs.map { (1, $0, L2Value.local(1)) }, overlay: overlay)
+    }
+  }
+
+  Benchmark("vxlan-encap-1M-packets") { benchmark in
+    // Input port 1 is a VM; every destination MAC is behind tunnel 0; the sink is the underlay.
+    measure(benchmark, frames, inputPort: 1) { ports in
+      DataplaneSnapshot(generation: 1, ports: ports,
+                        interfaces: [InterfaceInfo(domain: 0, portSecurity: false, mac: localMAC),
+                                     InterfaceInfo(domain: 1, portSecurity: false, mac: .zero)],
+                        poll: [[1]], domains: 1, l2: macs.map { (1, $0, L2Value.tunnel(0)) }, overlay: overlay)
+    }
+  }
+}
+
+/// Replays `frames` on `inputPort` (the other port is a null sink) through a worker of
+/// the snapshot `build` makes, and measures 1M packets after a 10k warm-up.
+func measure(_ benchmark: Benchmark, _ frames: [[UInt8]], inputPort: Int = 0, _ build: ([IO.Port]) -> DataplaneSnapshot) {
+  let packets = 1_000_000, warmup = 10_000
+  let replay = PcapReplayPort(store: FrameStore(frames: frames), limit: packets + warmup)
+  let sink = MemoryPort(inputCapacity: 1, capture: false)
+  let ports: [IO.Port] = inputPort == 0 ? [.pcapReplay(replay), .memory(sink)] : [.memory(sink), .pcapReplay(replay)]
+  let qsbr = QSBR(workers: 1)
+  let tables = RCUBox(build(ports), qsbr: qsbr, retire: DataplaneSnapshot.retire)
+  var worker = Worker(index: 0, tables: tables, maxPorts: 2)
+  qsbr.online(worker: 0)
+  while replay.counters.read(PortCounter.rxPackets) < UInt64(warmup) { _ = worker.poll() }
+
+  benchmark.startMeasurement()
+  while !replay.finished { _ = worker.poll() }
+  benchmark.stopMeasurement()
+
+  precondition(sink.counters.read(PortCounter.txPackets) == UInt64(packets + warmup), "packets were lost")
+  qsbr.offline(worker: 0)
+  worker.destroy()
 }

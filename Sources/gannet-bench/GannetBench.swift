@@ -27,7 +27,7 @@ struct GannetBench: ParsableCommand {
 
   enum Backend: String, ExpressibleByArgument, CaseIterable { case dpdk, memory }
 
-  @Option(help: "Workload name from the manifest (w1).") var workload = "w1"
+  @Option(help: "Workload name from the manifest (w1: L2, w5: VXLAN decap + L2).") var workload = "w1"
   @Option(help: "Directory holding the generated pcaps and manifest.json.") var workloadDir = "/tmp/gannet-workloads"
   @Option(help: "Packet I/O backend: dpdk or memory.") var backend: Backend = .dpdk
   @Option(help: "Measured seconds (after the warm-up).") var seconds: Double = 5
@@ -61,8 +61,7 @@ struct GannetBench: ParsableCommand {
       ports.append(.memory(MemoryPort(inputCapacity: 1, capture: false)))
     }
     let qsbr = QSBR(workers: 1)
-    let tables = RCUBox(DataplaneSnapshot.singleNetwork(ports: ports, poll: [0], macs: w.macs.map { ($0, 1) }), qsbr: qsbr,
-                        retire: DataplaneSnapshot.retire)
+    let tables = RCUBox(w.snapshot(ports: ports), qsbr: qsbr, retire: DataplaneSnapshot.retire)
     var worker = Worker(index: 0, tables: tables, maxPorts: ports.count, burst: burst)
     qsbr.online(worker: 0)
 

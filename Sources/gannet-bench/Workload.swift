@@ -1,4 +1,6 @@
 import Foundation
+import IO
+import Pipeline
 import Wire
 
 /// A shared workload (`shared/workloads/gen_workloads.py`): its pcap and the forwarding
@@ -9,6 +11,18 @@ struct Workload {
   let packets: Int
   /// L2 entries: every destination MAC of the workload goes to the output port.
   let macs: [MACAddress]
+  /// W5: the input port is the VXLAN underlay, this node is the local VTEP, and the
+  /// frames come from the remote VTEP (a tunnel carrying the network's VNI).
+  var overlay: OverlayConfig? = nil
+
+  /// The data plane for this workload: input port 0, output port 1, one network.
+  func snapshot(ports: [IO.Port]) -> DataplaneSnapshot {
+    guard let overlay else { return .singleNetwork(ports: ports, poll: [0], macs: macs.map { ($0, 1) }) }
+    return DataplaneSnapshot(generation: 1, ports: ports,
+                             interfaces: [InterfaceInfo(domain: 0, portSecurity: false, mac: overlay.localMAC),
+                                          InterfaceInfo(domain: 1, portSecurity: false, mac: .zero)],
+                             poll: [[0]], domains: 1, l2: macs.map { (1, $0, L2Value.local(1)) }, overlay: overlay)
+  }
 
   /// Reads `manifest.json` in `directory` and derives the tables for `name`.
   static func load(_ name: String, directory: String) throws -> Workload {
@@ -23,18 +37,38 @@ struct Workload {
     guard let w = workloads[name] as? [String: Any], let file = w["file"] as? String, let packets = w["packets"] as? Int else {
       throw BenchError("\(manifestPath) has no workload '\(name)' (has: \(workloads.keys.sorted().joined(separator: ", ")))")
     }
-    switch name {
-    case "w1":
-      // VM MAC rule of the manifest: 10.A.B.C -> fa:16:3e:0A:0B:0C.
+    // VM MAC rule of the manifest: 10.A.B.C -> fa:16:3e:0A:0B:0C.
+    func w1MACs() throws -> [MACAddress] {
       guard let vms = topology["w1_vms"] as? [String] else { throw BenchError("manifest: topology.w1_vms missing") }
-      let macs = try vms.map { ip -> MACAddress in
+      return try vms.map { ip -> MACAddress in
         guard let a = IPv4Address(ip) else { throw BenchError("manifest: bad VM address \(ip)") }
         return MACAddress(0xfa, 0x16, 0x3e, UInt8(truncatingIfNeeded: a.value >> 16),
                           UInt8(truncatingIfNeeded: a.value >> 8), UInt8(truncatingIfNeeded: a.value))
       }
-      return Workload(name: name, pcap: directory + "/" + file, packets: packets, macs: macs)
+    }
+    func vtep(_ key: String) throws -> (IPv4Address, MACAddress) {
+      guard let pair = topology[key] as? [String], pair.count == 2, let ip = IPv4Address(pair[0]), let mac = MACAddress(pair[1]) else {
+        throw BenchError("manifest: topology.\(key) is not [IPv4, MAC]")
+      }
+      return (ip, mac)
+    }
+    switch name {
+    case "w1":
+      return Workload(name: name, pcap: directory + "/" + file, packets: packets, macs: try w1MACs())
+    case "w5":
+      let (localIP, localMAC) = try vtep("local_vtep"), (remoteIP, remoteMAC) = try vtep("remote_vtep")
+      guard let vni = topology["vni"] as? Int else { throw BenchError("manifest: topology.vni missing") }
+      var o = OverlayConfig()
+      o.underlayInterface = 0
+      o.localIP = localIP
+      o.localMAC = localMAC
+      // The remote VTEP is on the underlay subnet: its MAC is the next hop's (as ARP would resolve it).
+      o.tunnels = [.init(index: 0, remote: remoteIP, nextHopMAC: remoteMAC)]
+      o.vni = [1: UInt32(vni)]
+      o.domainTunnels = [1: [0]]
+      return Workload(name: name, pcap: directory + "/" + file, packets: packets, macs: try w1MACs(), overlay: o)
     default:
-      throw BenchError("workload '\(name)' needs a pipeline Gannet does not have yet (only w1: L2 forwarding)")
+      throw BenchError("workload '\(name)' needs a pipeline Gannet does not have yet (w1: L2 forwarding, w5: VXLAN decap + L2)")
     }
   }
 }

@@ -1,24 +1,29 @@
 #!/usr/bin/env bash
-# The demo cloud: one compute node (a network namespace running gannetd, attached to its
+# The demo cloud: a compute node (a network namespace running gannetd, attached to its
 # VMs by AF_PACKET), two tenants with two VMs each, and the tenants use the same IPs and
-# MACs. gannetctl programs everything; the kernel's own ping and a TCP transfer show what
+# MACs; then a second compute node joined by a VXLAN underlay, with a third VM of tenant A.
+# gannetctl programs everything; the kernel's own ping and a TCP transfer show what
 # passes, and gannetctl shows the counters. Everything it creates is removed on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${GANNET_BIN:-.build/release}
 tag=demo$$
 host=gd-$tag
+host2=gd2-$tag
 tmp=$(mktemp -d)
 vms=()
 cleanup() {
   [ -n "${gpid:-}" ] && kill "$gpid" 2>/dev/null && wait "$gpid" 2>/dev/null || true
+  [ -n "${gpid2:-}" ] && kill "$gpid2" 2>/dev/null && wait "$gpid2" 2>/dev/null || true
   for v in "${vms[@]}"; do ip netns del "$v" 2>/dev/null || true; done
   ip netns del "$host" 2>/dev/null || true
+  ip netns del "$host2" 2>/dev/null || true
   rm -rf "$tmp"
 }
 trap cleanup EXIT
 
 ctl() { "$bin/gannetctl" "$@" --socket "$tmp/gannetd.sock"; }
+ctl2() { "$bin/gannetctl" "$@" --socket "$tmp/gannetd2.sock"; }
 step() { printf '\n== %s\n' "$*"; }
 
 step "building the node: namespace $host, four VMs"
@@ -39,12 +44,22 @@ for vm in a1 a2 b1 b2; do
   i=$((i + 1))
 done
 
-cat > "$tmp/gannetd.json" <<JSON
-{"node": {"name": "demo-compute", "role": "compute", "tunnel_ip": "192.0.2.11", "dvr_host_mac": "fa:16:3f:00:00:11"},
- "control_socket": "$tmp/gannetd.sock", "state_file": "$tmp/state.json", "idle_sleep_us": 50}
+# The underlay: one veth between the two nodes; each gannetd owns its tunnel IP on it.
+ip netns add "$host2"
+ip netns exec "$host2" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+ip link add ul0 netns "$host" type veth peer name ul0 netns "$host2"
+ip -n "$host" link set ul0 up
+ip -n "$host2" link set ul0 up
+for n in 1 2; do
+  if [ "$n" = 1 ]; then sock=$tmp/gannetd.sock; else sock=$tmp/gannetd2.sock; fi
+  cat > "$tmp/gannetd$n.json" <<JSON
+{"node": {"name": "demo-compute-$n", "role": "compute", "tunnel_ip": "192.0.2.1$n", "dvr_host_mac": "fa:16:3f:00:00:1$n"},
+ "control_socket": "$sock", "state_file": "$tmp/state$n.json", "idle_sleep_us": 50,
+ "underlay": {"interface": "af-packet:ul0", "prefix_length": 24}}
 JSON
+done
 step "starting gannetd"
-ip netns exec "$host" "$bin/gannetd" --config "$tmp/gannetd.json" 2>"$tmp/gannetd.log" &
+ip netns exec "$host" "$bin/gannetd" --config "$tmp/gannetd1.json" 2>"$tmp/gannetd.log" &
 gpid=$!
 for _ in $(seq 50); do ctl show node >/dev/null 2>&1 && break; sleep 0.1; done
 ctl show node
@@ -86,7 +101,34 @@ step "isolation: tenant A loses a2; a1's traffic for 10.0.0.2 must not reach b2 
 ctl port delete a2
 check bash -c "! ip netns exec gv-$tag-a1 ping -c 2 -i 0.2 -W 1 -q 10.0.0.2 >/dev/null"
 
-step "counters"
+step "a second compute node over VXLAN (VNI 1001): VM a3 of tenant A lives there"
+ns=gv-$tag-a3; vms+=("$ns")
+ip netns add "$ns"
+ip link add "t$$""9" netns "$host2" type veth peer name eth0 netns "$ns"
+ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+ip netns exec "$ns" ethtool -K eth0 tso off gso off >/dev/null
+ip -n "$ns" link set eth0 address fa:16:3e:00:00:03 mtu 1450   # the network MTU: underlay 1500 - 50
+ip -n "$ns" addr add 10.0.0.3/24 dev eth0
+ip -n "$ns" link set eth0 up
+ip -n "$host2" link set "t$$""9" up
+ip netns exec "$host2" "$bin/gannetd" --config "$tmp/gannetd2.json" 2>"$tmp/gannetd2.log" &
+gpid2=$!
+for _ in $(seq 50); do ctl2 show node >/dev/null 2>&1 && break; sleep 0.1; done
+ctl2 network create net-a --tenant tenant-a --vni 1001
+ctl2 port create a3 --network net-a --mac fa:16:3e:00:00:03 --ip 10.0.0.3 --local "af-packet:t$$""9"
+ctl2 port create a1 --network net-a --mac fa:16:3e:00:00:01 --ip 10.0.0.1 --remote 192.0.2.11
+ctl port create a3 --network net-a --mac fa:16:3e:00:00:03 --ip 10.0.0.3 --remote 192.0.2.12
+for _ in $(seq 50); do
+  ctl show tunnels --json | grep -q '"resolved"' && ctl2 show tunnels --json | grep -q '"resolved"' && break
+  sleep 0.1
+done
+step "ping a1 (node 1) -> a3 (node 2) through the tunnel; a1's ARP is answered on node 1"
+check bash -c "ip netns exec gv-$tag-a1 ping -c 3 -i 0.2 -W 2 -q 10.0.0.3 | tee /dev/stderr | grep -q ' 0% packet loss'"
+step "tunnels on node 1"
+ctl show tunnels
+ctl fdb show --remote
+
+step "counters (node 1)"
 ctl show counters
 step "drops by reason"
 ctl show drops

@@ -120,6 +120,7 @@ final class DataplaneController {
     open = all.filter { wanted.contains($0.key) }
     attachErrors = attachErrors.filter { next.ports[$0.key] != nil && next.ports[$0.key] == state.ports[$0.key] }
     state = next
+    underlay?.resolve()   // a new tunnel's next hop: ask now, not at the next tick
     log.info("committed", metadata: ["generation": "\(next.generation)", "interfaces": "\(open.count)"])
   }
 

@@ -200,7 +200,11 @@ final class DataplaneController {
       }
     }
     for (id, n) in s.networks { overlay.vni[domain[id]!] = n.vni }
-    for p in s.ports.values { for ip in p.fixedIPs { overlay.arp.append((domain[p.network]!, ip, p.mac)) } }
+    // The ARP responder answers for ports whose MAC/IP binding is enforced (port security):
+    // behind a port without it the VM may use other MACs, so its ARP is switched as usual.
+    for p in s.ports.values where p.portSecurity {
+      for ip in p.fixedIPs { overlay.arp.append((domain[p.network]!, ip, p.mac)) }
+    }
     guard ports.count <= Worker.defaultMaxPorts else {
       throw ControlError("conflict", "more than \(Worker.defaultMaxPorts) local interfaces")
     }

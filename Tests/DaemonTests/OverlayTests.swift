@@ -72,6 +72,12 @@ struct OverlayTests {
     #expect(try TestCloud.tcpTransfer(fromNamespace: n1.vms["a1"]!.ns, toNamespace: n2.vms["a2"]!.ns, ip: "10.0.0.2"), "TCP a1 -> a2")
     #expect(try TestCloud.tcpTransfer(fromNamespace: n2.vms["b2"]!.ns, toNamespace: n1.vms["b1"]!.ns, ip: "10.0.0.1"), "TCP b2 -> b1")
 
+    // A remote port behind this node's own tunnel IP is refused, and changes nothing.
+    let before = try n1.ctl("show state --json")
+    let refused = try n1.ctl("port create x --network net-a --mac fa:16:3e:00:00:09 --remote 10.9.0.1", check: false)
+    #expect(refused.contains("error (conflict)"), "\(refused)")
+    #expect(try n1.ctl("show state --json") == before)
+
     // Per-tunnel counters moved on both nodes.
     let t1 = try n1.show("tunnels") as? [[String: Any]] ?? []
     #expect((t1.first?["tx_packets"] as? Int ?? 0) > 1000 && (t1.first?["rx_packets"] as? Int ?? 0) > 100)

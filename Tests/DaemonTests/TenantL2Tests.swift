@@ -213,6 +213,15 @@ struct ControlSocketTests {
       (#"{"node": {"name": "n", "role": "compute", "tunnel_ip": "192.0.2.1", "dvr_host_mac": "fa:16:3f:00:00:01"}, "workers": 2, "cores": [0]}"#, "'cores'"),
       (#"{"node": {"name": "n", "role": "compute", "tunnel_ip": "192.0.2.1"}}"#, "'dvr_host_mac'"),
       ("{", "not valid JSON"),
+      (#"{"node": {"name": "n", "role": "compute", "tunnel_ip": "192.0.2.1", "dvr_host_mac": "fa:16:3f:00:00:01"}, "underlay": {"interface": "eth9"}}"#,
+       "'interface'"),
+      (#"{"node": {"name": "n", "role": "compute", "tunnel_ip": "192.0.2.1", "dvr_host_mac": "fa:16:3f:00:00:01"}, "underlay": {"interface": "af-packet:ul0", "prefix_length": 40}}"#,
+       "'prefix_length'"),
+      (#"{"node": {"name": "n", "role": "compute", "tunnel_ip": "192.0.2.1", "dvr_host_mac": "fa:16:3f:00:00:01"}, "underlay": {"interface": "af-packet:ul0", "gw": "192.0.2.254"}}"#,
+       "'gw'"),
+      // A well-formed config whose underlay interface does not exist: the daemon says so.
+      (#"{"node": {"name": "n", "role": "compute", "tunnel_ip": "192.0.2.1", "dvr_host_mac": "fa:16:3f:00:00:01"}, "underlay": {"interface": "af-packet:nosuchif0"}}"#,
+       "cannot attach the underlay"),
     ]
     for (text, field) in cases {
       try text.write(toFile: c.configFile, atomically: true, encoding: .utf8)

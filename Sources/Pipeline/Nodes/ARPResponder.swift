@@ -4,7 +4,8 @@ import Wire
 
 /// `arp-responder`: answers ARP requests from local VMs for IPs of known ports of the same
 /// network from the control plane's table, so that these broadcasts never cross the
-/// overlay (Neutron l2population's ARP responder, OVN's `arp` action).
+/// overlay (Neutron l2population's ARP responder, OVN's `arp` action). The control plane
+/// puts only ports with port security (an enforced MAC/IP binding) in the table.
 ///
 /// Only requests (RFC 826) that ask about another port are answered; gratuitous ARP
 /// (sender IP = target IP), requests for unknown IPs, and requests for the asker's own

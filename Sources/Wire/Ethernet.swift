@@ -38,7 +38,7 @@ public struct EthernetHeader {
 
   /// Views untrusted bytes; throws the reason the frame must be dropped.
   /// `length` is the number of bytes from `base` to the end of the frame.
-  @inlinable
+  @inlinable @inline(__always)
   public init(validating base: UnsafeMutableRawPointer, length: Int) throws(DropReason) {
     guard length >= Self.minimumLength else { throw .l2TooShort }
     self.base = base

@@ -104,7 +104,23 @@ public struct IPv4Header {
   @inlinable public var payloadLength: Int { Int(totalLength) &- headerLength }
 
   /// True when the header checksum verifies (RFC 1071: the sum over the header is 0xffff).
-  @inlinable public var checksumIsValid: Bool { Checksum.compute(base, count: headerLength) == 0 }
+  /// The common 20-byte header is summed as five native-order 32-bit words: the
+  /// one's-complement sum does not depend on byte order (RFC 1071 §2(B)), so no swaps.
+  @inlinable public var checksumIsValid: Bool {
+    @inline(__always) get {
+    guard headerLength == Self.minimumLength else { return Checksum.compute(base, count: headerLength) == 0 }
+    var s = UInt64(base.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
+    s &+= UInt64(base.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
+    s &+= UInt64(base.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
+    s &+= UInt64(base.loadUnaligned(fromByteOffset: 12, as: UInt32.self))
+    s &+= UInt64(base.loadUnaligned(fromByteOffset: 16, as: UInt32.self))
+    s = (s & 0xffff_ffff) &+ (s >> 32)
+    s = (s & 0xffff) &+ (s >> 16)
+    s = (s & 0xffff) &+ (s >> 16)
+    s = (s & 0xffff) &+ (s >> 16)
+    return s == 0xffff
+    }
+  }
 
   /// Recomputes the header checksum from scratch.
   @inlinable public func fillChecksum() {

@@ -20,6 +20,9 @@ extension ControlState {
       networks[n.id] = n
     case .networkDelete(let id):
       guard networks[id] != nil else { throw ControlError("not-found", "no network '\(id)'") }
+      if let (r, _) = routerInterface(of: id) {
+        throw ControlError("in-use", "network '\(id)' is attached to router '\(r.id)'")
+      }
       let users = ports.values.filter { $0.network == id }.map(\.id).sorted()
       guard users.isEmpty else { throw ControlError("in-use", "network '\(id)' still has ports: \(users.joined(separator: ", "))") }
       networks[id] = nil
@@ -61,6 +64,9 @@ extension ControlState {
       for (i, sub) in rs.enumerated() {
         do { try apply(sub) } catch { throw ControlError(error.code, "batch.requests[\(i)]: \(error.message)") }
       }
+    case .routerCreate, .routerDelete, .routerInterfaceAdd, .routerInterfaceRemove, .routerRouteAdd, .routerRouteDelete,
+         .chassisSet, .chassisDelete:
+      try applyRouting(r)
     case .show:
       throw .bad("show requests change nothing")
     }
@@ -75,6 +81,9 @@ extension ControlState {
     }
     if fdb.contains(where: { $0.network == p.network && $0.mac == p.mac }) {
       throw ControlError("conflict", "MAC \(p.mac) has a static FDB entry in network '\(p.network)'")
+    }
+    if let (r, i) = routerInterface(of: p.network), p.fixedIPs.contains(i.address) || p.mac == i.mac {
+      throw ControlError("conflict", "port '\(p.id)': \(i.address) / \(i.mac) is router '\(r.id)''s gateway on '\(p.network)'")
     }
     for ip in p.fixedIPs {
       if let other = ports.values.first(where: { $0.network == p.network && $0.fixedIPs.contains(ip) }) {

@@ -67,7 +67,21 @@ public struct ControlState: Codable, Equatable, Sendable {
   public var networks: [String: Network] = [:]
   public var ports: [String: LogicalPort] = [:]
   public var fdb: [FDBEntry] = []
+  public var routers: [String: Router] = [:]
+  public var chassis: [Chassis] = []
   public init() {}
+
+  enum CodingKeys: String, CodingKey { case generation, networks, ports, fdb, routers, chassis }
+  /// State files written before routers existed load with none.
+  public init(from d: Decoder) throws {
+    let c = try d.container(keyedBy: CodingKeys.self)
+    generation = try c.decode(UInt64.self, forKey: .generation)
+    networks = try c.decode([String: Network].self, forKey: .networks)
+    ports = try c.decode([String: LogicalPort].self, forKey: .ports)
+    fdb = try c.decode([FDBEntry].self, forKey: .fdb)
+    routers = try c.decodeIfPresent([String: Router].self, forKey: .routers) ?? [:]
+    chassis = try c.decodeIfPresent([Chassis].self, forKey: .chassis) ?? []
+  }
 
   /// Port specs of every local port, by port id.
   public var localAttachments: [String: String] {

@@ -16,10 +16,18 @@ public enum ControlRequest: Equatable, Sendable {
   case fdbAdd(FDBEntry)
   case fdbDelete(network: String, mac: MACAddress)
   case batch([ControlRequest])
+  case routerCreate(id: String, tenant: String)
+  case routerDelete(id: String)
+  case routerInterfaceAdd(router: String, RouterInterface)
+  case routerInterfaceRemove(router: String, network: String)
+  case routerRouteAdd(router: String, StaticRoute)
+  case routerRouteDelete(router: String, prefix: IPv4Prefix)
+  case chassisSet(Chassis)
+  case chassisDelete(tunnelIP: IPv4Address)
   case show(ShowWhat)
 
   public enum ShowWhat: String, Sendable, CaseIterable {
-    case state, node, networks, ports, fdb, tunnels, counters, drops
+    case state, node, networks, ports, fdb, tunnels, routers, routes, neighbors, counters, drops
   }
 
   public static let defaultUnderlayMTU = 1500
@@ -69,6 +77,28 @@ public enum ControlRequest: Equatable, Sendable {
       r = .fdbAdd(FDBEntry(network: try a.identifier("network"), mac: try a.mac("mac"), port: try a.identifier("port")))
     case "fdb.delete":
       r = .fdbDelete(network: try a.identifier("network"), mac: try a.mac("mac"))
+    case "router.create":
+      r = .routerCreate(id: try a.identifier("id"), tenant: try a.identifier("tenant"))
+    case "router.delete":
+      r = .routerDelete(id: try a.identifier("id"))
+    case "router.interface.add":
+      let id = try a.identifier("router"), network = try a.identifier("network")
+      let text = try a.string("address")
+      guard let p = IPv4Prefix(text), let gw = IPv4Address(text.split(separator: "/")[0]), gw != p.address,
+            gw.value | ~IPv4Prefix.mask(p.length) != gw.value
+      else { throw .bad("\(op): field 'address': '\(text)' is not a gateway address with its subnet's length (10.1.0.1/24)") }
+      r = .routerInterfaceAdd(router: id, RouterInterface(network: network, address: gw, prefixLength: p.length, mac: try a.mac("mac")))
+    case "router.interface.remove":
+      r = .routerInterfaceRemove(router: try a.identifier("router"), network: try a.identifier("network"))
+    case "router.route.add":
+      r = .routerRouteAdd(router: try a.identifier("router"), StaticRoute(prefix: try prefix(&a, "prefix", op: op),
+                                                                          nextHop: try ipv4(&a, "next_hop", op: op)))
+    case "router.route.delete":
+      r = .routerRouteDelete(router: try a.identifier("router"), prefix: try prefix(&a, "prefix", op: op))
+    case "chassis.set":
+      r = .chassisSet(Chassis(tunnelIP: try ipv4(&a, "tunnel_ip", op: op), dvrMAC: try a.mac("dvr_mac")))
+    case "chassis.delete":
+      r = .chassisDelete(tunnelIP: try ipv4(&a, "tunnel_ip", op: op))
     case "batch":
       guard let list = try a.optionalList("requests"), !list.isEmpty else { throw .bad("batch: 'requests' must be a non-empty list") }
       var out: [ControlRequest] = []
@@ -86,12 +116,24 @@ public enum ControlRequest: Equatable, Sendable {
         r = .show(what)
       } else {
         throw ControlError("unknown-op", "unknown op '\(op)'; known: network.create, network.delete, port.create, "
-          + "port.update, port.delete, fdb.add, fdb.delete, batch, "
+          + "port.update, port.delete, fdb.add, fdb.delete, router.create, router.delete, router.interface.add, "
+          + "router.interface.remove, router.route.add, router.route.delete, chassis.set, chassis.delete, batch, "
           + ShowWhat.allCases.map { "show.\($0.rawValue)" }.joined(separator: ", "))
       }
     }
     try a.finish()
     return r
+  }
+
+  static func prefix(_ a: inout StrictObject, _ key: String, op: String) throws(ControlError) -> IPv4Prefix {
+    let text = try a.string(key)
+    guard let p = IPv4Prefix(text) else { throw .bad("\(op): field '\(key)': '\(text)' is not an IPv4 prefix (10.2.0.0/24)") }
+    return p
+  }
+
+  static func ipv4(_ a: inout StrictObject, _ key: String, op: String) throws(ControlError) -> IPv4Address {
+    guard let ip = try a.optionalIPv4(key) else { throw .bad("\(op): field '\(key)': missing") }
+    return ip
   }
 
   static func location(_ a: inout StrictObject, op: String) throws(ControlError) -> PortLocation? {
@@ -121,6 +163,14 @@ public enum ControlRequest: Equatable, Sendable {
     case .fdbAdd: "fdb.add"
     case .fdbDelete: "fdb.delete"
     case .batch: "batch"
+    case .routerCreate: "router.create"
+    case .routerDelete: "router.delete"
+    case .routerInterfaceAdd: "router.interface.add"
+    case .routerInterfaceRemove: "router.interface.remove"
+    case .routerRouteAdd: "router.route.add"
+    case .routerRouteDelete: "router.route.delete"
+    case .chassisSet: "chassis.set"
+    case .chassisDelete: "chassis.delete"
     case .show(let w): "show.\(w.rawValue)"
     }
   }
@@ -150,6 +200,15 @@ public enum ControlRequest: Equatable, Sendable {
     case .fdbAdd(let e): return ["network": e.network, "mac": e.mac.description, "port": e.port]
     case .fdbDelete(let n, let m): return ["network": n, "mac": m.description]
     case .batch(let rs): return ["requests": rs.map { ["op": $0.op, "args": $0.args] }]
+    case .routerCreate(let id, let t): return ["id": id, "tenant": t]
+    case .routerDelete(let id): return ["id": id]
+    case .routerInterfaceAdd(let id, let i):
+      return ["router": id, "network": i.network, "address": "\(i.address)/\(i.prefixLength)", "mac": i.mac.description]
+    case .routerInterfaceRemove(let id, let n): return ["router": id, "network": n]
+    case .routerRouteAdd(let id, let r): return ["router": id, "prefix": r.prefix.description, "next_hop": r.nextHop.description]
+    case .routerRouteDelete(let id, let p): return ["router": id, "prefix": p.description]
+    case .chassisSet(let c): return ["tunnel_ip": c.tunnelIP.description, "dvr_mac": c.dvrMAC.description]
+    case .chassisDelete(let ip): return ["tunnel_ip": ip.description]
     case .show: return [:]
     }
   }

@@ -23,11 +23,12 @@ public struct InterfaceInfo: Sendable {
 
 /// The value an `L2Table` entry holds:
 ///
-///     31       30        29       28 … 16   15 … 0
-///     +--------+---------+--------+---------+---------------------+
-///     | remote | learned | stale  | (zero)  | interface or tunnel |
-///     +--------+---------+--------+---------+---------------------+
+///     31       30        29       28       27 … 16   15 … 0
+///     +--------+---------+--------+--------+---------+-----------------------------------+
+///     | remote | learned | stale  | router | (zero)  | interface, tunnel or router iface |
+///     +--------+---------+--------+--------+---------+-----------------------------------+
 ///
+/// `router` entries are a router interface's gateway MAC: frames to it are routed.
 /// `remote` entries name a tunnel index (the MAC is behind another node's VTEP) instead of
 /// a local interface. `learned` entries came from MAC learning; `stale` ones have not been
 /// seen since the last aging pass, and the first frame from that MAC announces it again.
@@ -35,6 +36,7 @@ public enum L2Value {
   public static let remote: UInt32 = 1 << 31
   public static let learned: UInt32 = 1 << 30
   public static let stale: UInt32 = 1 << 29
+  public static let router: UInt32 = 1 << 28
   public static let interfaceMask: UInt32 = 0xffff
   @inlinable public static func local(_ interface: Int) -> UInt32 { UInt32(interface) }
   @inlinable public static func tunnel(_ index: Int) -> UInt32 { remote | UInt32(index) }
@@ -64,6 +66,8 @@ public final class DataplaneSnapshot: @unchecked Sendable {
   public let floodMembers: UnsafeMutablePointer<UInt16>
   /// Underlay, tunnels, decap and ARP-responder tables (see `OverlayTables`).
   public let overlay: OverlayTables
+  /// Router interfaces, VRFs, FIB, neighbours (see `RoutingTables`).
+  public let routing: RoutingTables
 
   /// - Parameters:
   ///   - interfaces: one per port, same order.
@@ -71,7 +75,8 @@ public final class DataplaneSnapshot: @unchecked Sendable {
   ///   - domains: how many bridge domains (1…domains) exist.
   ///   - overlay: the underlay and tunnels; the default is no overlay.
   public init(generation: UInt64, ports: [Port], interfaces: [InterfaceInfo], poll: [[Int]], domains: Int,
-              l2: [(domain: UInt16, mac: MACAddress, value: UInt32)], overlay: OverlayConfig = OverlayConfig()) {
+              l2: [(domain: UInt16, mac: MACAddress, value: UInt32)], overlay: OverlayConfig = OverlayConfig(),
+              routing: RoutingConfig = RoutingConfig()) {
     precondition(ports.count == interfaces.count && ports.count <= Int(UInt16.max))
     self.generation = generation
     self.l2 = L2Table(l2)
@@ -104,6 +109,7 @@ public final class DataplaneSnapshot: @unchecked Sendable {
     floodMembers = .allocate(capacity: max(members.count, 1))
     floodMembers.initialize(from: members, count: members.count)
     self.overlay = OverlayTables(overlay, domains: domains)
+    self.routing = RoutingTables(routing, domains: domains)
   }
 
   /// An empty data plane: no ports.
@@ -122,6 +128,7 @@ public final class DataplaneSnapshot: @unchecked Sendable {
     s.floodStart.deallocate()
     s.floodMembers.deallocate()
     s.overlay.destroy()
+    s.routing.destroy()
   }
 }
 

@@ -2,6 +2,9 @@ import Buffers
 import CDPDKShim
 import IO
 import Tables
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What a graph run reads besides its packets: pointers into the snapshot taken for this
 /// round (valid until the worker's next quiescent state), the worker's pool, releaser and
@@ -20,6 +23,7 @@ public struct GraphEnvironment {
   /// Worker → control thread events (MAC learning, underlay ARP).
   public let events: Unmanaged<EventRing>
   public let overlay: OverlayTables
+  public let routing: RoutingTables
   public let tunnelCounters: TunnelCounters
   public let generation: UInt64
   /// The worker's index: its TX queue on every port.
@@ -38,10 +42,26 @@ public struct GraphEnvironment {
     self.releaser = releaser
     self.events = events
     overlay = snapshot.overlay
+    routing = snapshot.routing
     self.tunnelCounters = tunnelCounters
     generation = snapshot.generation
     self.queue = queue
   }
+}
+
+/// The time-stamp counter's rate, measured once (10 ms against the monotonic clock) for
+/// rate limits on the packet path. Read at graph creation, never per packet.
+public enum TSC {
+  public static let hz: UInt64 = {
+    var t0 = timespec(), t1 = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t0)
+    let c0 = cdpdk_rdtsc()
+    usleep(10_000)
+    clock_gettime(CLOCK_MONOTONIC, &t1)
+    let c1 = cdpdk_rdtsc()
+    let ns = UInt64((t1.tv_sec - t0.tv_sec) * 1_000_000_000 + (t1.tv_nsec - t0.tv_nsec))
+    return max((c1 &- c0) * 1_000_000_000 / max(ns, 1), 1_000_000)
+  }()
 }
 
 /// The packet graph of one worker: one pending vector per node, visited in `NodeID`
@@ -67,6 +87,10 @@ public struct Graph {
   public var l2Input = L2Input()
   public var arpResponder = ARPResponder()
   public var l2Forward = L2Forward()
+  public var ip4Input = IP4Input()
+  public var ip4Lookup = IP4Lookup()
+  public var ip4Local = IP4Local()
+  public var icmpError = ICMPError(tscHz: TSC.hz)
   public var l2Flood = L2Flood()
   public var vxlanEncap = VXLANEncap()
   public var portOutput: PortOutput
@@ -111,12 +135,17 @@ public struct Graph {
     switch id {
     case .ethernetInput: ethernetInput.process(&v, underlayPort: env.overlay.underlayPort, counters: counters)
     case .underlayARP: underlayARP.process(&v, overlay: env.overlay, events: env.events, counters: counters)
-    case .vxlanInput: vxlanInput.process(&v, overlay: env.overlay, tunnelCounters: tunnelCounters, counters: counters)
+    case .vxlanInput:
+      vxlanInput.process(&v, overlay: env.overlay, routing: env.routing, tunnelCounters: tunnelCounters, counters: counters)
     case .l2Input:
       l2Input.process(&v, interfaces: env.interfaces, table: env.l2, events: env.events, generation: env.generation, counters: counters)
     case .arpResponder: arpResponder.process(&v, overlay: env.overlay, counters: counters)
     case .l2Forward:
       l2Forward.process(&v, table: env.l2, portCount: env.portCount, underlayPort: env.overlay.underlayPort, counters: counters)
+    case .ip4Input: ip4Input.process(&v, routing: env.routing, counters: counters)
+    case .ip4Lookup: ip4Lookup.process(&v, routing: env.routing, counters: counters)
+    case .ip4Local: ip4Local.process(&v, routing: env.routing, counters: counters)
+    case .icmpError: icmpError.process(&v, env: env, counters: counters)
     case .l2Flood: l2Flood.process(&v, env: env, counters: counters)
     case .vxlanEncap: vxlanEncap.process(&v, overlay: env.overlay, tunnelCounters: tunnelCounters, counters: counters)
     case .portOutput: portOutput.process(&v, ports: env.ports, portCount: env.portCount, releaser: env.releaser, queue: env.queue)

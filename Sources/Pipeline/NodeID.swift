@@ -12,10 +12,14 @@ public enum NodeID: UInt16, CaseIterable, Sendable, CustomStringConvertible {
   case l2Input = 3
   case arpResponder = 4
   case l2Forward = 5
-  case l2Flood = 6
-  case vxlanEncap = 7
-  case portOutput = 8
-  case errorDrop = 9
+  case ip4Input = 6
+  case ip4Lookup = 7
+  case ip4Local = 8
+  case icmpError = 9
+  case l2Flood = 10
+  case vxlanEncap = 11
+  case portOutput = 12
+  case errorDrop = 13
 
   public static let count = allCases.count
 
@@ -26,6 +30,10 @@ public enum NodeID: UInt16, CaseIterable, Sendable, CustomStringConvertible {
     case .vxlanInput: "vxlan-input"
     case .arpResponder: "arp-responder"
     case .vxlanEncap: "vxlan-encap"
+    case .ip4Input: "ip4-input"
+    case .ip4Lookup: "ip4-lookup"
+    case .ip4Local: "ip4-local"
+    case .icmpError: "icmp-error"
     case .l2Input: "l2-input"
     case .l2Forward: "l2-forward"
     case .l2Flood: "l2-flood"

@@ -30,6 +30,10 @@ public struct OverlayConfig: Sendable {
   /// Tunnels that carry each bridge domain (head-end replication list, and the only
   /// (tunnel, VNI) pairs accepted on decap).
   public var domainTunnels: [UInt16: [Int]] = [:]
+  /// More (domain, tunnel) pairs accepted on decap but not flooded to: with a distributed
+  /// router, a node that hosts ports on any of the router's networks sends routed frames on
+  /// the *destination* network's VNI, even without a port on that network.
+  public var decapOnly: [UInt16: [Int]] = [:]
   /// ARP responder entries: (bridge domain, IPv4) → MAC.
   public var arp: [(domain: UInt16, ip: IPv4Address, mac: MACAddress)] = []
   public init() {}
@@ -106,6 +110,9 @@ public struct OverlayTables: @unchecked Sendable {
         members.append(UInt16(t))
         decapEntries.append((Self.decapKey(source: remote.value, vni: vni[d]), UInt64(d) | UInt64(t) << 16))
       }
+    }
+    for (d, list) in c.decapOnly where Int(d) <= domains {
+      for t in list { if let remote = remoteOf[t] { decapEntries.append((Self.decapKey(source: remote.value, vni: vni[Int(d)]), UInt64(d) | UInt64(t) << 16)) } }
     }
     floodStart[domains + 1] = members.count
     floodTunnels = .allocate(capacity: max(members.count, 1))

@@ -50,6 +50,16 @@ public enum DropReason: UInt8, CaseIterable, Error, Sendable, CustomStringConver
   // ---- Underlay (90–99)
   case underlayNotForUs = 90
   case underlayUnsupported = 91
+  // ---- IPv4 routing (100–119)
+  case ip4NoRoute = 100
+  case ip4TTLExpired = 101
+  case ip4FragmentationNeeded = 102
+  case ip4NeighborUnknown = 103
+  case ip4LocalUnsupported = 104
+  case ip4FragmentationUnsupported = 105
+  case ip4RoutedFromTunnel = 106
+  case icmpErrorRateLimited = 107
+  case icmpErrorSuppressed = 108
   // ---- I/O (200–219)
   case rxNoBuffer = 200
   case rxTruncated = 201
@@ -95,6 +105,15 @@ public enum DropReason: UInt8, CaseIterable, Error, Sendable, CustomStringConver
     case .vxlanInnerTooShort: "vxlan-inner-too-short"
     case .vxlanBadUDPChecksum: "vxlan-bad-udp-checksum"
     case .underlayNotForUs: "underlay-not-for-us"
+    case .ip4NoRoute: "ip4-no-route"
+    case .ip4TTLExpired: "ip4-ttl-expired"
+    case .ip4FragmentationNeeded: "ip4-fragmentation-needed"
+    case .ip4NeighborUnknown: "ip4-neighbor-unknown"
+    case .ip4LocalUnsupported: "ip4-local-unsupported"
+    case .ip4FragmentationUnsupported: "ip4-fragmentation-unsupported"
+    case .ip4RoutedFromTunnel: "ip4-routed-from-tunnel"
+    case .icmpErrorRateLimited: "icmp-error-rate-limited"
+    case .icmpErrorSuppressed: "icmp-error-suppressed"
     case .underlayUnsupported: "underlay-unsupported"
     case .ip6TooShort: "ip6-too-short"
     case .ip6BadVersion: "ip6-bad-version"
@@ -145,6 +164,15 @@ public enum DropReason: UInt8, CaseIterable, Error, Sendable, CustomStringConver
     case .vxlanInnerTooShort: "inner Ethernet frame shorter than 14 bytes"
     case .vxlanBadUDPChecksum: "non-zero outer UDP checksum does not verify"
     case .underlayNotForUs: "underlay frame for another MAC or IP than this VTEP's"
+    case .ip4NoRoute: "no route in the router's VRF (ICMP destination unreachable sent, RFC 1812 §5.2.7.1)"
+    case .ip4TTLExpired: "TTL would reach 0 (ICMP time exceeded sent, RFC 1812 §5.3.1)"
+    case .ip4FragmentationNeeded: "DF set and larger than the egress MTU (ICMP fragmentation needed sent, RFC 1191)"
+    case .ip4NeighborUnknown: "no neighbour (port) for the next hop (ICMP host unreachable sent)"
+    case .ip4LocalUnsupported: "packet for the router itself that is not an ICMP echo request"
+    case .ip4FragmentationUnsupported: "larger than the egress MTU without DF: Gannet does not fragment"
+    case .ip4RoutedFromTunnel: "frame for a gateway MAC from the overlay (the source node routes)"
+    case .icmpErrorRateLimited: "ICMP error not sent: over the rate limit (RFC 1812 §4.3.2.8)"
+    case .icmpErrorSuppressed: "no ICMP error about an ICMP error, a fragment or a multicast packet (RFC 1812 §4.3.2.7)"
     case .underlayUnsupported: "underlay packet that is neither ARP nor VXLAN (UDP 4789) for this node"
     case .ip6TooShort: "IPv6 packet shorter than 40 bytes"
     case .ip6BadVersion: "IP version field is not 6"

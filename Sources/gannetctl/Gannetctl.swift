@@ -14,7 +14,8 @@ struct Gannetctl: ParsableCommand {
       and exit 1.
       Example: gannetctl show ports --socket /run/gannet/gannetd.sock
       """,
-    subcommands: [NetworkCommand.self, PortCommand.self, FDBCommand.self, Show.self, Version.self])
+    subcommands: [NetworkCommand.self, PortCommand.self, FDBCommand.self, RouterCommand.self, ChassisCommand.self, Show.self,
+                  Version.self])
 }
 
 /// Options every command takes.
@@ -291,6 +292,15 @@ struct Show: ParsableCommand {
                                                   ("state", "STATE"), ("vnis", "VNIS"), ("remote_ports", "PORTS"),
                                                   ("rx_packets", "RX-PKTS"), ("rx_bytes", "RX-BYTES"), ("tx_packets", "TX-PKTS"),
                                                   ("tx_bytes", "TX-BYTES")])
+      case .routers:
+        return table(r as? [[String: Any]] ?? [], [("id", "ROUTER"), ("tenant", "TENANT"), ("vrf", "VRF"), ("interfaces", "INTERFACES"),
+                                                  ("routes", "STATIC-ROUTES")])
+      case .routes:
+        return table(r as? [[String: Any]] ?? [], [("router", "ROUTER"), ("prefix", "PREFIX"), ("kind", "KIND"), ("via", "VIA"),
+                                                  ("network", "NETWORK")])
+      case .neighbors:
+        return table(r as? [[String: Any]] ?? [], [("router", "ROUTER"), ("network", "NETWORK"), ("ip", "IP"), ("mac", "MAC"),
+                                                  ("port", "PORT"), ("location", "LOCATION")])
       case .state:
         let data = (try? JSONSerialization.data(withJSONObject: r, options: [.prettyPrinted, .sortedKeys])) ?? Data()
         return String(decoding: data, as: UTF8.self) + "\n"

@@ -198,6 +198,16 @@ final class DataplaneController {
         guard case .remote(let ip) = p.location, let t = u.tunnels[ip], let d = domain[p.network] else { continue }
         if !(overlay.domainTunnels[d]?.contains(t) ?? false) { overlay.domainTunnels[d, default: []].append(t) }
       }
+      // Routed frames arrive on the destination network's VNI from any node with a port on
+      // one of the router's networks.
+      for r in s.routers.values {
+        let nets = Set(r.interfaces.map(\.network))
+        var tunnels = Set<Int>()
+        for p in s.ports.values where nets.contains(p.network) {
+          if case .remote(let ip) = p.location, let t = u.tunnels[ip] { tunnels.insert(t) }
+        }
+        for n in nets { if let d = domain[n] { overlay.decapOnly[d, default: []] += tunnels.sorted() } }
+      }
     }
     for (id, n) in s.networks { overlay.vni[domain[id]!] = n.vni }
     // The ARP responder answers for ports whose MAC/IP binding is enforced (port security):
@@ -224,6 +234,7 @@ final class DataplaneController {
     }
     for p in s.ports.values { if let t = target(p.id) { l2.append((domain[p.network]!, p.mac, t)) } }
     for e in s.fdb { if let t = target(e.port) { l2.append((domain[e.network]!, e.mac, t)) } }
+    let routing = routingConfig(s, domain: domain, target: target, l2: &l2, arp: &overlay.arp)
     publishedGeneration = max(publishedGeneration + 1, generation ?? 0)
     var byDomain: [UInt16: String] = [:]
     for (id, d) in domain { byDomain[d] = id }
@@ -233,7 +244,45 @@ final class DataplaneController {
     // Each interface is polled by one worker, spread round-robin.
     let poll = (0..<config.workers).map { w in ports.indices.filter { $0 % config.workers == w } }
     return DataplaneSnapshot(generation: publishedGeneration, ports: ports, interfaces: infos,
-                             poll: poll, domains: s.networks.count, l2: l2, overlay: overlay)
+                             poll: poll, domains: s.networks.count, l2: l2, overlay: overlay, routing: routing)
+  }
+
+  /// The routers as the data plane needs them. One VRF per router (in id order); per router
+  /// interface a connected route, the gateway MAC in the L2 table (frames to it are routed)
+  /// and the gateway IP in the ARP responder; per static route a FIB entry via its next hop;
+  /// neighbours from the fixed IPs of every port on a routed network.
+  private func routingConfig(_ s: ControlState, domain: [String: UInt16], target: (String) -> UInt32?,
+                             l2: inout [(domain: UInt16, mac: MACAddress, value: UInt32)],
+                             arp: inout [(domain: UInt16, ip: IPv4Address, mac: MACAddress)]) -> RoutingConfig {
+    var c = RoutingConfig()
+    c.localDVRMAC = config.dvrHostMAC
+    c.remoteDVRMACs = s.chassis.filter { $0.tunnelIP != config.tunnelIP }.map(\.dvrMAC)
+    for (vrf, id) in s.routers.keys.sorted().enumerated() {
+      let r = s.routers[id]!
+      var routes: [LPM4.Route] = []
+      var index: [String: Int] = [:]
+      for i in r.interfaces {
+        guard let d = domain[i.network], let net = s.networks[i.network] else { continue }
+        index[i.network] = c.interfaces.count
+        l2.append((d, i.mac, L2Value.router | UInt32(c.interfaces.count)))
+        arp.append((d, i.address, i.mac))
+        c.interfaces.append(.init(vrf: vrf, domain: d, address: i.address, mac: i.mac, mtu: net.mtu))
+        c.fib.append(.init(interface: c.interfaces.count - 1, gateway: nil))
+        routes.append(.init(prefix: i.subnet.address, length: i.prefixLength, nextHop: c.fib.count - 1))
+      }
+      for rt in r.routes {
+        guard let i = r.interfaces.first(where: { $0.subnet.contains(rt.nextHop) }), let k = index[i.network] else { continue }
+        c.fib.append(.init(interface: k, gateway: rt.nextHop))
+        routes.append(.init(prefix: rt.prefix.address, length: rt.prefix.length, nextHop: c.fib.count - 1))
+      }
+      c.vrfRoutes.append(routes)
+    }
+    for p in s.ports.values {
+      guard s.routerInterface(of: p.network) != nil, let d = domain[p.network], let t = target(p.id),
+            underlay != nil || t & L2Value.remote == 0 else { continue }   // remote without an underlay: unreachable
+      for ip in p.fixedIPs { c.neighbors.append((d, ip, p.mac, t)) }
+    }
+    return c
   }
 
   /// Closes every interface. At shutdown, after the worker stopped.
@@ -254,11 +303,56 @@ final class DataplaneController {
     case .ports: return showPorts()
     case .fdb: return showFDB()
     case .tunnels: return showTunnels()
+    case .routers: return showRouters()
+    case .routes: return showRoutes()
+    case .neighbors: return showNeighbors()
     case .counters: return showCounters()
     case .drops: return showDrops()
     case .state:
-      return ["generation": state.generation, "networks": showNetworks(), "ports": showPorts(), "fdb": showFDB()] as [String: Any]
+      return ["generation": state.generation, "networks": showNetworks(), "ports": showPorts(), "fdb": showFDB(),
+              "routers": showRouters(), "routes": showRoutes(), "chassis": state.chassis.map {
+                ["tunnel_ip": $0.tunnelIP.description, "dvr_mac": $0.dvrMAC.description] }] as [String: Any]
     }
+  }
+
+  private func showRouters() -> [[String: Any]] {
+    state.routers.keys.sorted().enumerated().map { vrf, id in
+      let r = state.routers[id]!
+      return ["id": id, "tenant": r.tenant, "vrf": vrf,
+              "interfaces": r.interfaces.map { "\($0.network) \($0.address)/\($0.prefixLength) \($0.mac)" },
+              "routes": r.routes.count]
+    }
+  }
+
+  /// Every router's routing table: connected subnets and static routes, longest first.
+  private func showRoutes() -> [[String: Any]] {
+    var rows: [[String: Any]] = []
+    for id in state.routers.keys.sorted() {
+      let r = state.routers[id]!
+      var entries: [(IPv4Prefix, [String: Any])] = r.interfaces.map {
+        ($0.subnet, ["router": id, "prefix": $0.subnet.description, "kind": "connected", "via": "-", "network": $0.network,
+                     "gateway": $0.address.description])
+      }
+      for rt in r.routes {
+        let net = r.interfaces.first { $0.subnet.contains(rt.nextHop) }?.network ?? "?"
+        entries.append((rt.prefix, ["router": id, "prefix": rt.prefix.description, "kind": "static", "via": rt.nextHop.description,
+                                    "network": net]))
+      }
+      rows += entries.sorted { ($0.0.length, $0.0.address) > ($1.0.length, $1.0.address) }.map(\.1)
+    }
+    return rows
+  }
+
+  private func showNeighbors() -> [[String: Any]] {
+    var rows: [[String: Any]] = []
+    for p in state.ports.values.sorted(by: { $0.id < $1.id }) {
+      guard let (r, _) = state.routerInterface(of: p.network) else { continue }
+      for ip in p.fixedIPs {
+        rows.append(["router": r.id, "network": p.network, "ip": ip.description, "mac": p.mac.description, "port": p.id,
+                     "location": p.location.description])
+      }
+    }
+    return rows
   }
 
   private func showNode() -> [String: Any] {

@@ -13,7 +13,8 @@ import Wire
 /// another node and this node has no underlay), `l2-tunnel-to-tunnel` (a frame that came
 /// out of a tunnel is never sent into another one: split horizon, as every VTEP does).
 /// Remote destinations go to vxlan-encap with `outPort` = tunnel index.
-/// Next nodes: port-output, l2-flood, vxlan-encap, error-drop.
+/// Frames to a router interface's gateway MAC go to ip4-input (`context` = router interface).
+/// Next nodes: port-output, l2-flood, vxlan-encap, ip4-input, error-drop.
 @frozen
 public struct L2Forward {
   public static let id = NodeID.l2Forward
@@ -27,6 +28,17 @@ public struct L2Forward {
       let dst = p.data.loadMAC(at: 0)
       guard !dst.isMulticast, let value = table.lookup(domain: UInt16(truncatingIfNeeded: p.context), mac: dst) else {
         v.next[i] = NodeID.l2Flood.rawValue
+        continue
+      }
+      if value & L2Value.router != 0 {
+        // A gateway MAC: route. Only a local VM's frames are routed here (DVR: the source
+        // node routes; the overlay never carries frames to a gateway MAC).
+        if p.inPort == underlay && underlayPort >= 0 {
+          v.drop(i, .ip4RoutedFromTunnel, node: Self.id, counters: counters)
+        } else {
+          v.packets[i].context = value & L2Value.interfaceMask
+          v.next[i] = NodeID.ip4Input.rawValue
+        }
         continue
       }
       if value & L2Value.remote != 0 {

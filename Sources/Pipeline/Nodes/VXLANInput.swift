@@ -16,6 +16,8 @@ import Wire
 /// Drops: `underlay-not-for-us`, `underlay-unsupported`, `ip4-*`, `udp-*`, `vxlan-fragment`,
 /// `vxlan-bad-udp-checksum`, `vxlan-too-short`, `vxlan-bad-flags`, `vxlan-no-tunnel`,
 /// `vxlan-inner-too-short`, `l2-source-multicast`.
+/// Frames from another node's DVR host MAC (routed there) get the network's gateway MAC as
+/// source before delivery.
 /// Next nodes: l2-forward (context = bridge domain, inPort stays the underlay port), error-drop.
 @frozen
 public struct VXLANInput {
@@ -23,7 +25,9 @@ public struct VXLANInput {
   public init() {}
 
   @inlinable
-  public func process(_ v: inout PacketVector, overlay: OverlayTables, tunnelCounters: TunnelCounters, counters: NodeCounters) {
+  public func process(_ v: inout PacketVector, overlay: OverlayTables, routing: RoutingTables, tunnelCounters: TunnelCounters,
+                      counters: NodeCounters) {
+    let restoreDVR = routing.remoteDVRMACs.count > 0
     let myMAC = overlay.localMAC, myIP = overlay.localIP.value
     // Per-tunnel counters are added once per run of packets from the same tunnel.
     var runTunnel = -1, runPackets = 0, runBytes = 0
@@ -65,7 +69,14 @@ public struct VXLANInput {
         v.packets[i].data = inner
         v.packets[i].length = UInt32(truncatingIfNeeded: innerLength)
         v.packets[i].l3Offset = UInt16(EthernetHeader.minimumLength)
-        v.packets[i].context = UInt32(truncatingIfNeeded: hit & 0xffff)
+        let domain = Int(truncatingIfNeeded: hit & 0xffff)
+        // A frame another node routed carries that node's DVR host MAC: deliver it from the
+        // gateway MAC, as if this node had routed it (Neutron DVR).
+        if restoreDVR, routing.remoteDVRMACs.lookup(inner.loadMAC(at: 6).rawValue | 1 << 63) != nil {
+          let gi = routing.domainInterface[domain]
+          if gi >= 0 { inner.storeMAC(routing.interfaces[Int(gi)].mac, at: 6) }
+        }
+        v.packets[i].context = UInt32(truncatingIfNeeded: domain)
         v.next[i] = NodeID.l2Forward.rawValue
       } catch {
         v.drop(i, error, node: Self.id, counters: counters)

@@ -1,0 +1,71 @@
+import Buffers
+import Tables
+import Wire
+
+/// `ip4-lookup`: routes a validated packet in its router's VRF and rewrites it for the next
+/// hop, DVR style: on the *source* node, straight to the destination VM's node.
+///
+/// Longest-prefix match (`LPM4`) in the VRF of the ingress router interface gives a FIB
+/// entry (egress interface, gateway or connected); the neighbour table gives the next hop's
+/// MAC and where it is (a local port or a tunnel). Then: egress MTU check (DF → ICMP
+/// fragmentation needed with the next-hop MTU, RFC 1191; no DF → dropped, Gannet does not
+/// fragment), TTL − 1 with an incremental checksum (RFC 1624, RFC 1812 §5.3.1), destination
+/// MAC = next hop, source MAC = the egress gateway MAC for a local port or this node's DVR
+/// host MAC for the overlay (so the underlay never sees a gateway MAC from many nodes).
+///
+/// Drops: `ip4-no-route` (ICMP net unreachable sent), `ip4-neighbor-unknown` (ICMP host
+/// unreachable sent), `ip4-fragmentation-needed` (ICMP sent), `ip4-fragmentation-unsupported`.
+/// Next nodes: port-output (local port), vxlan-encap (remote node), icmp-error, error-drop.
+@frozen
+public struct IP4Lookup {
+  public static let id = NodeID.ip4Lookup
+  public init() {}
+
+  @inlinable
+  public func process(_ v: inout PacketVector, routing: RoutingTables, counters: NodeCounters) {
+    for i in 0..<v.count {
+      let p = v.packets[i]
+      let ip = IPv4Header(unchecked: p.data + EthernetHeader.minimumLength)
+      let ingress = routing.interfaces[Int(p.context)]
+      let destination = ip.destination.value
+      let fib = routing.vrfs[Int(ingress.vrf)].lookup(destination)
+      if fib < 0 {
+        counters.drop(Self.id, .ip4NoRoute)
+        toICMP(&v, i, ICMPError.parameters(type: ICMPv4Header.MessageType.destinationUnreachable, code: 0))
+        continue
+      }
+      let egressIndex = Int(routing.fibInterface[fib])
+      let egress = routing.interfaces[egressIndex]
+      let gateway = routing.fibGateway[fib]
+      let hop = gateway == 0 ? destination : gateway
+      guard let n = routing.neighbors.lookup(RoutingTables.neighborKey(domain: egress.domain, ip: hop)) else {
+        counters.drop(Self.id, .ip4NeighborUnknown)
+        toICMP(&v, i, ICMPError.parameters(type: ICMPv4Header.MessageType.destinationUnreachable, code: 1))
+        continue
+      }
+      if Int(ip.totalLength) > egress.mtu {
+        if ip.dontFragment {
+          counters.drop(Self.id, .ip4FragmentationNeeded)
+          toICMP(&v, i, ICMPError.parameters(type: ICMPv4Header.MessageType.destinationUnreachable, code: 4,
+                                              mtu: UInt16(truncatingIfNeeded: egress.mtu)))
+        } else {
+          v.drop(i, .ip4FragmentationUnsupported, node: Self.id, counters: counters)
+        }
+        continue
+      }
+      ip.decrementTTL()
+      let tunnel = n & RoutingTables.neighborTunnel != 0
+      p.data.storeMAC(MACAddress(rawValue: n), at: 0)
+      p.data.storeMAC(tunnel ? routing.localDVRMAC : egress.mac, at: 6)
+      v.packets[i].context = UInt32(egress.domain)
+      v.packets[i].outPort = UInt16(truncatingIfNeeded: (n >> 48) & 0x7fff)
+      v.next[i] = tunnel ? NodeID.vxlanEncap.rawValue : NodeID.portOutput.rawValue
+    }
+  }
+
+  @inlinable @inline(__always)
+  func toICMP(_ v: inout PacketVector, _ i: Int, _ parameters: UInt32) {
+    v.packets[i].context = parameters
+    v.next[i] = NodeID.icmpError.rawValue
+  }
+}

@@ -1,0 +1,125 @@
+import Buffers
+import Tables
+import Wire
+
+/// What the control plane says about routing, in plain values: router interfaces, each
+/// VRF's routes (into `fib`), neighbours (VM IPs → MAC and where that MAC is), and the DVR
+/// MACs of this and other nodes. `RoutingTables` turns it into the tables workers read.
+public struct RoutingConfig: Sendable {
+  public struct Interface: Sendable {
+    public var vrf: Int
+    public var domain: UInt16
+    public var address: IPv4Address
+    public var mac: MACAddress
+    public var mtu: Int
+    public init(vrf: Int, domain: UInt16, address: IPv4Address, mac: MACAddress, mtu: Int) {
+      self.vrf = vrf
+      self.domain = domain
+      self.address = address
+      self.mac = mac
+      self.mtu = mtu
+    }
+  }
+  /// A forwarding entry: out of `interface`, to `gateway` (nil: connected, to the destination itself).
+  public struct FIBEntry: Sendable {
+    public var interface: Int
+    public var gateway: IPv4Address?
+    public init(interface: Int, gateway: IPv4Address?) {
+      self.interface = interface
+      self.gateway = gateway
+    }
+  }
+  public var interfaces: [Interface] = []
+  /// Routes of VRF v (`LPM4.Route.nextHop` indexes `fib`).
+  public var vrfRoutes: [[LPM4.Route]] = []
+  public var fib: [FIBEntry] = []
+  /// (bridge domain, IPv4) → MAC and the L2 value where that MAC is (local interface or tunnel).
+  public var neighbors: [(domain: UInt16, ip: IPv4Address, mac: MACAddress, l2: UInt32)] = []
+  /// Other nodes' DVR host MACs.
+  public var remoteDVRMACs: [MACAddress] = []
+  /// This node's DVR host MAC: the source of frames it routes onto the overlay.
+  public var localDVRMAC = MACAddress.zero
+  public init() {}
+}
+
+/// A router interface as workers read it (16 bytes).
+@frozen
+public struct RouterInterfaceInfo {
+  public var address: UInt32
+  public var domain: UInt16
+  public var vrf: UInt16
+  public var mac: MACAddress
+  public var mtu: Int
+}
+
+/// The flat routing tables of one snapshot, read by ip4-input, ip4-lookup, ip4-local,
+/// icmp-error and vxlan-input (DVR MAC restore).
+///
+/// Thread safety: immutable once built; freed by `destroy` after a grace period.
+@frozen
+public struct RoutingTables: @unchecked Sendable {
+  /// Neighbour value: MAC in bits 0…47, where-to in bits 48…63 (bit 63 tunnel, else local
+  /// interface; the low 15 bits are the index).
+  public static let neighborTunnel: UInt64 = 1 << 63
+  public let interfaces: UnsafeMutablePointer<RouterInterfaceInfo>
+  public let interfaceCount: Int
+  /// Router interface of each bridge domain, or -1.
+  public let domainInterface: UnsafeMutablePointer<Int32>
+  public let vrfs: UnsafeMutablePointer<LPM4>
+  public let vrfCount: Int
+  /// FIB entries: (interface, gateway IP or 0 for connected).
+  public let fibInterface: UnsafeMutablePointer<UInt16>
+  public let fibGateway: UnsafeMutablePointer<UInt32>
+  public let neighbors: ExactTable
+  /// (1 << 62 | VRF << 32 | IPv4) → router interface, for addresses the router owns.
+  public let local: ExactTable
+  public let remoteDVRMACs: ExactTable
+  public let localDVRMAC: MACAddress
+
+  @inlinable @inline(__always)
+  public static func neighborKey(domain: UInt16, ip: UInt32) -> UInt64 { UInt64(domain) << 32 | UInt64(ip) }
+  @inlinable @inline(__always)
+  public static func localKey(vrf: UInt16, ip: UInt32) -> UInt64 { 1 << 62 | UInt64(vrf) << 32 | UInt64(ip) }
+
+  public init(_ c: RoutingConfig, domains: Int) {
+    interfaceCount = c.interfaces.count
+    interfaces = .allocate(capacity: max(c.interfaces.count, 1))
+    for (i, f) in c.interfaces.enumerated() {
+      (interfaces + i).initialize(to: RouterInterfaceInfo(address: f.address.value, domain: f.domain, vrf: UInt16(f.vrf), mac: f.mac,
+                                                          mtu: f.mtu))
+    }
+    domainInterface = .allocate(capacity: domains + 1)
+    domainInterface.initialize(repeating: -1, count: domains + 1)
+    for (i, f) in c.interfaces.enumerated() where Int(f.domain) <= domains { domainInterface[Int(f.domain)] = Int32(i) }
+    vrfCount = c.vrfRoutes.count
+    vrfs = .allocate(capacity: max(vrfCount, 1))
+    for (v, routes) in c.vrfRoutes.enumerated() { (vrfs + v).initialize(to: LPM4(routes)) }
+    fibInterface = .allocate(capacity: max(c.fib.count, 1))
+    fibGateway = .allocate(capacity: max(c.fib.count, 1))
+    for (i, e) in c.fib.enumerated() {
+      fibInterface[i] = UInt16(e.interface)
+      fibGateway[i] = e.gateway?.value ?? 0
+    }
+    neighbors = ExactTable(c.neighbors.map { n in
+      let tunnel = n.l2 & L2Value.remote != 0
+      let index = UInt64(n.l2 & 0x7fff)
+      return (Self.neighborKey(domain: n.domain, ip: n.ip.value),
+              n.mac.rawValue | index << 48 | (tunnel ? Self.neighborTunnel : 0))
+    })
+    local = ExactTable(c.interfaces.enumerated().map { (Self.localKey(vrf: UInt16($0.element.vrf), ip: $0.element.address.value), UInt64($0.offset)) })
+    remoteDVRMACs = ExactTable(c.remoteDVRMACs.map { ($0.rawValue | 1 << 63, 1) })
+    localDVRMAC = c.localDVRMAC
+  }
+
+  public func destroy() {
+    interfaces.deallocate()
+    domainInterface.deallocate()
+    for v in 0..<vrfCount { vrfs[v].destroy() }
+    vrfs.deallocate()
+    fibInterface.deallocate()
+    fibGateway.deallocate()
+    neighbors.destroy()
+    local.destroy()
+    remoteDVRMACs.destroy()
+  }
+}

@@ -47,7 +47,7 @@ final class TestCloud: @unchecked Sendable {
   /// A VM namespace with `eth0` (MAC, IPv4 /24) wired to a new host-side interface.
   /// `mtu`: the VM's interface MTU (Neutron gives VMs the network's MTU by DHCP).
   @discardableResult
-  func addVM(_ name: String, mac: String, ip: String, mtu: Int? = nil) throws -> String {
+  func addVM(_ name: String, mac: String, ip: String, mtu: Int? = nil, gateway: String? = nil) throws -> String {
     let ns = "gnV\(tag)\(name)", hostIf = "t\(tag)\(vms.count)"
     try sh(["ip", "netns", "add", ns])
     try sh(["ip", "link", "add", hostIf, "netns", host, "type", "veth", "peer", "name", "eth0", "netns", ns])
@@ -70,6 +70,7 @@ final class TestCloud: @unchecked Sendable {
     try sh(["ip", "-n", ns, "link", "set", "eth0", "up"])
     try sh(["ip", "-n", ns, "link", "set", "lo", "up"])
     try sh(["ip", "-n", host, "link", "set", hostIf, "up"])
+    if let gateway { try sh(["ip", "-n", ns, "route", "add", "default", "via", gateway]) }
     vms[name] = (ns, hostIf)
     return hostIf
   }

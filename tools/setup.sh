@@ -2,7 +2,7 @@
 # Installs the Debian packages Gannet needs, when missing (Debian 12, as root).
 # Swift itself is expected at /opt/swift or on PATH.
 set -euo pipefail
-pkgs=(libdpdk-dev dpdk dpdk-dev libpcap-dev libnuma-dev pkg-config python3-scapy tshark iproute2 iputils-ping
+pkgs=(libdpdk-dev dpdk dpdk-dev libpcap-dev libnuma-dev pkg-config python3-scapy tshark iproute2 iputils-ping traceroute
       netcat-openbsd procps binutils ethtool)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -15,6 +15,8 @@ import Wire
 ///   ethernet-input → vxlan-input → l2-forward → port-output.
 /// - vxlan-encap: the same frames from a local VM to MACs behind a tunnel →
 ///   l2-input → l2-forward → vxlan-encap → port-output (the underlay).
+/// - ip4-route: W2-like UDP from subnet 10.1.0.0/24 to 64 VMs of 10.2.0.0/24 through the
+///   gateway → l2-forward → ip4-input → ip4-lookup → port-output.
 let benchmarks: @Sendable () -> Void = {
   Benchmark.defaultConfiguration = .init(
     metrics: [.mallocCountTotal, .wallClock, .throughput],
@@ -75,6 +77,41 @@ let benchmarks: @Sendable () -> Void = {
                         interfaces: [InterfaceInfo(domain: 0, portSecurity: false, mac: localMAC),
                                      InterfaceInfo(domain: 1, portSecurity: false, mac: .zero)],
                         poll: [[0]], domains: 1, l2: macs.map { (1, $0, L2Value.local(1)) }, overlay: overlay)
+    }
+  }
+
+  Benchmark("ip4-route-1M-packets") { benchmark in
+    let gw1 = MACAddress(0xfa, 0x16, 0x3e, 0xff, 1, 0), gw2 = MACAddress(0xfa, 0x16, 0x3e, 0xff, 2, 0)
+    let routedFrames = (0..<1000).map { i -> [UInt8] in
+      var f = [UInt8](repeating: 0, count: 60)
+      f.withUnsafeMutableBytes { p in
+        let b = p.baseAddress!
+        b.storeMAC(gw1, at: 0)
+        b.storeMAC(MACAddress(0xfa, 0x16, 0x3e, 1, 0, 10), at: 6)
+        b.storeBE16(EtherType.ipv4, at: 12)
+        b.storeU8(0x45, at: 14)
+        let ip = IPv4Header(unchecked: b + 14)
+        ip.totalLength = 46
+        ip.ttl = 64
+        ip.proto = IPProtocol.udp
+        ip.source = IPv4Address(10, 1, 0, 10)
+        ip.destination = IPv4Address(10, 2, 0, UInt8(10 + i % 64))
+        ip.fillChecksum()
+      }
+      return f
+    }
+    var r = RoutingConfig()
+    r.interfaces = [.init(vrf: 0, domain: 1, address: IPv4Address(10, 1, 0, 1), mac: gw1, mtu: 1500),
+                    .init(vrf: 0, domain: 2, address: IPv4Address(10, 2, 0, 1), mac: gw2, mtu: 1500)]
+    r.fib = [.init(interface: 0, gateway: nil), .init(interface: 1, gateway: nil)]
+    r.vrfRoutes = [[.init(prefix: IPv4Address(10, 1, 0, 0), length: 24, nextHop: 0),
+                    .init(prefix: IPv4Address(10, 2, 0, 0), length: 24, nextHop: 1)]]
+    r.neighbors = (10..<74).map { h in (2, IPv4Address(10, 2, 0, UInt8(h)), MACAddress(0xfa, 0x16, 0x3e, 2, 0, UInt8(h)), L2Value.local(1)) }
+    measure(benchmark, routedFrames) { ports in
+      DataplaneSnapshot(generation: 1, ports: ports,
+                        interfaces: [InterfaceInfo(domain: 1, portSecurity: false, mac: .zero),
+                                     InterfaceInfo(domain: 2, portSecurity: false, mac: .zero)],
+                        poll: [[0]], domains: 2, l2: [(1, gw1, L2Value.router | 0), (2, gw2, L2Value.router | 1)], routing: r)
     }
   }
 

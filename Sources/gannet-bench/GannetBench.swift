@@ -27,7 +27,7 @@ struct GannetBench: ParsableCommand {
 
   enum Backend: String, ExpressibleByArgument, CaseIterable { case dpdk, memory }
 
-  @Option(help: "Workload name from the manifest (w1: L2, w5: VXLAN decap + L2).") var workload = "w1"
+  @Option(help: "Workload name from the manifest (w1: L2, w2: DVR routing, w5: VXLAN decap + L2).") var workload = "w1"
   @Option(help: "Directory holding the generated pcaps and manifest.json.") var workloadDir = "/tmp/gannet-workloads"
   @Option(help: "Packet I/O backend: dpdk or memory.") var backend: Backend = .dpdk
   @Option(help: "Measured seconds (after the warm-up).") var seconds: Double = 5

@@ -1,0 +1,125 @@
+import Buffers
+import IO
+import Pipeline
+import Tables
+import Testing
+import Wire
+
+// The router nodes on memory ports: ip4-input, ip4-lookup, ip4-local, icmp-error.
+
+let gw1 = MACAddress(0xfa, 0x16, 0x3e, 0xff, 1, 0), gw2 = MACAddress(0xfa, 0x16, 0x3e, 0xff, 2, 0)
+let vmA = MACAddress(0xfa, 0x16, 0x3e, 1, 0, 10), vmB = MACAddress(0xfa, 0x16, 0x3e, 2, 0, 10)
+
+/// Port 0: VM A 10.1.0.10 on subnet 1 (gateway 10.1.0.1), port 1: VM B 10.2.0.10 on subnet 2
+/// (MTU 1400), one router.
+func routerRig() -> Rig {
+  let ports = (0..<2).map { _ in MemoryPort() }
+  var r = RoutingConfig()
+  r.interfaces = [.init(vrf: 0, domain: 1, address: IPv4Address(10, 1, 0, 1), mac: gw1, mtu: 1500),
+                  .init(vrf: 0, domain: 2, address: IPv4Address(10, 2, 0, 1), mac: gw2, mtu: 1400)]
+  r.fib = [.init(interface: 0, gateway: nil), .init(interface: 1, gateway: nil)]
+  r.vrfRoutes = [[.init(prefix: IPv4Address(10, 1, 0, 0), length: 24, nextHop: 0),
+                  .init(prefix: IPv4Address(10, 2, 0, 0), length: 24, nextHop: 1)]]
+  r.neighbors = [(1, IPv4Address(10, 1, 0, 10), vmA, L2Value.local(0)), (2, IPv4Address(10, 2, 0, 10), vmB, L2Value.local(1))]
+  let snap = DataplaneSnapshot(generation: 1, ports: ports.map { .memory($0) },
+                               interfaces: [InterfaceInfo(domain: 1, portSecurity: true, mac: vmA),
+                                            InterfaceInfo(domain: 2, portSecurity: true, mac: vmB)],
+                               poll: [[0, 1]], domains: 2,
+                               l2: [(1, vmA, 0), (2, vmB, 1), (1, gw1, L2Value.router | 0), (2, gw2, L2Value.router | 1)], routing: r)
+  return Rig(ports: ports, snapshot: snap)
+}
+
+func routed(ttl: UInt8 = 64, to: IPv4Address = IPv4Address(10, 2, 0, 10), length: Int = 100, df: Bool = false,
+            proto: UInt8 = IPProtocol.udp, icmpType: UInt8 = 8) -> [UInt8] {
+  var f = udpFrame(dst: gw1, src: vmA, from: IPv4Address(10, 1, 0, 10), to: to, sport: 7, length: length)
+  f.withUnsafeMutableBytes { p in
+    let ip = IPv4Header(unchecked: p.baseAddress! + 14)
+    ip.ttl = ttl
+    ip.proto = proto
+    if df { p.baseAddress!.storeBE16(0x4000, at: 20) }
+    if proto == IPProtocol.icmp { p.baseAddress!.storeU8(icmpType, at: 34); p.baseAddress!.storeU8(0, at: 35) }
+    ip.fillChecksum()
+  }
+  return f
+}
+
+@Suite struct RoutingGraphTests {
+  @Test func routedPacketGetsTTLMinusOneChecksumAndMACs() throws {
+    var rig = routerRig()
+    let f = routed()
+    rig.ports[0].inject(f)
+    rig.pump()
+    let out = try #require(rig.ports[1].drainCaptured().first)
+    var expected = f
+    expected.withUnsafeMutableBytes { p in
+      p.baseAddress!.storeMAC(vmB, at: 0)
+      p.baseAddress!.storeMAC(gw2, at: 6)
+      let ip = IPv4Header(unchecked: p.baseAddress! + 14)
+      ip.ttl = 63
+      ip.fillChecksum()
+    }
+    #expect(out == expected)
+  }
+
+  @Test func ttlExpiryGivesTimeExceededQuotingTheOriginal() throws {
+    var rig = routerRig()
+    let f = routed(ttl: 1)
+    rig.ports[0].inject(f)
+    rig.pump()
+    #expect(rig.ports[1].drainCaptured().isEmpty)
+    let e = try #require(rig.ports[0].drainCaptured().first)
+    #expect(e.count == 14 + 20 + 8 + 86)
+    var copy = e
+    let n = e.count
+    copy.withUnsafeMutableBytes { p in
+      let b = p.baseAddress!
+      #expect(b.loadMAC(at: 0) == vmA && b.loadMAC(at: 6) == gw1)
+      let ip = try? IPv4Header(validating: b + 14, length: n - 14)
+      #expect(ip?.checksumIsValid == true && ip?.source == IPv4Address(10, 1, 0, 1) && ip?.destination == IPv4Address(10, 1, 0, 10))
+      #expect(ip?.proto == IPProtocol.icmp && ip?.totalLength == UInt16(20 + 8 + 86))
+      let icmp = ICMPv4Header(unchecked: b + 34)
+      #expect(icmp.type == 11 && icmp.code == 0 && icmp.checksumIsValid(length: 8 + 86))
+    }
+    #expect(Array(e[42...]) == Array(f[14..<100]))     // the original datagram, unchanged (TTL still 1)
+    #expect(drops(rig, .ip4Input, .ip4TTLExpired) == 1)
+  }
+
+  @Test func tooBigWithDFGetsFragmentationNeededWithTheMTU() throws {
+    var rig = routerRig()
+    rig.ports[0].inject(routed(length: 1414 + 14 - 14 + 1, df: true))      // IP length 1401 > 1400
+    rig.ports[0].inject(routed(length: 1414, df: true))                     // IP length 1400: fits
+    rig.ports[0].inject(routed(length: 1416, df: false))                    // too big, no DF: dropped
+    rig.pump()
+    #expect(rig.ports[1].drainCaptured().map(\.count) == [1414])
+    let e = try #require(rig.ports[0].drainCaptured().first)
+    #expect(e[34] == 3 && e[35] == 4 && UInt16(e[40]) << 8 | UInt16(e[41]) == 1400)
+    #expect(drops(rig, .ip4Lookup, .ip4FragmentationNeeded) == 1)
+    #expect(drops(rig, .ip4Lookup, .ip4FragmentationUnsupported) == 1)
+  }
+
+  @Test func gatewayAnswersEchoAndNoRouteAnswersUnreachable() throws {
+    var rig = routerRig()
+    rig.ports[0].inject(routed(to: IPv4Address(10, 1, 0, 1), proto: IPProtocol.icmp))
+    rig.ports[0].inject(routed(to: IPv4Address(10, 9, 9, 9)))
+    rig.pump()
+    let replies = rig.ports[0].drainCaptured()
+    #expect(replies.count == 2)
+    #expect(replies.first.map { $0[34] == 0 && Array($0[26..<30]) == [10, 1, 0, 1] && Array($0[30..<34]) == [10, 1, 0, 10] } == true)
+    #expect(replies.last.map { $0[34] == 3 && $0[35] == 0 } == true)
+    #expect(drops(rig, .ip4Lookup, .ip4NoRoute) == 1)
+  }
+
+  @Test func noErrorAboutAnErrorAndErrorsAreRateLimited() {
+    var rig = routerRig()
+    rig.ports[0].inject(routed(ttl: 1, proto: IPProtocol.icmp, icmpType: 3))
+    rig.pump()
+    #expect(rig.ports[0].drainCaptured().isEmpty)
+    #expect(drops(rig, .icmpError, .icmpErrorSuppressed) == 1)
+    for _ in 0..<300 { rig.ports[0].inject(routed(ttl: 1)) }
+    rig.pump()
+    let sent = rig.ports[0].drainCaptured().count
+    #expect(sent >= 100 && sent < 300, "\(sent)")
+    #expect(drops(rig, .icmpError, .icmpErrorRateLimited) == UInt64(300 - sent))
+    #expect(rig.worker.pool.available == rig.worker.pool.capacity)
+  }
+}

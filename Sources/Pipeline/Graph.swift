@@ -112,6 +112,7 @@ public struct Graph {
     frames.deallocate()
     counters.destroy()
     tunnelCounters.destroy()
+    ip4Lookup.destroy()
     portOutput.destroy()
   }
 

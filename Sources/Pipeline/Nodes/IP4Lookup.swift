@@ -19,16 +19,40 @@ import Wire
 @frozen
 public struct IP4Lookup {
   public static let id = NodeID.ip4Lookup
-  public init() {}
+  /// Scratch for batch lookups: destinations and results of one vector. Allocated once.
+  @usableFromInline let addresses: UnsafeMutablePointer<UInt32>
+  @usableFromInline let results: UnsafeMutablePointer<Int32>
+  public init() {
+    addresses = .allocate(capacity: PacketVector.capacity)
+    results = .allocate(capacity: PacketVector.capacity)
+  }
+  public func destroy() {
+    addresses.deallocate()
+    results.deallocate()
+  }
 
   @inlinable
   public func process(_ v: inout PacketVector, routing: RoutingTables, counters: NodeCounters) {
-    for i in 0..<v.count {
+    // One batch LPM lookup for the vector when all its packets are in one VRF (the usual
+    // case: a vector comes from one port), so that their table loads overlap.
+    let n = v.count
+    let vrf0 = routing.interfaces[Int(v.packets[0].context)].vrf
+    var oneVRF = true
+    for i in 0..<n {
+      let p = v.packets[i]
+      addresses[i] = p.data.loadBE32(at: EthernetHeader.minimumLength &+ 16)
+      if routing.interfaces[Int(p.context)].vrf != vrf0 { oneVRF = false }
+    }
+    if oneVRF {
+      routing.vrfs[Int(vrf0)].lookup(addresses, count: n, into: results)
+    } else {
+      for i in 0..<n { results[i] = Int32(truncatingIfNeeded: routing.vrfs[Int(routing.interfaces[Int(v.packets[i].context)].vrf)].lookup(addresses[i])) }
+    }
+    for i in 0..<n {
       let p = v.packets[i]
       let ip = IPv4Header(unchecked: p.data + EthernetHeader.minimumLength)
-      let ingress = routing.interfaces[Int(p.context)]
-      let destination = ip.destination.value
-      let fib = routing.vrfs[Int(ingress.vrf)].lookup(destination)
+      let destination = addresses[i]
+      let fib = Int(results[i])
       if fib < 0 {
         counters.drop(Self.id, .ip4NoRoute)
         toICMP(&v, i, ICMPError.parameters(type: ICMPv4Header.MessageType.destinationUnreachable, code: 0))

@@ -58,6 +58,21 @@ public struct ARPHeader {
     nonmutating set { base.storeBE32(newValue.value, at: Field.tpa) }
   }
 
+  /// Turns this request into its reply in place — "the target IP is at `mac`", to the
+  /// requester (RFC 826) — and points the untagged Ethernet header at `frame` back at the
+  /// requester, from `mac`.
+  @inlinable @inline(__always)
+  public func makeReply(from mac: MACAddress, frame: UnsafeMutableRawPointer) {
+    let requesterMAC = senderMAC, requesterIP = senderIP, asked = targetIP
+    operation = Self.reply
+    targetMAC = requesterMAC
+    targetIP = requesterIP
+    senderMAC = mac
+    senderIP = asked
+    frame.storeMAC(requesterMAC, at: 0)
+    frame.storeMAC(mac, at: 6)
+  }
+
   /// Writes the fixed Ethernet/IPv4 fields (htype 1, ptype 0x0800, hlen 6, plen 4).
   @inlinable public func fillFixedFields() {
     base.storeBE16(1, at: Field.htype)

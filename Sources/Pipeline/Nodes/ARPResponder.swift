@@ -32,13 +32,7 @@ public struct ARPResponder {
         else { continue }
         let owner = MACAddress(rawValue: raw)
         guard owner != asker else { continue }
-        arp.operation = ARPHeader.reply
-        arp.targetMAC = arp.senderMAC
-        arp.targetIP = sender
-        arp.senderMAC = owner
-        arp.senderIP = target
-        p.data.storeMAC(asker, at: 0)
-        p.data.storeMAC(owner, at: 6)
+        arp.makeReply(from: owner, frame: p.data)
         v.packets[i].outPort = p.inPort
         v.next[i] = NodeID.portOutput.rawValue
       } catch {

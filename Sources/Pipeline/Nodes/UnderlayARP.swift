@@ -34,13 +34,7 @@ public struct UnderlayARP {
           }
         }
         if aboutUs && arp.operation == ARPHeader.request && !gratuitous {
-          arp.operation = ARPHeader.reply
-          arp.targetMAC = senderMAC
-          arp.targetIP = sender
-          arp.senderMAC = myMAC
-          arp.senderIP = me
-          p.data.storeMAC(senderMAC, at: 0)
-          p.data.storeMAC(myMAC, at: 6)
+          arp.makeReply(from: myMAC, frame: p.data)
           v.packets[i].outPort = p.inPort
           v.next[i] = NodeID.portOutput.rawValue
         } else {

@@ -101,17 +101,14 @@ let benchmarks: @Sendable () -> Void = {
       return f
     }
     var r = RoutingConfig()
-    r.interfaces = [.init(vrf: 0, domain: 1, address: IPv4Address(10, 1, 0, 1), mac: gw1, mtu: 1500),
-                    .init(vrf: 0, domain: 2, address: IPv4Address(10, 2, 0, 1), mac: gw2, mtu: 1500)]
-    r.fib = [.init(interface: 0, gateway: nil), .init(interface: 1, gateway: nil)]
-    r.vrfRoutes = [[.init(prefix: IPv4Address(10, 1, 0, 0), length: 24, nextHop: 0),
-                    .init(prefix: IPv4Address(10, 2, 0, 0), length: 24, nextHop: 1)]]
+    r.addInterface(vrf: 0, domain: 1, address: IPv4Address(10, 1, 0, 1), prefixLength: 24, mac: gw1, mtu: 1500)
+    r.addInterface(vrf: 0, domain: 2, address: IPv4Address(10, 2, 0, 1), prefixLength: 24, mac: gw2, mtu: 1500)
     r.neighbors = (10..<74).map { h in (2, IPv4Address(10, 2, 0, UInt8(h)), MACAddress(0xfa, 0x16, 0x3e, 2, 0, UInt8(h)), L2Value.local(1)) }
     measure(benchmark, routedFrames) { ports in
       DataplaneSnapshot(generation: 1, ports: ports,
                         interfaces: [InterfaceInfo(domain: 1, portSecurity: false, mac: .zero),
                                      InterfaceInfo(domain: 2, portSecurity: false, mac: .zero)],
-                        poll: [[0]], domains: 2, l2: [(1, gw1, L2Value.router | 0), (2, gw2, L2Value.router | 1)], routing: r)
+                        poll: [[0]], domains: 2, l2: r.gatewayL2Entries, routing: r)
     }
   }
 

@@ -40,6 +40,28 @@ public struct RoutingConfig: Sendable {
   /// This node's DVR host MAC: the source of frames it routes onto the overlay.
   public var localDVRMAC = MACAddress.zero
   public init() {}
+
+  /// Adds a router interface to VRF `vrf` with its connected route (`address` with the
+  /// subnet's `prefixLength`). Returns the interface's index.
+  @discardableResult
+  public mutating func addInterface(vrf: Int, domain: UInt16, address: IPv4Address, prefixLength: Int, mac: MACAddress,
+                                    mtu: Int) -> Int {
+    interfaces.append(Interface(vrf: vrf, domain: domain, address: address, mac: mac, mtu: mtu))
+    addRoute(vrf: vrf, prefix: address, length: prefixLength, interface: interfaces.count - 1, gateway: nil)
+    return interfaces.count - 1
+  }
+
+  /// Adds a route of VRF `vrf`: `prefix/length` out of `interface`, via `gateway` (nil: connected).
+  public mutating func addRoute(vrf: Int, prefix: IPv4Address, length: Int, interface: Int, gateway: IPv4Address?) {
+    while vrfRoutes.count <= vrf { vrfRoutes.append([]) }
+    fib.append(FIBEntry(interface: interface, gateway: gateway))
+    vrfRoutes[vrf].append(LPM4.Route(prefix: prefix, length: length, nextHop: fib.count - 1))
+  }
+
+  /// The L2 entries that send frames for each interface's gateway MAC to the router.
+  public var gatewayL2Entries: [(domain: UInt16, mac: MACAddress, value: UInt32)] {
+    interfaces.enumerated().map { ($0.element.domain, $0.element.mac, L2Value.router | UInt32($0.offset)) }
+  }
 }
 
 /// A router interface as workers read it (16 bytes).

@@ -60,6 +60,8 @@ public enum DropReason: UInt8, CaseIterable, Error, Sendable, CustomStringConver
   case ip4RoutedFromTunnel = 106
   case icmpErrorRateLimited = 107
   case icmpErrorSuppressed = 108
+  case icmpErrorNoHeadroom = 109
+  case ip4UnsupportedEtherType = 110
   // ---- I/O (200–219)
   case rxNoBuffer = 200
   case rxTruncated = 201
@@ -114,6 +116,8 @@ public enum DropReason: UInt8, CaseIterable, Error, Sendable, CustomStringConver
     case .ip4RoutedFromTunnel: "ip4-routed-from-tunnel"
     case .icmpErrorRateLimited: "icmp-error-rate-limited"
     case .icmpErrorSuppressed: "icmp-error-suppressed"
+    case .icmpErrorNoHeadroom: "icmp-error-no-headroom"
+    case .ip4UnsupportedEtherType: "ip4-unsupported-ethertype"
     case .underlayUnsupported: "underlay-unsupported"
     case .ip6TooShort: "ip6-too-short"
     case .ip6BadVersion: "ip6-bad-version"
@@ -173,6 +177,8 @@ public enum DropReason: UInt8, CaseIterable, Error, Sendable, CustomStringConver
     case .ip4RoutedFromTunnel: "frame for a gateway MAC from the overlay (the source node routes)"
     case .icmpErrorRateLimited: "ICMP error not sent: over the rate limit (RFC 1812 §4.3.2.8)"
     case .icmpErrorSuppressed: "no ICMP error about an ICMP error, a fragment or a multicast packet (RFC 1812 §4.3.2.7)"
+    case .icmpErrorNoHeadroom: "no room before the packet for the ICMP error's 28 extra header bytes"
+    case .ip4UnsupportedEtherType: "frame for a gateway MAC that is not untagged IPv4 (no IPv6 routing)"
     case .underlayUnsupported: "underlay packet that is neither ARP nor VXLAN (UDP 4789) for this node"
     case .ip6TooShort: "IPv6 packet shorter than 40 bytes"
     case .ip6BadVersion: "IP version field is not 6"

@@ -17,7 +17,6 @@ struct Workload {
 
   /// W2: the input port is on subnet 1, the output port on subnet 2 of one router.
   var routing: RoutingConfig? = nil
-  var routerL2: [(domain: UInt16, mac: MACAddress, value: UInt32)] = []
 
   /// The data plane for this workload: input port 0, output port 1, one network.
   func snapshot(ports: [IO.Port]) -> DataplaneSnapshot {
@@ -25,7 +24,7 @@ struct Workload {
       return DataplaneSnapshot(generation: 1, ports: ports,
                                interfaces: [InterfaceInfo(domain: 1, portSecurity: false, mac: .zero),
                                             InterfaceInfo(domain: 2, portSecurity: false, mac: .zero)],
-                               poll: [[0]], domains: 2, l2: routerL2, routing: routing)
+                               poll: [[0]], domains: 2, l2: routing.gatewayL2Entries, routing: routing)
     }
     guard let overlay else { return .singleNetwork(ports: ports, poll: [0], macs: macs.map { ($0, 1) }) }
     return DataplaneSnapshot(generation: 1, ports: ports,
@@ -81,15 +80,11 @@ struct Workload {
       // The manifest's rules: gateway MAC of 10.A.B.0/24 is fa:16:3e:ff:0A:0B, VM MAC of 10.A.B.C fa:16:3e:0A:0B:0C.
       let gw1 = MACAddress(0xfa, 0x16, 0x3e, 0xff, 1, 0), gw2 = MACAddress(0xfa, 0x16, 0x3e, 0xff, 2, 0)
       var r = RoutingConfig()
-      r.interfaces = [.init(vrf: 0, domain: 1, address: IPv4Address(10, 1, 0, 1), mac: gw1, mtu: 1500),
-                      .init(vrf: 0, domain: 2, address: IPv4Address(10, 2, 0, 1), mac: gw2, mtu: 1500)]
-      r.fib = [.init(interface: 0, gateway: nil), .init(interface: 1, gateway: nil)]
-      r.vrfRoutes = [[.init(prefix: IPv4Address(10, 1, 0, 0), length: 24, nextHop: 0),
-                      .init(prefix: IPv4Address(10, 2, 0, 0), length: 24, nextHop: 1)]]
+      r.addInterface(vrf: 0, domain: 1, address: IPv4Address(10, 1, 0, 1), prefixLength: 24, mac: gw1, mtu: 1500)
+      r.addInterface(vrf: 0, domain: 2, address: IPv4Address(10, 2, 0, 1), prefixLength: 24, mac: gw2, mtu: 1500)
       r.neighbors = (2...254).map { h in (2, IPv4Address(10, 2, 0, UInt8(h)), MACAddress(0xfa, 0x16, 0x3e, 2, 0, UInt8(h)), L2Value.local(1)) }
       var w = Workload(name: name, pcap: directory + "/" + file, packets: packets, macs: [])
       w.routing = r
-      w.routerL2 = [(1, gw1, L2Value.router | 0), (2, gw2, L2Value.router | 1)]
       return w
     default:
       throw BenchError("workload '\(name)' needs a pipeline Gannet does not have yet (w1: L2, w2: routing, w5: VXLAN decap + L2)")

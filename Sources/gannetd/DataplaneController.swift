@@ -259,24 +259,19 @@ final class DataplaneController {
     c.remoteDVRMACs = s.chassis.filter { $0.tunnelIP != config.tunnelIP }.map(\.dvrMAC)
     for (vrf, id) in s.routers.keys.sorted().enumerated() {
       let r = s.routers[id]!
-      var routes: [LPM4.Route] = []
+      c.vrfRoutes.append([])
       var index: [String: Int] = [:]
       for i in r.interfaces {
         guard let d = domain[i.network], let net = s.networks[i.network] else { continue }
-        index[i.network] = c.interfaces.count
-        l2.append((d, i.mac, L2Value.router | UInt32(c.interfaces.count)))
         arp.append((d, i.address, i.mac))
-        c.interfaces.append(.init(vrf: vrf, domain: d, address: i.address, mac: i.mac, mtu: net.mtu))
-        c.fib.append(.init(interface: c.interfaces.count - 1, gateway: nil))
-        routes.append(.init(prefix: i.subnet.address, length: i.prefixLength, nextHop: c.fib.count - 1))
+        index[i.network] = c.addInterface(vrf: vrf, domain: d, address: i.address, prefixLength: i.prefixLength, mac: i.mac, mtu: net.mtu)
       }
       for rt in r.routes {
         guard let i = r.interfaces.first(where: { $0.subnet.contains(rt.nextHop) }), let k = index[i.network] else { continue }
-        c.fib.append(.init(interface: k, gateway: rt.nextHop))
-        routes.append(.init(prefix: rt.prefix.address, length: rt.prefix.length, nextHop: c.fib.count - 1))
+        c.addRoute(vrf: vrf, prefix: rt.prefix.address, length: rt.prefix.length, interface: k, gateway: rt.nextHop)
       }
-      c.vrfRoutes.append(routes)
     }
+    l2 += c.gatewayL2Entries
     for p in s.ports.values {
       guard s.routerInterface(of: p.network) != nil, let d = domain[p.network], let t = target(p.id),
             underlay != nil || t & L2Value.remote == 0 else { continue }   // remote without an underlay: unreachable

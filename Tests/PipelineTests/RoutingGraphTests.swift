@@ -15,17 +15,14 @@ let vmA = MACAddress(0xfa, 0x16, 0x3e, 1, 0, 10), vmB = MACAddress(0xfa, 0x16, 0
 func routerRig() -> Rig {
   let ports = (0..<2).map { _ in MemoryPort() }
   var r = RoutingConfig()
-  r.interfaces = [.init(vrf: 0, domain: 1, address: IPv4Address(10, 1, 0, 1), mac: gw1, mtu: 1500),
-                  .init(vrf: 0, domain: 2, address: IPv4Address(10, 2, 0, 1), mac: gw2, mtu: 1400)]
-  r.fib = [.init(interface: 0, gateway: nil), .init(interface: 1, gateway: nil)]
-  r.vrfRoutes = [[.init(prefix: IPv4Address(10, 1, 0, 0), length: 24, nextHop: 0),
-                  .init(prefix: IPv4Address(10, 2, 0, 0), length: 24, nextHop: 1)]]
+  r.addInterface(vrf: 0, domain: 1, address: IPv4Address(10, 1, 0, 1), prefixLength: 24, mac: gw1, mtu: 1500)
+  r.addInterface(vrf: 0, domain: 2, address: IPv4Address(10, 2, 0, 1), prefixLength: 24, mac: gw2, mtu: 1400)
   r.neighbors = [(1, IPv4Address(10, 1, 0, 10), vmA, L2Value.local(0)), (2, IPv4Address(10, 2, 0, 10), vmB, L2Value.local(1))]
   let snap = DataplaneSnapshot(generation: 1, ports: ports.map { .memory($0) },
                                interfaces: [InterfaceInfo(domain: 1, portSecurity: true, mac: vmA),
                                             InterfaceInfo(domain: 2, portSecurity: true, mac: vmB)],
                                poll: [[0, 1]], domains: 2,
-                               l2: [(1, vmA, 0), (2, vmB, 1), (1, gw1, L2Value.router | 0), (2, gw2, L2Value.router | 1)], routing: r)
+                               l2: [(1, vmA, 0), (2, vmB, 1)] + r.gatewayL2Entries, routing: r)
   return Rig(ports: ports, snapshot: snap)
 }
 

@@ -13,7 +13,7 @@ import Wire
 /// non-first fragment, or a packet to or from a multicast/broadcast address (§4.3.2.7), and
 /// at most `ratePerSecond` per worker (token bucket, §4.3.2.8).
 ///
-/// Drops: `icmp-error-suppressed`, `icmp-error-rate-limited`, `vxlan-no-headroom`.
+/// Drops: `icmp-error-suppressed`, `icmp-error-rate-limited`, `icmp-error-no-headroom`.
 /// Next nodes: port-output, error-drop.
 @frozen
 public struct ICMPError {
@@ -41,10 +41,13 @@ public struct ICMPError {
       let ip = IPv4Header(unchecked: original)
       let domain = env.interfaces[Int(p.inPort)].domain
       let ingress = routing.domainInterface[Int(domain)]
-      let innerICMPType = ip.proto == IPProtocol.icmp && ip.payloadLength >= 1 ? ip.payload.loadU8(at: 0) : 8
+      // An ICMP message other than echo request/reply is (or may be) an error itself.
+      let aboutICMPError = ip.proto == IPProtocol.icmp && ip.payloadLength >= 1
+        && ip.payload.loadU8(at: 0) != ICMPv4Header.MessageType.echoRequest
+        && ip.payload.loadU8(at: 0) != ICMPv4Header.MessageType.echoReply
       let src = ip.source.value, dst = ip.destination.value
-      guard ingress >= 0, ip.fragmentOffset == 0, innerICMPType == 0 || innerICMPType == 8 || ip.proto != IPProtocol.icmp,
-            src >> 28 != 0xe, dst >> 28 != 0xe, dst != .max, src != 0, src != .max
+      let multicastOrBroadcast = src >> 28 == 0xe || dst >> 28 == 0xe || dst == .max || src == .max || src == 0
+      guard ingress >= 0, ip.fragmentOffset == 0, !aboutICMPError, !multicastOrBroadcast
       else {
         v.drop(i, .icmpErrorSuppressed, node: Self.id, counters: counters)
         continue
@@ -54,7 +57,7 @@ public struct ICMPError {
         continue
       }
       guard p.headroom >= 28 else {
-        v.drop(i, .vxlanNoHeadroom, node: Self.id, counters: counters)
+        v.drop(i, .icmpErrorNoHeadroom, node: Self.id, counters: counters)
         continue
       }
       let gateway = routing.interfaces[Int(ingress)]

@@ -8,7 +8,7 @@ import Wire
 /// for the router's own addresses to ip4-local, and packets whose TTL would reach 0 to
 /// icmp-error (time exceeded, RFC 1812 §5.3.1). The rest go to ip4-lookup.
 ///
-/// Drops: `ip4-*` header errors, `ip4-ttl-expired` (an ICMP error is sent).
+/// Drops: `ip4-unsupported-ethertype`, `ip4-*` header errors, `ip4-ttl-expired` (an ICMP error is sent).
 /// Next nodes: ip4-lookup, ip4-local, icmp-error, error-drop.
 @frozen
 public struct IP4Input {
@@ -20,7 +20,7 @@ public struct IP4Input {
     for i in 0..<v.count {
       let p = v.packets[i]
       do throws(DropReason) {
-        guard p.data.loadBE16(at: 12) == EtherType.ipv4 else { throw .ip4LocalUnsupported }
+        guard p.data.loadBE16(at: 12) == EtherType.ipv4 else { throw .ip4UnsupportedEtherType }
         let ip = try IPv4Header(validating: p.data + EthernetHeader.minimumLength, length: Int(p.length) &- EthernetHeader.minimumLength)
         guard ip.checksumIsValid else { throw .ipBadChecksum }
         let vrf = routing.interfaces[Int(p.context)].vrf

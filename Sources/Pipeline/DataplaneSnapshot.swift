@@ -23,10 +23,10 @@ public struct InterfaceInfo: Sendable {
 
 /// The value an `L2Table` entry holds:
 ///
-///     31       30        29       28       27 … 16   15 … 0
-///     +--------+---------+--------+--------+---------+-----------------------------------+
-///     | remote | learned | stale  | router | (zero)  | interface, tunnel or router iface |
-///     +--------+---------+--------+--------+---------+-----------------------------------+
+///     31       30        29       28       27     26 … 16   15 … 0
+///     +--------+---------+--------+--------+------+---------+-----------------------------------+
+///     | remote | learned | stale  | router | snat | (zero)  | interface, tunnel or router iface |
+///     +--------+---------+--------+--------+------+---------+-----------------------------------+
 ///
 /// `router` entries are a router interface's gateway MAC: frames to it are routed.
 /// `remote` entries name a tunnel index (the MAC is behind another node's VTEP) instead of
@@ -37,6 +37,8 @@ public enum L2Value {
   public static let learned: UInt32 = 1 << 30
   public static let stale: UInt32 = 1 << 29
   public static let router: UInt32 = 1 << 28
+  /// With `router`: the router's SNAT port MAC on the SNAT node (frames go to snat-in2out).
+  public static let snat: UInt32 = 1 << 27
   public static let interfaceMask: UInt32 = 0xffff
   @inlinable public static func local(_ interface: Int) -> UInt32 { UInt32(interface) }
   @inlinable public static func tunnel(_ index: Int) -> UInt32 { remote | UInt32(index) }
@@ -68,6 +70,8 @@ public final class DataplaneSnapshot: @unchecked Sendable {
   public let overlay: OverlayTables
   /// Router interfaces, VRFs, FIB, neighbours (see `RoutingTables`).
   public let routing: RoutingTables
+  /// Uplink, external gateways, hosted floating IPs (see `ExternalTables`).
+  public let external: ExternalTables
 
   /// - Parameters:
   ///   - interfaces: one per port, same order.
@@ -76,7 +80,7 @@ public final class DataplaneSnapshot: @unchecked Sendable {
   ///   - overlay: the underlay and tunnels; the default is no overlay.
   public init(generation: UInt64, ports: [Port], interfaces: [InterfaceInfo], poll: [[Int]], domains: Int,
               l2: [(domain: UInt16, mac: MACAddress, value: UInt32)], overlay: OverlayConfig = OverlayConfig(),
-              routing: RoutingConfig = RoutingConfig()) {
+              routing: RoutingConfig = RoutingConfig(), external: ExternalConfig = ExternalConfig()) {
     precondition(ports.count == interfaces.count && ports.count <= Int(UInt16.max))
     self.generation = generation
     self.l2 = L2Table(l2)
@@ -110,6 +114,7 @@ public final class DataplaneSnapshot: @unchecked Sendable {
     floodMembers.initialize(from: members, count: members.count)
     self.overlay = OverlayTables(overlay, domains: domains)
     self.routing = RoutingTables(routing, domains: domains)
+    self.external = ExternalTables(external, vrfs: routing.vrfRoutes.count)
   }
 
   /// An empty data plane: no ports.
@@ -129,6 +134,7 @@ public final class DataplaneSnapshot: @unchecked Sendable {
     s.floodMembers.deallocate()
     s.overlay.destroy()
     s.routing.destroy()
+    s.external.destroy()
   }
 }
 

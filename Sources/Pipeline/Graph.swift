@@ -24,6 +24,11 @@ public struct GraphEnvironment {
   public let events: Unmanaged<EventRing>
   public let overlay: OverlayTables
   public let routing: RoutingTables
+  public let external: ExternalTables
+  /// The SNAT connection table (used on the worker that polls the underlay and the uplink).
+  public let sessions: SessionTable
+  /// NAT clock (seconds), read once per poll round.
+  public let now: UInt32
   public let tunnelCounters: TunnelCounters
   public let generation: UInt64
   /// The worker's index: its TX queue on every port.
@@ -31,7 +36,7 @@ public struct GraphEnvironment {
 
   @inlinable
   public init(snapshot: DataplaneSnapshot, pool: NativePool, releaser: BufferReleaser, events: Unmanaged<EventRing>,
-              tunnelCounters: TunnelCounters, queue: Int) {
+              tunnelCounters: TunnelCounters, queue: Int, sessions: SessionTable, now: UInt32) {
     l2 = snapshot.l2
     floodStart = snapshot.floodStart
     floodMembers = snapshot.floodMembers
@@ -43,6 +48,9 @@ public struct GraphEnvironment {
     self.events = events
     overlay = snapshot.overlay
     routing = snapshot.routing
+    external = snapshot.external
+    self.sessions = sessions
+    self.now = now
     self.tunnelCounters = tunnelCounters
     generation = snapshot.generation
     self.queue = queue
@@ -84,6 +92,13 @@ public struct Graph {
   public var ethernetInput = EthernetInput()
   public var underlayARP = UnderlayARP()
   public var vxlanInput = VXLANInput()
+  public var externalInput = ExternalInput()
+  public var externalARP = ExternalARP()
+  public var fipDNAT = FIPDNAT()
+  public var snatOut2In = SNATOut2In()
+  public var ip4External = IP4External()
+  public var fipSNAT = FIPSNAT()
+  public var snatIn2Out = SNATIn2Out()
   public var l2Input = L2Input()
   public var arpResponder = ARPResponder()
   public var l2Forward = L2Forward()
@@ -134,7 +149,16 @@ public struct Graph {
     var v = slot.pointee
     let n = v.count
     switch id {
-    case .ethernetInput: ethernetInput.process(&v, underlayPort: env.overlay.underlayPort, counters: counters)
+    case .ethernetInput:
+      ethernetInput.process(&v, underlayPort: env.overlay.underlayPort, uplinkPort: env.external.uplinkPort, counters: counters)
+    case .externalInput: externalInput.process(&v, external: env.external, counters: counters)
+    case .externalARP: externalARP.process(&v, external: env.external, events: env.events, counters: counters)
+    case .fipDNAT: fipDNAT.process(&v, external: env.external, counters: counters)
+    case .snatOut2In: snatOut2In.process(&v, external: env.external, sessions: env.sessions, now: env.now, counters: counters)
+    case .ip4External: ip4External.process(&v, routing: env.routing, external: env.external, counters: counters)
+    case .fipSNAT: fipSNAT.process(&v, external: env.external, counters: counters)
+    case .snatIn2Out:
+      snatIn2Out.process(&v, routing: env.routing, external: env.external, sessions: env.sessions, now: env.now, counters: counters)
     case .underlayARP: underlayARP.process(&v, overlay: env.overlay, events: env.events, counters: counters)
     case .vxlanInput:
       vxlanInput.process(&v, overlay: env.overlay, routing: env.routing, tunnelCounters: tunnelCounters, counters: counters)

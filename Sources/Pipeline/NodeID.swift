@@ -9,17 +9,24 @@ public enum NodeID: UInt16, CaseIterable, Sendable, CustomStringConvertible {
   case ethernetInput = 0
   case underlayARP = 1
   case vxlanInput = 2
-  case l2Input = 3
-  case arpResponder = 4
-  case l2Forward = 5
-  case ip4Input = 6
-  case ip4Lookup = 7
-  case ip4Local = 8
-  case icmpError = 9
-  case l2Flood = 10
-  case vxlanEncap = 11
-  case portOutput = 12
-  case errorDrop = 13
+  case externalInput = 3
+  case externalARP = 4
+  case l2Input = 5
+  case arpResponder = 6
+  case l2Forward = 7
+  case ip4Input = 8
+  case fipDNAT = 9
+  case snatOut2In = 10
+  case ip4Lookup = 11
+  case ip4Local = 12
+  case ip4External = 13
+  case fipSNAT = 14
+  case snatIn2Out = 15
+  case icmpError = 16
+  case l2Flood = 17
+  case vxlanEncap = 18
+  case portOutput = 19
+  case errorDrop = 20
 
   public static let count = allCases.count
 
@@ -31,6 +38,13 @@ public enum NodeID: UInt16, CaseIterable, Sendable, CustomStringConvertible {
     case .arpResponder: "arp-responder"
     case .vxlanEncap: "vxlan-encap"
     case .ip4Input: "ip4-input"
+    case .externalInput: "external-input"
+    case .externalARP: "external-arp"
+    case .fipDNAT: "fip-dnat"
+    case .snatOut2In: "snat-out2in"
+    case .ip4External: "ip4-external"
+    case .fipSNAT: "fip-snat"
+    case .snatIn2Out: "snat-in2out"
     case .ip4Lookup: "ip4-lookup"
     case .ip4Local: "ip4-local"
     case .icmpError: "icmp-error"

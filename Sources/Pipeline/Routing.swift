@@ -58,6 +58,14 @@ public struct RoutingConfig: Sendable {
     vrfRoutes[vrf].append(LPM4.Route(prefix: prefix, length: length, nextHop: fib.count - 1))
   }
 
+  /// Adds the default route of a router with an external gateway: 0.0.0.0/0 to the external
+  /// network (ip4-external picks floating IP or SNAT per packet).
+  public mutating func addExternalRoute(vrf: Int) {
+    while vrfRoutes.count <= vrf { vrfRoutes.append([]) }
+    fib.append(FIBEntry(interface: Int(RoutingTables.external), gateway: nil))
+    vrfRoutes[vrf].append(LPM4.Route(prefix: IPv4Address(0), length: 0, nextHop: fib.count - 1))
+  }
+
   /// The L2 entries that send frames for each interface's gateway MAC to the router.
   public var gatewayL2Entries: [(domain: UInt16, mac: MACAddress, value: UInt32)] {
     interfaces.enumerated().map { ($0.element.domain, $0.element.mac, L2Value.router | UInt32($0.offset)) }
@@ -83,6 +91,8 @@ public struct RoutingTables: @unchecked Sendable {
   /// Neighbour value: MAC in bits 0…47, where-to in bits 48…63 (bit 63 tunnel, else local
   /// interface; the low 15 bits are the index).
   public static let neighborTunnel: UInt64 = 1 << 63
+  /// `fibInterface` of a route to the external network.
+  public static let external: UInt16 = 0xffff
   public let interfaces: UnsafeMutablePointer<RouterInterfaceInfo>
   public let interfaceCount: Int
   /// Router interface of each bridge domain, or -1.
@@ -119,7 +129,7 @@ public struct RoutingTables: @unchecked Sendable {
     fibInterface = .allocate(capacity: max(c.fib.count, 1))
     fibGateway = .allocate(capacity: max(c.fib.count, 1))
     for (i, e) in c.fib.enumerated() {
-      fibInterface[i] = UInt16(e.interface)
+      fibInterface[i] = UInt16(truncatingIfNeeded: e.interface)
       fibGateway[i] = e.gateway?.value ?? 0
     }
     neighbors = ExactTable(c.neighbors.map { n in

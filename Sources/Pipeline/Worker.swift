@@ -1,4 +1,5 @@
 import Buffers
+import CDPDKShim
 import IO
 import Synchronization
 import Tables
@@ -35,9 +36,16 @@ public struct Worker {
   /// Events to the control thread: MAC learning, underlay ARP (this worker is the only producer).
   public let events: EventRing
   @usableFromInline let hotEvents: Unmanaged<EventRing>
+  /// The node's SNAT connection table (shared by handle; only the worker that polls the
+  /// underlay and the uplink — worker 0 — ever touches it, so it has one writer).
+  public let sessions: SessionTable
+  let ownsSessions: Bool
+  @usableFromInline let tscHz: UInt64
+  /// Session slots the expiry clock hand visits per poll round.
+  public static let expiryBudget = 64
 
   public init(index: Int, tables: RCUBox<DataplaneSnapshot>, maxPorts: Int = defaultMaxPorts, poolSize: Int = 8192,
-              burst: Int = 32) {
+              burst: Int = 32, sessions: SessionTable? = nil) {
     precondition(burst > 0 && burst <= PacketVector.capacity)
     self.index = index
     self.maxPorts = maxPorts
@@ -51,6 +59,10 @@ public struct Worker {
     self.burst = burst
     self.events = EventRing()
     self.hotEvents = Unmanaged.passUnretained(events)
+    // Without a table of the node's, a minimal one of the worker's own (nodes without SNAT).
+    self.sessions = sessions ?? SessionTable(capacity: 16)
+    ownsSessions = sessions == nil
+    tscHz = TSC.hz
   }
 
   /// One round over every polled port of the current snapshot. Returns the number of
@@ -59,13 +71,15 @@ public struct Worker {
   public mutating func poll() -> Int {
     let snap = hotTables._withUnsafeGuaranteedRef { $0.current }
     var total = 0
+    let now = UInt32(truncatingIfNeeded: cdpdk_rdtsc() / tscHz)
     snap._withUnsafeGuaranteedRef { s in
       // A snapshot with more ports than the graph can stage is refused by the control
       // plane (`maxPorts`); checked here too so a bug cannot write out of bounds.
       guard s.portCount <= maxPorts else { return }
       // A snapshot built for fewer workers gives this one nothing to poll.
       guard index < s.workers else { return }
-      let env = GraphEnvironment(snapshot: s, pool: pool, releaser: releaser, events: hotEvents, tunnelCounters: graph.tunnelCounters, queue: index)
+      let env = GraphEnvironment(snapshot: s, pool: pool, releaser: releaser, events: hotEvents, tunnelCounters: graph.tunnelCounters, queue: index,
+                                 sessions: sessions, now: now)
       for i in s.pollStart[index]..<s.pollStart[index &+ 1] {
         let p = s.poll[i]
         let n = s.ports[Int(p)].rx(into: &graph.input.pointee, max: burst, inPort: p, pool: pool)
@@ -75,6 +89,7 @@ public struct Worker {
         }
       }
     }
+    if index == 0 { sessions.expire(now: now, budget: Self.expiryBudget) }
     let w = index
     hotQSBR._withUnsafeGuaranteedRef { $0.quiescent(worker: w) }
     return total
@@ -106,6 +121,7 @@ public struct Worker {
   /// Frees the worker's graph and pool. Control thread, after `run` returned.
   public func destroy() {
     graph.destroy()
+    if ownsSessions { sessions.destroy() }
     releaser.destroy()
     pool.destroy()
   }

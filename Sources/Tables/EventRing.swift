@@ -17,6 +17,8 @@ public final class EventRing: @unchecked Sendable {
       case macSeen
       /// `key` = IPv4 address, `value` = its MAC (an ARP packet received on `interface`).
       case neighbor
+      /// `key` = IPv4 address, `value` = its MAC: ARP heard on the uplink (external network).
+      case externalNeighbor
     }
     public var kind: Kind
     public var interface: UInt16

@@ -62,6 +62,19 @@ public enum DropReason: UInt8, CaseIterable, Error, Sendable, CustomStringConver
   case icmpErrorSuppressed = 108
   case icmpErrorNoHeadroom = 109
   case ip4UnsupportedEtherType = 110
+  // ---- External network, floating IPs, SNAT (120–139)
+  case externalNotForUs = 120
+  case externalUnsupported = 121
+  case externalNextHopUnresolved = 122
+  case snatNoSession = 123
+  case snatPortsExhausted = 124
+  case snatTableFull = 125
+  case natUnsupportedProtocol = 126
+  case snatFragment = 127
+  case natTTLExpired = 128
+  case natICMPErrorNoMatch = 129
+  case snatNoGateway = 130
+  case natTruncated = 131
   // ---- I/O (200–219)
   case rxNoBuffer = 200
   case rxTruncated = 201
@@ -118,6 +131,18 @@ public enum DropReason: UInt8, CaseIterable, Error, Sendable, CustomStringConver
     case .icmpErrorSuppressed: "icmp-error-suppressed"
     case .icmpErrorNoHeadroom: "icmp-error-no-headroom"
     case .ip4UnsupportedEtherType: "ip4-unsupported-ethertype"
+    case .externalNotForUs: "external-not-for-us"
+    case .externalUnsupported: "external-unsupported"
+    case .externalNextHopUnresolved: "external-next-hop-unresolved"
+    case .snatNoSession: "snat-no-session"
+    case .snatPortsExhausted: "snat-ports-exhausted"
+    case .snatTableFull: "snat-table-full"
+    case .natUnsupportedProtocol: "nat-unsupported-protocol"
+    case .snatFragment: "snat-fragment"
+    case .natTTLExpired: "nat-ttl-expired"
+    case .natICMPErrorNoMatch: "nat-icmp-error-no-match"
+    case .snatNoGateway: "snat-no-gateway"
+    case .natTruncated: "nat-truncated"
     case .underlayUnsupported: "underlay-unsupported"
     case .ip6TooShort: "ip6-too-short"
     case .ip6BadVersion: "ip6-bad-version"
@@ -179,6 +204,18 @@ public enum DropReason: UInt8, CaseIterable, Error, Sendable, CustomStringConver
     case .icmpErrorSuppressed: "no ICMP error about an ICMP error, a fragment or a multicast packet (RFC 1812 §4.3.2.7)"
     case .icmpErrorNoHeadroom: "no room before the packet for the ICMP error's 28 extra header bytes"
     case .ip4UnsupportedEtherType: "frame for a gateway MAC that is not untagged IPv4 (no IPv6 routing)"
+    case .externalNotForUs: "uplink packet for an address this node does not serve (no floating IP hosted here, no SNAT here)"
+    case .externalUnsupported: "uplink frame that is neither ARP nor untagged IPv4"
+    case .externalNextHopUnresolved: "upstream gateway's MAC not resolved yet (ARP pending)"
+    case .snatNoSession: "packet from outside for the SNAT address that matches no session"
+    case .snatPortsExhausted: "new flow: no free port in the router's SNAT port range for this remote endpoint"
+    case .snatTableFull: "new flow: the connection table is full"
+    case .natUnsupportedProtocol: "SNAT of a protocol other than TCP, UDP or ICMP echo/error"
+    case .snatFragment: "IPv4 fragment through SNAT (ports are needed; Gannet does not reassemble)"
+    case .natTTLExpired: "TTL would reach 0 on the way in from the external network"
+    case .natICMPErrorNoMatch: "ICMP error quoting a packet of no session or floating IP"
+    case .snatNoGateway: "external route but the router has no external gateway or its SNAT node is unreachable"
+    case .natTruncated: "TCP/UDP/ICMP header (or an ICMP error's quote) too short to translate"
     case .underlayUnsupported: "underlay packet that is neither ARP nor VXLAN (UDP 4789) for this node"
     case .ip6TooShort: "IPv6 packet shorter than 40 bytes"
     case .ip6BadVersion: "IP version field is not 6"

@@ -14,6 +14,10 @@ public struct ICMPv4Header {
     public static let destinationUnreachable: UInt8 = 3
     public static let echoRequest: UInt8 = 8
     public static let timeExceeded: UInt8 = 11
+    public static let parameterProblem: UInt8 = 12
+    /// Error messages that quote the datagram they are about (RFC 792): a NAT translates
+    /// the quote too (RFC 5508 §4.2).
+    @inlinable public static func isError(_ t: UInt8) -> Bool { t == destinationUnreachable || t == timeExceeded || t == parameterProblem }
   }
   public static let minimumLength = 8
 

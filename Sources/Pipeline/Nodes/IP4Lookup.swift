@@ -15,7 +15,8 @@ import Wire
 ///
 /// Drops: `ip4-no-route` (ICMP net unreachable sent), `ip4-neighbor-unknown` (ICMP host
 /// unreachable sent), `ip4-fragmentation-needed` (ICMP sent), `ip4-fragmentation-unsupported`.
-/// Next nodes: port-output (local port), vxlan-encap (remote node), icmp-error, error-drop.
+/// The default route of a router with an external gateway goes to ip4-external.
+/// Next nodes: port-output (local port), vxlan-encap (remote node), ip4-external, icmp-error, error-drop.
 @frozen
 public struct IP4Lookup {
   public static let id = NodeID.ip4Lookup
@@ -56,6 +57,10 @@ public struct IP4Lookup {
       if fib < 0 {
         counters.drop(Self.id, .ip4NoRoute)
         toICMP(&v, i, ICMPError.parameters(type: ICMPv4Header.MessageType.destinationUnreachable, code: 0))
+        continue
+      }
+      if routing.fibInterface[fib] == RoutingTables.external {
+        v.next[i] = NodeID.ip4External.rawValue   // context stays the ingress router interface
         continue
       }
       let egressIndex = Int(routing.fibInterface[fib])

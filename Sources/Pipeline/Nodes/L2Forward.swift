@@ -14,7 +14,8 @@ import Wire
 /// out of a tunnel is never sent into another one: split horizon, as every VTEP does).
 /// Remote destinations go to vxlan-encap with `outPort` = tunnel index.
 /// Frames to a router interface's gateway MAC go to ip4-input (`context` = router interface).
-/// Next nodes: port-output, l2-flood, vxlan-encap, ip4-input, error-drop.
+/// Frames to a router's SNAT port MAC (on its SNAT node) go to snat-in2out (`context` = router interface).
+/// Next nodes: port-output, l2-flood, vxlan-encap, ip4-input, snat-in2out, error-drop.
 @frozen
 public struct L2Forward {
   public static let id = NodeID.l2Forward
@@ -33,7 +34,11 @@ public struct L2Forward {
       if value & L2Value.router != 0 {
         // A gateway MAC: route. Only a local VM's frames are routed here (DVR: the source
         // node routes; the overlay never carries frames to a gateway MAC).
-        if p.inPort == underlay && underlayPort >= 0 {
+        if value & L2Value.snat != 0 {
+          // The router's SNAT port on its SNAT node: frames other nodes routed here.
+          v.packets[i].context = value & L2Value.interfaceMask
+          v.next[i] = NodeID.snatIn2Out.rawValue
+        } else if p.inPort == underlay && underlayPort >= 0 {
           v.drop(i, .ip4RoutedFromTunnel, node: Self.id, counters: counters)
         } else {
           v.packets[i].context = value & L2Value.interfaceMask

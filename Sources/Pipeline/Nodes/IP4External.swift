@@ -1,0 +1,55 @@
+import Buffers
+import Tables
+import Wire
+
+/// `ip4-external`: a packet a local VM sent to the internet (ip4-lookup matched the default
+/// route of a router with an external gateway; `context` = ingress router interface). The
+/// source node is the router hop: it decrements the TTL (ip4-input made sure it stays ≥ 1)
+/// and picks the path (DOMAIN.md paths 4 and 6):
+///
+/// - the source has a floating IP hosted here → fip-snat (`context` = floating IP index);
+/// - the router's SNAT runs on this node → snat-in2out (`context` unchanged);
+/// - otherwise the packet goes to the router's SNAT port on the SNAT node, over the overlay
+///   on the VM's own network (Neutron DVR): destination MAC = the router's gateway port
+///   MAC, source MAC = this node's DVR host MAC, then vxlan-encap to the SNAT node's tunnel.
+///
+/// Drops: `snat-no-gateway` (no external gateway, or no tunnel to its SNAT node).
+/// Next nodes: fip-snat, snat-in2out, vxlan-encap, error-drop.
+@frozen
+public struct IP4External {
+  public static let id = NodeID.ip4External
+  public init() {}
+
+  @inlinable
+  public func process(_ v: inout PacketVector, routing: RoutingTables, external: ExternalTables, counters: NodeCounters) {
+    for i in 0..<v.count {
+      let p = v.packets[i]
+      let ingress = routing.interfaces[Int(p.context)]
+      let vrf = ingress.vrf
+      guard Int(vrf) < external.gatewayCount else {
+        v.drop(i, .snatNoGateway, node: Self.id, counters: counters)
+        continue
+      }
+      let gateway = external.gateways[Int(vrf)]
+      let ip = IPv4Header(unchecked: p.data + EthernetHeader.minimumLength)
+      if external.floatingIPCount > 0,
+         let fip = external.bySource.lookup(ExternalTables.sourceKey(vrf: vrf, ip: ip.source.value)) {
+        ip.decrementTTL()
+        v.packets[i].context = UInt32(truncatingIfNeeded: fip)
+        v.next[i] = NodeID.fipSNAT.rawValue
+      } else if gateway.snatHere {
+        ip.decrementTTL()
+        v.next[i] = NodeID.snatIn2Out.rawValue
+      } else if gateway.snatTunnel >= 0 && gateway.externalIP != 0 {
+        ip.decrementTTL()
+        p.data.storeMAC(gateway.mac, at: 0)
+        p.data.storeMAC(routing.localDVRMAC, at: 6)
+        v.packets[i].context = UInt32(ingress.domain)
+        v.packets[i].outPort = UInt16(truncatingIfNeeded: gateway.snatTunnel)
+        v.next[i] = NodeID.vxlanEncap.rawValue
+      } else {
+        v.drop(i, .snatNoGateway, node: Self.id, counters: counters)
+      }
+    }
+  }
+}

@@ -1,0 +1,90 @@
+import Buffers
+import Tables
+import Wire
+
+/// `snat-in2out`: source NAT with port translation on the router's SNAT node (DOMAIN.md
+/// path 6). Packets come from ip4-external (a VM on this node) or from l2-forward: frames
+/// another node sent over the overlay to the router's SNAT port MAC (`context` = router
+/// interface; the source node already routed them and decremented the TTL).
+///
+/// Connection tracking (`SessionTable`, keyed by the router's external IP, so tenants'
+/// overlapping addresses never meet): a flow's first packet creates a session with an
+/// external port found by a bounded search in the router's port range; later packets
+/// refresh it and drive the TCP state that picks its timeout. The source becomes
+/// external IP:port (ICMP echo: the identifier) with every checksum patched; an ICMP error
+/// from the VM about a session's inbound packet is translated by its quote (RFC 5508 §4.2).
+/// Then: destination MAC = the upstream gateway, source MAC = the router's gateway port
+/// MAC, out of the uplink.
+///
+/// Drops: `snat-ports-exhausted`, `snat-table-full` (new flows only; existing sessions keep
+/// working), `snat-fragment`, `nat-unsupported-protocol`, `nat-truncated`,
+/// `nat-icmp-error-no-match`, `snat-no-gateway`, `external-next-hop-unresolved`, `ip4-*`.
+/// Next nodes: port-output, error-drop.
+@frozen
+public struct SNATIn2Out {
+  public static let id = NodeID.snatIn2Out
+  public init() {}
+
+  @inlinable
+  public func process(_ v: inout PacketVector, routing: RoutingTables, external: ExternalTables, sessions: SessionTable, now: UInt32,
+                      counters: NodeCounters) {
+    for i in 0..<v.count {
+      let p = v.packets[i]
+      do throws(DropReason) {
+        let vrf = Int(routing.interfaces[Int(p.context)].vrf)
+        guard vrf < external.gatewayCount, external.uplinkPort >= 0 else { throw .snatNoGateway }
+        let gw = external.gateways[vrf]
+        guard gw.snatHere else { throw .snatNoGateway }
+        guard gw.upstreamResolved else { throw .externalNextHopUnresolved }
+        guard p.data.loadBE16(at: 12) == EtherType.ipv4 else { throw .ip4UnsupportedEtherType }
+        let ip = try IPv4Header(validating: p.data + EthernetHeader.minimumLength, length: Int(p.length) &- EthernetHeader.minimumLength)
+        guard ip.checksumIsValid else { throw .ipBadChecksum }
+        guard !ip.isFragment else { throw .snatFragment }
+        let l4 = try NATRewrite.l4(ip)
+        let proto = ip.proto
+        if proto == IPProtocol.icmp && !ICMPv4Header.MessageType.isQuery(l4.loadU8(at: 0)) {
+          try Self.translateError(ip, l4: l4, gw: gw, sessions: sessions)
+        } else {
+          let sport = NATRewrite.port(l4, proto: proto, .source)
+          let dport = proto == IPProtocol.icmp ? 0 : NATRewrite.port(l4, proto: proto, .destination)
+          var k = sessions.lookupIn2Out(externalIP: gw.externalIP, proto: proto, insideIP: ip.source.value, insidePort: sport,
+                                        remoteIP: ip.destination.value, remotePort: dport)
+          if k < 0 {
+            k = sessions.create(proto: proto, externalIP: gw.externalIP, insideIP: ip.source.value, insidePort: sport,
+                                remoteIP: ip.destination.value, remotePort: dport, portLow: gw.portLow, portHigh: gw.portHigh, now: now)
+            if k == -1 { throw .snatPortsExhausted }
+            if k < 0 { throw .snatTableFull }
+          }
+          let s = sessions.session(k)
+          if sessions.isExpired(s.pointee, now: now) { s.pointee.tcp = 0 }   // idle past its timeout: starts over
+          if proto == IPProtocol.tcp { s.pointee.tcp = TCPState.update(s.pointee.tcp, flags: l4.loadU8(at: 13), fromOutside: false) }
+          s.pointee.lastSeen = now
+          s.pointee.packetsIn2Out &+= 1
+          s.pointee.bytesIn2Out &+= UInt64(ip.totalLength)
+          NATRewrite.rewrite(ip, l4: l4, .source, address: gw.externalIP, port: s.pointee.externalPort)
+        }
+        p.data.storeMAC(gw.upstreamMAC, at: 0)
+        p.data.storeMAC(gw.mac, at: 6)
+        v.packets[i].outPort = UInt16(truncatingIfNeeded: external.uplinkPort)
+        v.next[i] = NodeID.portOutput.rawValue
+      } catch {
+        v.drop(i, error, node: Self.id, counters: counters)
+      }
+    }
+  }
+
+  /// An ICMP error a VM sends about a packet it received through a session: its quote is
+  /// that packet (remote → inside), found by the session's inside key.
+  @inlinable
+  static func translateError(_ ip: IPv4Header, l4: UnsafeMutableRawPointer, gw: GatewayInfo, sessions: SessionTable) throws(DropReason) {
+    let q = try NATRewrite.quote(icmp: l4, length: ip.payloadLength)
+    let icmpQuery = q.proto == IPProtocol.icmp
+    let k = sessions.lookupIn2Out(externalIP: gw.externalIP, proto: q.proto, insideIP: q.destination,
+                                  insidePort: icmpQuery ? q.sourcePort : q.destinationPort, remoteIP: q.source,
+                                  remotePort: icmpQuery ? 0 : q.sourcePort)
+    guard k >= 0, q.destination == ip.source.value else { throw .natICMPErrorNoMatch }
+    let s = sessions.session(k).pointee
+    NATRewrite.rewriteQuote(q, icmp: l4, .destination, address: gw.externalIP, port: s.externalPort)
+    NATRewrite.rewrite(ip, l4: l4, .source, address: gw.externalIP, port: nil)
+  }
+}

@@ -1,0 +1,64 @@
+import Buffers
+import Tables
+import Wire
+
+/// `snat-out2in`: a packet from the external network to a router's external IP on its SNAT
+/// node (external-input found it, `context` = the router's VRF). Only packets of a live
+/// session pass: (external IP, protocol, external port, remote IP, remote port) finds it
+/// (ICMP echo reply: the identifier); the destination becomes the VM's inside IP:port with
+/// every checksum patched. An ICMP error about a packet a session sent (time exceeded from
+/// a router on the way, port unreachable from the remote host) is matched by its quote, and
+/// the quote's source is translated back too (RFC 5508 §4.2). The packet then enters the
+/// router (ip4-lookup in the router's VRF decrements the TTL and sends it to the VM's node
+/// over the overlay, or to a local port).
+///
+/// Drops: `snat-no-session` (unsolicited, or the session expired), `snat-fragment`,
+/// `nat-ttl-expired`, `nat-unsupported-protocol`, `nat-truncated`, `nat-icmp-error-no-match`.
+/// Next nodes: ip4-lookup, error-drop.
+@frozen
+public struct SNATOut2In {
+  public static let id = NodeID.snatOut2In
+  public init() {}
+
+  @inlinable
+  public func process(_ v: inout PacketVector, external: ExternalTables, sessions: SessionTable, now: UInt32, counters: NodeCounters) {
+    for i in 0..<v.count {
+      let p = v.packets[i]
+      do throws(DropReason) {
+        let gw = external.gateways[Int(p.context)]
+        let ip = IPv4Header(unchecked: p.data + EthernetHeader.minimumLength)
+        guard !ip.isFragment else { throw .snatFragment }
+        guard ip.ttl > 1 else { throw .natTTLExpired }
+        let l4 = try NATRewrite.l4(ip)
+        let proto = ip.proto
+        if proto == IPProtocol.icmp && !ICMPv4Header.MessageType.isQuery(l4.loadU8(at: 0)) {
+          let q = try NATRewrite.quote(icmp: l4, length: ip.payloadLength)
+          let icmpQuery = q.proto == IPProtocol.icmp
+          let k = sessions.lookupOut2In(externalIP: q.source, proto: q.proto, externalPort: q.sourcePort, remoteIP: q.destination,
+                                        remotePort: icmpQuery ? 0 : q.destinationPort)
+          guard k >= 0, q.source == gw.externalIP, !sessions.isExpired(sessions.session(k).pointee, now: now) else {
+            throw .natICMPErrorNoMatch
+          }
+          let s = sessions.session(k).pointee
+          NATRewrite.rewriteQuote(q, icmp: l4, .source, address: s.insideIP, port: s.insidePort)
+          NATRewrite.rewrite(ip, l4: l4, .destination, address: s.insideIP, port: nil)
+        } else {
+          let k = sessions.lookupOut2In(externalIP: gw.externalIP, proto: proto, externalPort: NATRewrite.port(l4, proto: proto, .destination),
+                                        remoteIP: ip.source.value,
+                                        remotePort: proto == IPProtocol.icmp ? 0 : NATRewrite.port(l4, proto: proto, .source))
+          guard k >= 0 else { throw .snatNoSession }
+          let s = sessions.session(k)
+          guard !sessions.isExpired(s.pointee, now: now) else { throw .snatNoSession }
+          if proto == IPProtocol.tcp { s.pointee.tcp = TCPState.update(s.pointee.tcp, flags: l4.loadU8(at: 13), fromOutside: true) }
+          s.pointee.lastSeen = now
+          s.pointee.packetsOut2In &+= 1
+          NATRewrite.rewrite(ip, l4: l4, .destination, address: s.pointee.insideIP, port: s.pointee.insidePort)
+        }
+        v.packets[i].context = UInt32(gw.routerInterface)
+        v.next[i] = NodeID.ip4Lookup.rawValue
+      } catch {
+        v.drop(i, error, node: Self.id, counters: counters)
+      }
+    }
+  }
+}

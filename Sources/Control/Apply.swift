@@ -6,6 +6,7 @@ extension ControlState {
   public func applying(_ r: ControlRequest) throws(ControlError) -> ControlState {
     var s = self
     try s.apply(r)
+    try s.checkFloatingIPs()
     s.generation = generation + 1
     return s
   }
@@ -67,7 +68,9 @@ extension ControlState {
     case .routerCreate, .routerDelete, .routerInterfaceAdd, .routerInterfaceRemove, .routerRouteAdd, .routerRouteDelete,
          .chassisSet, .chassisDelete:
       try applyRouting(r)
-    case .show:
+    case .routerGatewaySet, .routerGatewayClear, .floatingIPCreate, .floatingIPAssociate, .floatingIPDisassociate, .floatingIPDelete:
+      try applyExternal(r)
+    case .show, .showSessions:
       throw .bad("show requests change nothing")
     }
   }

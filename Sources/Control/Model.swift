@@ -69,9 +69,11 @@ public struct ControlState: Codable, Equatable, Sendable {
   public var fdb: [FDBEntry] = []
   public var routers: [String: Router] = [:]
   public var chassis: [Chassis] = []
+  /// Floating IPs by address (dotted quad).
+  public var floatingIPs: [String: FloatingIP] = [:]
   public init() {}
 
-  enum CodingKeys: String, CodingKey { case generation, networks, ports, fdb, routers, chassis }
+  enum CodingKeys: String, CodingKey { case generation, networks, ports, fdb, routers, chassis, floatingIPs }
   /// State files written before routers existed load with none.
   public init(from d: Decoder) throws {
     let c = try d.container(keyedBy: CodingKeys.self)
@@ -81,6 +83,7 @@ public struct ControlState: Codable, Equatable, Sendable {
     fdb = try c.decode([FDBEntry].self, forKey: .fdb)
     routers = try c.decodeIfPresent([String: Router].self, forKey: .routers) ?? [:]
     chassis = try c.decodeIfPresent([Chassis].self, forKey: .chassis) ?? []
+    floatingIPs = try c.decodeIfPresent([String: FloatingIP].self, forKey: .floatingIPs) ?? [:]
   }
 
   /// Port specs of every local port, by port id.

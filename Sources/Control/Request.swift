@@ -24,16 +24,28 @@ public enum ControlRequest: Equatable, Sendable {
   case routerRouteDelete(router: String, prefix: IPv4Prefix)
   case chassisSet(Chassis)
   case chassisDelete(tunnelIP: IPv4Address)
+  case routerGatewaySet(router: String, ExternalGateway)
+  case routerGatewayClear(router: String)
+  case floatingIPCreate(FloatingIP)
+  case floatingIPAssociate(address: IPv4Address, port: String, fixedIP: IPv4Address?)
+  case floatingIPDisassociate(address: IPv4Address)
+  case floatingIPDelete(address: IPv4Address)
   case show(ShowWhat)
+  case showSessions(SessionFilter)
 
   public enum ShowWhat: String, Sendable, CaseIterable {
-    case state, node, networks, ports, fdb, tunnels, routers, routes, neighbors, counters, drops
+    case state, node, networks, ports, fdb, tunnels, routers, routes, neighbors, counters, drops, fips, gateways, nat
   }
 
   public static let defaultUnderlayMTU = 1500
 
   /// True for requests that change state (and are persisted).
-  public var isChange: Bool { if case .show = self { false } else { true } }
+  public var isChange: Bool {
+    switch self {
+    case .show, .showSessions: false
+    default: true
+    }
+  }
 
   /// Parses one request line strictly: unknown fields, wrong types, bad addresses and
   /// unsupported versions are errors that name what is wrong.
@@ -99,6 +111,46 @@ public enum ControlRequest: Equatable, Sendable {
       r = .chassisSet(Chassis(tunnelIP: try ipv4(&a, "tunnel_ip", op: op), dvrMAC: try a.mac("dvr_mac")))
     case "chassis.delete":
       r = .chassisDelete(tunnelIP: try ipv4(&a, "tunnel_ip", op: op))
+    case "router.gateway.set":
+      let id = try a.identifier("router")
+      let text = try a.string("external_ip")
+      guard let p = IPv4Prefix(text), let ip = IPv4Address(text.split(separator: "/")[0]) else {
+        throw .bad("\(op): field 'external_ip': '\(text)' is not an address with its subnet's length (203.0.113.10/24)")
+      }
+      var g = ExternalGateway(externalIP: ip, prefixLength: p.length, upstream: try ipv4(&a, "upstream", op: op), mac: try a.mac("mac"),
+                              snatNode: try ipv4(&a, "snat_node", op: op))
+      if let range = try a.optionalString("port_range") {
+        let parts = range.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 2, let lo = Int(parts[0]), let hi = Int(parts[1]) else {
+          throw .bad("\(op): field 'port_range': '\(range)' is not LOW-HIGH (1024-65535)")
+        }
+        g.portLow = lo
+        g.portHigh = hi
+      }
+      r = .routerGatewaySet(router: id, g)
+    case "router.gateway.clear":
+      r = .routerGatewayClear(router: try a.identifier("router"))
+    case "fip.create":
+      r = .floatingIPCreate(FloatingIP(address: try ipv4(&a, "ip", op: op), port: try a.optionalIdentifier("port"),
+                                       fixedIP: try a.optionalIPv4("fixed_ip")))
+    case "fip.associate":
+      r = .floatingIPAssociate(address: try ipv4(&a, "ip", op: op), port: try a.identifier("port"), fixedIP: try a.optionalIPv4("fixed_ip"))
+    case "fip.disassociate":
+      r = .floatingIPDisassociate(address: try ipv4(&a, "ip", op: op))
+    case "fip.delete":
+      r = .floatingIPDelete(address: try ipv4(&a, "ip", op: op))
+    case "show.sessions":
+      var f = SessionFilter()
+      f.router = try a.optionalIdentifier("router")
+      f.insideIP = try a.optionalIPv4("inside_ip")
+      f.remoteIP = try a.optionalIPv4("remote_ip")
+      f.externalIP = try a.optionalIPv4("external_ip")
+      if let proto = try a.optionalString("proto") {
+        guard ["tcp", "udp", "icmp"].contains(proto) else { throw .bad("\(op): field 'proto': '\(proto)' is not tcp, udp or icmp") }
+        f.proto = proto
+      }
+      f.limit = try a.optionalInt("limit", 1...10_000_000) ?? 1000
+      r = .showSessions(f)
     case "batch":
       guard let list = try a.optionalList("requests"), !list.isEmpty else { throw .bad("batch: 'requests' must be a non-empty list") }
       var out: [ControlRequest] = []
@@ -107,7 +159,7 @@ public enum ControlRequest: Equatable, Sendable {
         let r = try parseBody(&sub)
         try sub.finish()
         if case .batch = r { throw .bad("batch.requests[\(i)]: batches do not nest") }
-        if case .show = r { throw .bad("batch.requests[\(i)]: show requests do not belong in a batch") }
+        if !r.isChange { throw .bad("batch.requests[\(i)]: show requests do not belong in a batch") }
         out.append(r)
       }
       r = .batch(out)
@@ -117,7 +169,8 @@ public enum ControlRequest: Equatable, Sendable {
       } else {
         throw ControlError("unknown-op", "unknown op '\(op)'; known: network.create, network.delete, port.create, "
           + "port.update, port.delete, fdb.add, fdb.delete, router.create, router.delete, router.interface.add, "
-          + "router.interface.remove, router.route.add, router.route.delete, chassis.set, chassis.delete, batch, "
+          + "router.interface.remove, router.route.add, router.route.delete, chassis.set, chassis.delete, "
+          + "router.gateway.set, router.gateway.clear, fip.create, fip.associate, fip.disassociate, fip.delete, batch, show.sessions, "
           + ShowWhat.allCases.map { "show.\($0.rawValue)" }.joined(separator: ", "))
       }
     }
@@ -171,7 +224,14 @@ public enum ControlRequest: Equatable, Sendable {
     case .routerRouteDelete: "router.route.delete"
     case .chassisSet: "chassis.set"
     case .chassisDelete: "chassis.delete"
+    case .routerGatewaySet: "router.gateway.set"
+    case .routerGatewayClear: "router.gateway.clear"
+    case .floatingIPCreate: "fip.create"
+    case .floatingIPAssociate: "fip.associate"
+    case .floatingIPDisassociate: "fip.disassociate"
+    case .floatingIPDelete: "fip.delete"
     case .show(let w): "show.\(w.rawValue)"
+    case .showSessions: "show.sessions"
     }
   }
 
@@ -209,6 +269,28 @@ public enum ControlRequest: Equatable, Sendable {
     case .routerRouteDelete(let id, let p): return ["router": id, "prefix": p.description]
     case .chassisSet(let c): return ["tunnel_ip": c.tunnelIP.description, "dvr_mac": c.dvrMAC.description]
     case .chassisDelete(let ip): return ["tunnel_ip": ip.description]
+    case .routerGatewaySet(let id, let g):
+      return ["router": id, "external_ip": "\(g.externalIP)/\(g.prefixLength)", "upstream": g.upstream.description,
+              "mac": g.mac.description, "snat_node": g.snatNode.description, "port_range": "\(g.portLow)-\(g.portHigh)"]
+    case .routerGatewayClear(let id): return ["router": id]
+    case .floatingIPCreate(let f):
+      var d: [String: Any] = ["ip": f.address.description]
+      if let p = f.port { d["port"] = p }
+      if let ip = f.fixedIP { d["fixed_ip"] = ip.description }
+      return d
+    case .floatingIPAssociate(let ip, let port, let fixed):
+      var d: [String: Any] = ["ip": ip.description, "port": port]
+      if let fixed { d["fixed_ip"] = fixed.description }
+      return d
+    case .floatingIPDisassociate(let ip), .floatingIPDelete(let ip): return ["ip": ip.description]
+    case .showSessions(let f):
+      var d: [String: Any] = ["limit": f.limit]
+      if let v = f.router { d["router"] = v }
+      if let v = f.insideIP { d["inside_ip"] = v.description }
+      if let v = f.remoteIP { d["remote_ip"] = v.description }
+      if let v = f.externalIP { d["external_ip"] = v.description }
+      if let v = f.proto { d["proto"] = v }
+      return d
     case .show: return [:]
     }
   }

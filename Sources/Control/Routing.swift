@@ -58,6 +58,8 @@ public struct Router: Codable, Equatable, Sendable {
   public var tenant: String
   public var interfaces: [RouterInterface] = []
   public var routes: [StaticRoute] = []
+  /// External gateway (north-south: floating IPs and SNAT), if any.
+  public var gateway: ExternalGateway?
   public init(id: String, tenant: String) {
     self.id = id
     self.tenant = tenant

@@ -62,6 +62,14 @@ public struct StrictObject {
     }
     return s
   }
+  public mutating func optionalIdentifier(_ key: String) throws(ControlError) -> String? {
+    guard fields[key] != nil, !(fields[key] is NSNull) else {
+      used.insert(key)
+      return nil
+    }
+    return try identifier(key)
+  }
+
   public mutating func optionalInt(_ key: String, _ range: ClosedRange<Int>) throws(ControlError) -> Int? {
     guard let v = take(key) else { return nil }
     guard !Self.isBool(v), let n = v as? NSNumber, let i = Int(exactly: n.doubleValue) else {

@@ -14,7 +14,8 @@ struct Gannetctl: ParsableCommand {
       and exit 1.
       Example: gannetctl show ports --socket /run/gannet/gannetd.sock
       """,
-    subcommands: [NetworkCommand.self, PortCommand.self, FDBCommand.self, RouterCommand.self, ChassisCommand.self, Show.self,
+    subcommands: [NetworkCommand.self, PortCommand.self, FDBCommand.self, RouterCommand.self, ChassisCommand.self, GatewayCommand.self,
+                  FloatingIPCommand.self, SessionsCommand.self, Show.self,
                   Version.self])
 }
 
@@ -301,6 +302,14 @@ struct Show: ParsableCommand {
       case .neighbors:
         return table(r as? [[String: Any]] ?? [], [("router", "ROUTER"), ("network", "NETWORK"), ("ip", "IP"), ("mac", "MAC"),
                                                   ("port", "PORT"), ("location", "LOCATION")])
+      case .fips:
+        return table(r as? [[String: Any]] ?? [], [("ip", "FLOATING-IP"), ("port", "PORT"), ("fixed_ip", "FIXED-IP"), ("router", "ROUTER"),
+                                                  ("location", "LOCATION"), ("hosted_here", "HOSTED-HERE")])
+      case .gateways:
+        return table(r as? [[String: Any]] ?? [], [("router", "ROUTER"), ("external_ip", "EXTERNAL-IP"), ("upstream", "UPSTREAM"),
+                                                  ("upstream_mac", "UPSTREAM-MAC"), ("snat_here", "SNAT-HERE"), ("sessions", "SESSIONS")])
+      case .nat:
+        return natSummary(r)
       case .state:
         let data = (try? JSONSerialization.data(withJSONObject: r, options: [.prettyPrinted, .sortedKeys])) ?? Data()
         return String(decoding: data, as: UTF8.self) + "\n"

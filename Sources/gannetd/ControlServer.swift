@@ -115,6 +115,9 @@ final class ControlServer: @unchecked Sendable {
       if case .show(let what) = r {
         return ["version": ControlProtocol.version, "ok": true, "result": controller.show(what)]
       }
+      if case .showSessions(let filter) = r {
+        return ["version": ControlProtocol.version, "ok": true, "result": try controller.showSessions(filter)]
+      }
       try controller.commit(r)
       return ["version": ControlProtocol.version, "ok": true, "result": ["generation": controller.state.generation]]
     } catch {

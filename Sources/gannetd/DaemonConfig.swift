@@ -1,6 +1,7 @@
 import Control
 import Foundation
 import IO
+import Tables
 import Wire
 
 /// gannetd's configuration file (JSON). Example:
@@ -14,6 +15,9 @@ import Wire
 ///       "cores": [1],
 ///       "underlay_mtu": 1500,
 ///       "underlay": {"interface": "af-packet:eth1", "prefix_length": 24, "gateway": "192.0.2.1"},
+///       "uplink": {"interface": "af-packet:eth2"},
+///       "nat": {"max_sessions": 1048576, "tcp_established_s": 7440, "tcp_transitory_s": 240,
+///               "udp_s": 300, "icmp_s": 60},
 ///       "dpdk": {"enabled": false, "memory_mb": 1024},
 ///       "idle_sleep_us": 50
 ///     }
@@ -23,6 +27,11 @@ import Wire
 /// `gateway`. The next hop's MAC is always resolved with ARP. `mac` overrides the
 /// interface's own MAC. Without an underlay the node serves local ports only.
 ///
+/// `uplink` is the port on the external (provider) network: floating IPs of local ports
+/// (any role) and routers' SNAT (role `network`) use it; `mac` overrides the interface's.
+/// `nat` sizes the SNAT connection table of a network node and sets its idle timeouts
+/// (seconds; defaults from RFC 5382, RFC 4787 and RFC 5508).
+///
 /// Every field is checked; an unknown or malformed field stops the daemon with a
 /// message that names it.
 struct DaemonConfig: Sendable {
@@ -30,6 +39,10 @@ struct DaemonConfig: Sendable {
     var interface: String
     var prefixLength = 24
     var gateway: IPv4Address?
+    var mac: MACAddress?
+  }
+  struct Uplink: Sendable {
+    var interface: String
     var mac: MACAddress?
   }
   enum Role: String, Sendable { case compute, network }
@@ -44,6 +57,9 @@ struct DaemonConfig: Sendable {
   var cores: [Int]? = nil
   var underlayMTU = 1500
   var underlay: Underlay?
+  var uplink: Uplink?
+  var maxSessions = 1 << 20
+  var natTimeouts = NATTimeouts()
   var dpdkEnabled = false
   var dpdkMemoryMB = 1024
   /// A worker that found no packet for a while sleeps this long before polling again
@@ -95,6 +111,25 @@ struct DaemonConfig: Sendable {
       }
       try u.finish()
       c.underlay = underlay
+    }
+    if var u = try o.optionalObject("uplink") {
+      let text = try u.string("interface")
+      do { _ = try PortSpec(parsing: text) } catch { throw .bad("\(source).uplink: field 'interface': \(error.message)") }
+      var uplink = Uplink(interface: text)
+      uplink.mac = try u.optionalMAC("mac")
+      if let m = uplink.mac, !m.isUnicast || m == .zero { throw .bad("\(source).uplink: field 'mac': \(m) is not a unicast MAC") }
+      try u.finish()
+      c.uplink = uplink
+    }
+    if var n = try o.optionalObject("nat") {
+      if let v = try n.optionalInt("max_sessions", 1024...(1 << 26)) { c.maxSessions = v }
+      var t = NATTimeouts()
+      if let v = try n.optionalInt("tcp_established_s", 1...86_400 * 7) { t.tcpEstablished = UInt32(v) }
+      if let v = try n.optionalInt("tcp_transitory_s", 1...86_400) { t.tcpTransitory = UInt32(v) }
+      if let v = try n.optionalInt("udp_s", 1...86_400) { t.udp = UInt32(v) }
+      if let v = try n.optionalInt("icmp_s", 1...86_400) { t.icmp = UInt32(v) }
+      try n.finish()
+      c.natTimeouts = t
     }
     if let i = try o.optionalInt("idle_sleep_us", 0...100_000) { c.idleSleepMicroseconds = UInt32(i) }
     if var d = try o.optionalObject("dpdk") {

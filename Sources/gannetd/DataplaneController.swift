@@ -34,6 +34,13 @@ final class DataplaneController {
   var tunnelCounters: [TunnelCounters] = []
   /// The VTEP: underlay port, tunnels, next-hop resolution. nil when not configured.
   private(set) var underlay: Underlay?
+  /// The port on the external network. nil when not configured.
+  private(set) var uplink: Uplink?
+  /// The SNAT connection table (sized by `nat.max_sessions` on a network node; minimal on
+  /// a compute node). Worker 0 owns it; the control thread only reads it.
+  let sessions: SessionTable
+  /// External addresses this node served at the last publish (for gratuitous ARP).
+  private var servedExternal: [IPv4Address: MACAddress] = [:]
   private var learning = MACLearning()
   private var lastAging = Date()
   let memoryMode: String
@@ -44,6 +51,7 @@ final class DataplaneController {
     self.mbufPool = mbufPool
     self.memoryMode = memoryMode
     qsbr = QSBR(workers: config.workers)
+    sessions = SessionTable(capacity: config.role == .network ? config.maxSessions : 1024, timeouts: config.natTimeouts)
     tables = RCUBox(DataplaneSnapshot(), qsbr: qsbr, retire: DataplaneSnapshot.retire)
   }
 
@@ -58,6 +66,14 @@ final class DataplaneController {
     vtep.announce()
     log.info("underlay attached", metadata: ["interface": "\(u.interface)", "mac": "\(vtep.mac)",
                                              "tunnel_ip": "\(config.tunnelIP)/\(u.prefixLength)"])
+  }
+
+  /// Opens the uplink port (when configured). At start-up, before `restore`.
+  func attachUplink() throws(ControlError) {
+    guard let u = config.uplink else { return }
+    let port = try Uplink(config: u, workers: config.workers, mbufPool: mbufPool, log: log)
+    uplink = port
+    log.info("uplink attached", metadata: ["interface": "\(u.interface)", "mac": "\(port.mac)"])
   }
 
   /// Summed per-tunnel counters of every worker: rx packets, rx bytes, tx packets, tx bytes.
@@ -81,6 +97,7 @@ final class DataplaneController {
     open = opened
     state = saved
     learning.prune(saved)
+    announceExternal()
     log.info("restored state", metadata: ["generation": "\(saved.generation)", "networks": "\(saved.networks.count)",
                                          "ports": "\(saved.ports.count)"])
   }
@@ -121,6 +138,8 @@ final class DataplaneController {
     attachErrors = attachErrors.filter { next.ports[$0.key] != nil && next.ports[$0.key] == state.ports[$0.key] }
     state = next
     underlay?.resolve()   // a new tunnel's next hop: ask now, not at the next tick
+    announceExternal()
+    uplink?.resolve(upstreamTargets(state))
     log.info("committed", metadata: ["generation": "\(next.generation)", "interfaces": "\(open.count)"])
   }
 
@@ -143,8 +162,10 @@ final class DataplaneController {
       let events = ring.drain()
       changed = learning.absorb(events, state: state, now: now) || changed
       if let underlay { changed = underlay.absorb(events) || changed }
+      if let uplink { changed = uplink.absorb(events, wanted: Set(upstreamTargets(state).keys)) || changed }
     }
     underlay?.resolve(now: now)
+    uplink?.resolve(upstreamTargets(state), now: now)
     if now.timeIntervalSince(lastAging) >= 0.5 {
       changed = learning.age(state: state, now: now) || changed
       lastAging = now
@@ -192,6 +213,8 @@ final class DataplaneController {
       infos.append(InterfaceInfo(domain: 0, portSecurity: false, mac: u.mac))
       var remotes = Set<IPv4Address>()
       for p in s.ports.values { if case .remote(let ip) = p.location { remotes.insert(ip) } }
+      // The SNAT node of every router with an external gateway (unless it is this node).
+      for r in s.routers.values { if let g = r.gateway, g.snatNode != config.tunnelIP { remotes.insert(g.snatNode) } }
       try u.assign(remotes) { tunnelTotals($0) }
       overlay.tunnels = u.tunnels.map { .init(index: $0.value, remote: $0.key, nextHopMAC: u.resolvedMAC($0.key)) }
       for p in s.ports.values {
@@ -206,6 +229,8 @@ final class DataplaneController {
         for p in s.ports.values where nets.contains(p.network) {
           if case .remote(let ip) = p.location, let t = u.tunnels[ip] { tunnels.insert(t) }
         }
+        // Replies from the SNAT node arrive routed on the destination network's VNI.
+        if let g = r.gateway, let t = u.tunnels[g.snatNode] { tunnels.insert(t) }
         for n in nets { if let d = domain[n] { overlay.decapOnly[d, default: []] += tunnels.sorted() } }
       }
     }
@@ -234,17 +259,29 @@ final class DataplaneController {
     }
     for p in s.ports.values { if let t = target(p.id) { l2.append((domain[p.network]!, p.mac, t)) } }
     for e in s.fdb { if let t = target(e.port) { l2.append((domain[e.network]!, e.mac, t)) } }
-    let routing = routingConfig(s, domain: domain, target: target, l2: &l2, arp: &overlay.arp)
+    var external = ExternalConfig()
+    if let up = uplink {
+      external.uplinkInterface = ports.count
+      external.uplinkMAC = up.mac
+      ports.append(up.port)
+      infos.append(InterfaceInfo(domain: 0, portSecurity: false, mac: up.mac))
+    }
+    let routing = routingConfig(s, domain: domain, target: target, l2: &l2, arp: &overlay.arp, external: &external)
     publishedGeneration = max(publishedGeneration + 1, generation ?? 0)
     var byDomain: [UInt16: String] = [:]
     for (id, d) in domain { byDomain[d] = id }
     var byIndex = [String](repeating: "", count: ports.count)
     for (id, i) in ifIndex { byIndex[i] = id }
     learning.remember(generation: publishedGeneration, .init(ports: byIndex, networks: byDomain))
-    // Each interface is polled by one worker, spread round-robin.
-    let poll = (0..<config.workers).map { w in ports.indices.filter { $0 % config.workers == w } }
+    // Each interface is polled by one worker, spread round-robin; the underlay and the uplink
+    // by worker 0, the owner of the SNAT connection table (both directions of a session).
+    let pinned = Set([overlay.underlayInterface, external.uplinkInterface].compactMap { $0 })
+    let spread = ports.indices.filter { !pinned.contains($0) }
+    let poll = (0..<config.workers).map { w in
+      spread.enumerated().filter { $0.offset % config.workers == w }.map(\.element) + (w == 0 ? pinned.sorted() : [])
+    }
     return DataplaneSnapshot(generation: publishedGeneration, ports: ports, interfaces: infos,
-                             poll: poll, domains: s.networks.count, l2: l2, overlay: overlay, routing: routing)
+                             poll: poll, domains: s.networks.count, l2: l2, overlay: overlay, routing: routing, external: external)
   }
 
   /// The routers as the data plane needs them. One VRF per router (in id order); per router
@@ -253,7 +290,8 @@ final class DataplaneController {
   /// neighbours from the fixed IPs of every port on a routed network.
   private func routingConfig(_ s: ControlState, domain: [String: UInt16], target: (String) -> UInt32?,
                              l2: inout [(domain: UInt16, mac: MACAddress, value: UInt32)],
-                             arp: inout [(domain: UInt16, ip: IPv4Address, mac: MACAddress)]) -> RoutingConfig {
+                             arp: inout [(domain: UInt16, ip: IPv4Address, mac: MACAddress)],
+                             external: inout ExternalConfig) -> RoutingConfig {
     var c = RoutingConfig()
     c.localDVRMAC = config.dvrHostMAC
     c.remoteDVRMACs = s.chassis.filter { $0.tunnelIP != config.tunnelIP }.map(\.dvrMAC)
@@ -270,6 +308,23 @@ final class DataplaneController {
         guard let i = r.interfaces.first(where: { $0.subnet.contains(rt.nextHop) }), let k = index[i.network] else { continue }
         c.addRoute(vrf: vrf, prefix: rt.prefix.address, length: rt.prefix.length, interface: k, gateway: rt.nextHop)
       }
+      guard let g = r.gateway, let first = index.values.min() else { continue }
+      // North-south: the default route leads to the external network (ip4-external).
+      c.addExternalRoute(vrf: vrf)
+      let snatHere = isSNATNode(g)
+      external.gateways.append(.init(vrf: vrf, externalIP: g.externalIP, mac: g.mac, upstreamMAC: uplink?.resolvedMAC(g.upstream),
+                                     portLow: UInt16(g.portLow), portHigh: UInt16(g.portHigh), snatHere: snatHere,
+                                     snatTunnel: underlay?.tunnels[g.snatNode], routerInterface: first))
+      if snatHere {
+        // The router's SNAT port on each of its networks: frames other nodes send to it.
+        for (network, k) in index { if let d = domain[network] { l2.append((d, g.mac, L2Value.router | L2Value.snat | UInt32(k))) } }
+      }
+      for f in s.floatingIPs.values {
+        guard let pid = f.port, let inside = f.fixedIP, let p = s.ports[pid], case .local = p.location, index[p.network] != nil
+        else { continue }
+        external.floatingIPs.append(.init(address: f.address, vrf: vrf, inside: inside, upstreamMAC: uplink?.resolvedMAC(g.upstream),
+                                          routerInterface: first))
+      }
     }
     l2 += c.gatewayL2Entries
     for p in s.ports.values {
@@ -280,6 +335,44 @@ final class DataplaneController {
     return c
   }
 
+  /// Does this node translate `g`'s router (role network, named as its SNAT node)?
+  func isSNATNode(_ g: ExternalGateway) -> Bool { config.role == .network && g.snatNode == config.tunnelIP }
+
+  /// The external addresses this node serves and the MAC it answers with: floating IPs of
+  /// local ports (the uplink MAC) and, on a SNAT node, routers' external IPs (their MAC).
+  func servedAddresses(_ s: ControlState) -> [IPv4Address: MACAddress] {
+    guard let up = uplink else { return [:] }
+    var out: [IPv4Address: MACAddress] = [:]
+    for r in s.routers.values { if let g = r.gateway, isSNATNode(g), !r.interfaces.isEmpty { out[g.externalIP] = g.mac } }
+    for f in s.floatingIPs.values {
+      guard let pid = f.port, let p = s.ports[pid], case .local = p.location, s.router(ofPort: pid)?.gateway != nil else { continue }
+      out[f.address] = up.mac
+    }
+    return out
+  }
+
+  /// Upstream gateways this node sends to, each with the address to ask from.
+  func upstreamTargets(_ s: ControlState) -> [IPv4Address: IPv4Address] {
+    var out: [IPv4Address: IPv4Address] = [:]
+    let served = servedAddresses(s)
+    for r in s.routers.values {
+      guard let g = r.gateway else { continue }
+      if served[g.externalIP] != nil { out[g.upstream] = g.externalIP; continue }
+      let mine = s.floatingIPs.values.filter { $0.port.map { s.router(ofPort: $0)?.id == r.id } ?? false && served[$0.address] != nil }
+      if let f = mine.map(\.address).min(), out[g.upstream] == nil { out[g.upstream] = f }
+    }
+    return out
+  }
+
+  /// Gratuitous ARP for every address this node started to serve (or now serves with
+  /// another MAC) since the last publish.
+  private func announceExternal() {
+    guard let up = uplink else { return }
+    let now = servedAddresses(state)
+    for (ip, mac) in now.sorted(by: { $0.key < $1.key }) where servedExternal[ip] != mac { up.announce(ip, mac: mac) }
+    servedExternal = now
+  }
+
   /// Closes every interface. At shutdown, after the worker stopped.
   func shutdown() {
     tables.update { _ in DataplaneSnapshot() }
@@ -287,6 +380,8 @@ final class DataplaneController {
     open = [:]
     underlay?.close()
     underlay = nil
+    uplink?.close()
+    uplink = nil
   }
 
   // MARK: - show
@@ -303,9 +398,12 @@ final class DataplaneController {
     case .neighbors: return showNeighbors()
     case .counters: return showCounters()
     case .drops: return showDrops()
+    case .fips: return showFloatingIPs()
+    case .gateways: return showGateways()
+    case .nat: return showNAT()
     case .state:
       return ["generation": state.generation, "networks": showNetworks(), "ports": showPorts(), "fdb": showFDB(),
-              "routers": showRouters(), "routes": showRoutes(), "chassis": state.chassis.map {
+              "routers": showRouters(), "routes": showRoutes(), "fips": showFloatingIPs(), "gateways": showGateways(), "chassis": state.chassis.map {
                 ["tunnel_ip": $0.tunnelIP.description, "dvr_mac": $0.dvrMAC.description] }] as [String: Any]
     }
   }

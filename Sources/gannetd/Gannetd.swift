@@ -57,6 +57,10 @@ struct Gannetd: ParsableCommand {
       log.critical("cannot attach the underlay: \(error.message)")
       throw ExitCode(2)
     }
+    do { try controller.attachUplink() } catch {
+      log.critical("cannot attach the uplink: \(error.message)")
+      throw ExitCode(2)
+    }
     do { try controller.restore() } catch {
       log.critical("cannot restore state: \(error.message)")
       throw ExitCode(2)
@@ -79,7 +83,7 @@ struct Gannetd: ParsableCommand {
     // Each thread touches only its own slot of this buffer (a Swift array mutated from
     // several threads would share its storage).
     nonisolated(unsafe) let workers = UnsafeMutablePointer<Worker>.allocate(capacity: cfg.workers)
-    for w in 0..<cfg.workers { (workers + w).initialize(to: Worker(index: w, tables: controller.tables)) }
+    for w in 0..<cfg.workers { (workers + w).initialize(to: Worker(index: w, tables: controller.tables, sessions: controller.sessions)) }
     controller.nodeCounters = (0..<cfg.workers).map { workers[$0].graph.counters }
     controller.eventRings = (0..<cfg.workers).map { workers[$0].events }
     controller.tunnelCounters = (0..<cfg.workers).map { workers[$0].graph.tunnelCounters }
@@ -107,6 +111,7 @@ struct Gannetd: ParsableCommand {
     server.stop()
     controller.shutdown()
     for w in 0..<cfg.workers { workers[w].destroy() }
+    controller.sessions.destroy()
     workers.deinitialize(count: cfg.workers)
     workers.deallocate()
     log.info("stopped")

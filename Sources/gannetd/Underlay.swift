@@ -134,21 +134,7 @@ final class Underlay {
   func announce() { sendARP(target: localIP) }
 
   private func sendARP(target: IPv4Address) {
-    guard let b = pool.alloc() else { return }
-    let f = b + pool.headroom
-    f.initializeMemory(as: UInt8.self, repeating: 0, count: 60)
-    f.storeMAC(.broadcast, at: 0)
-    f.storeMAC(mac, at: 6)
-    f.storeBE16(EtherType.arp, at: 12)
-    let arp = ARPHeader(unchecked: f + 14)
-    arp.fillFixedFields()
-    arp.operation = ARPHeader.request
-    arp.senderMAC = mac
-    arp.senderIP = localIP
-    arp.targetMAC = .zero
-    arp.targetIP = target
-    var p = Packet(data: f, buffer: b, length: 60, inPort: 0, flags: 0)
-    _ = port.tx(&p, count: 1, releaser: releaser, queue: txQueue)
+    gannetd.sendARP(port: port, pool: pool, releaser: releaser, queue: txQueue, mac: mac, sender: localIP, target: target)
     requestsSent += 1
   }
 }

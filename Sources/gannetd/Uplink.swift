@@ -1,0 +1,135 @@
+import Buffers
+import Control
+import Foundation
+import IO
+import Logging
+import Pipeline
+import Tables
+import Wire
+
+/// This node's port on the external (provider) network, on the control thread: the uplink
+/// interface, ARP resolution of upstream gateways (RFC 826; never configured by hand), and
+/// gratuitous ARP (RFC 5227 §3) for the addresses the node starts to serve — a floating IP
+/// associated with or moved to a port here, or a router's external IP on its SNAT node —
+/// so the upstream router updates its neighbour entry at once.
+///
+/// ARP requests for an upstream gateway carry, as sender, an address this node serves on the
+/// external network (a hosted floating IP, or the SNAT external IP), never another node's.
+/// Transmissions use a TX queue of the control thread's own (the port has one per worker
+/// plus this one).
+///
+/// Thread safety: control thread only.
+final class Uplink {
+  let config: DaemonConfig.Uplink
+  let spec: PortSpec
+  let port: IO.Port
+  let mac: MACAddress
+  private let txQueue: Int
+  private let pool = NativePool(count: 64)
+  private let releaser: BufferReleaser
+  private let log: Logger
+
+  struct Neighbor { var mac: MACAddress; var updated: Date }
+  private(set) var neighbors: [IPv4Address: Neighbor] = [:]
+  private var lastRequest: [IPv4Address: Date] = [:]
+  private(set) var requestsSent = 0
+  private(set) var announcementsSent = 0
+  /// Gratuitous ARPs still to repeat: address → (MAC announced, repeats left).
+  private var pendingAnnouncements: [IPv4Address: (mac: MACAddress, left: Int)] = [:]
+  let refreshSeconds: TimeInterval = 30
+  let retrySeconds: TimeInterval = 1
+  /// Each announcement is sent this many times, a tick apart (a lost frame must not leave
+  /// the upstream pointing at the old node).
+  let announcementRepeats = 3
+
+  init(config: DaemonConfig.Uplink, workers: Int, mbufPool: OpaquePointer?, log: Logger) throws(ControlError) {
+    self.config = config
+    self.log = log
+    txQueue = workers
+    releaser = BufferReleaser(pool: pool)
+    do { spec = try PortSpec(parsing: config.interface) } catch { throw .bad("uplink: \(error.message)") }
+    if spec.needsDPDK && mbufPool == nil {
+      throw ControlError("config", "uplink \(config.interface): DPDK is not enabled in this gannetd's config (dpdk.enabled)")
+    }
+    do { port = try spec.open(mbufPool: mbufPool, txQueues: workers + 1) } catch {
+      throw ControlError("io", "uplink \(config.interface): \(error.message) (the uplink needs one TX queue per worker plus one "
+        + "for the control thread; for net_af_packet give qpairs=\(workers + 1))")
+    }
+    guard let m = config.mac ?? spec.hardwareAddress(of: port) else {
+      spec.close(port)
+      throw ControlError("config", "uplink \(config.interface): cannot read its MAC address; set uplink.mac")
+    }
+    mac = m
+  }
+
+  func close() {
+    spec.close(port)
+    releaser.destroy()
+    pool.destroy()
+  }
+
+  func resolvedMAC(_ ip: IPv4Address) -> MACAddress? { neighbors[ip]?.mac }
+
+  /// Absorbs external-neighbour events. Returns true when the MAC of a wanted address
+  /// appeared or changed (a new snapshot is due).
+  func absorb(_ events: [EventRing.Event], wanted: Set<IPv4Address>) -> Bool {
+    var changed = false
+    let now = Date()
+    for e in events where e.kind == .externalNeighbor {
+      let ip = IPv4Address(UInt32(truncatingIfNeeded: e.key)), m = MACAddress(rawValue: e.value)
+      guard wanted.contains(ip) else { continue }
+      if neighbors[ip]?.mac != m {
+        changed = true
+        log.info("upstream neighbour", metadata: ["ip": "\(ip)", "mac": "\(m)"])
+      }
+      neighbors[ip] = Neighbor(mac: m, updated: now)
+    }
+    return changed
+  }
+
+  /// Asks for each wanted upstream (target → sender IP to use) that is unresolved (every
+  /// `retrySeconds`) or due for a refresh; repeats pending announcements.
+  func resolve(_ wanted: [IPv4Address: IPv4Address], now: Date = Date()) {
+    for (target, sender) in wanted.sorted(by: { $0.key < $1.key }) {
+      if let n = neighbors[target], now.timeIntervalSince(n.updated) < refreshSeconds { continue }
+      if let t = lastRequest[target], now.timeIntervalSince(t) < retrySeconds { continue }
+      lastRequest[target] = now
+      sendARP(port: port, pool: pool, releaser: releaser, queue: txQueue, mac: mac, sender: sender, target: target)
+      requestsSent += 1
+    }
+    for (ip, a) in pendingAnnouncements.sorted(by: { $0.key < $1.key }) {
+      sendARP(port: port, pool: pool, releaser: releaser, queue: txQueue, mac: a.mac, sender: ip, target: ip)
+      announcementsSent += 1
+      pendingAnnouncements[ip] = a.left > 1 ? (a.mac, a.left - 1) : nil
+    }
+  }
+
+  /// Announces `ip` at `mac` now and on the next ticks (gratuitous ARP request, RFC 5227 §3).
+  func announce(_ ip: IPv4Address, mac: MACAddress) {
+    sendARP(port: port, pool: pool, releaser: releaser, queue: txQueue, mac: mac, sender: ip, target: ip)
+    announcementsSent += 1
+    pendingAnnouncements[ip] = (mac, announcementRepeats - 1)
+    log.info("gratuitous ARP", metadata: ["ip": "\(ip)", "mac": "\(mac)"])
+  }
+}
+
+/// Sends one broadcast ARP request from the control thread: `sender` at `mac` asks for
+/// `target` (`sender == target`: a gratuitous ARP). Used by the underlay and the uplink.
+func sendARP(port: IO.Port, pool: NativePool, releaser: BufferReleaser, queue: Int, mac: MACAddress, sender: IPv4Address,
+             target: IPv4Address) {
+  guard let b = pool.alloc() else { return }
+  let f = b + pool.headroom
+  f.initializeMemory(as: UInt8.self, repeating: 0, count: 60)
+  f.storeMAC(.broadcast, at: 0)
+  f.storeMAC(mac, at: 6)
+  f.storeBE16(EtherType.arp, at: 12)
+  let arp = ARPHeader(unchecked: f + 14)
+  arp.fillFixedFields()
+  arp.operation = ARPHeader.request
+  arp.senderMAC = mac
+  arp.senderIP = sender
+  arp.targetMAC = .zero
+  arp.targetIP = target
+  var p = Packet(data: f, buffer: b, length: 60, inPort: 0, flags: 0)
+  _ = port.tx(&p, count: 1, releaser: releaser, queue: queue)
+}

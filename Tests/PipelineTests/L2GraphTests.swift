@@ -33,10 +33,10 @@ struct Rig: ~Copyable {
     self.init(ports: ports, snapshot: .singleNetwork(ports: ports.map { .memory($0) }, macs: entries), poolSize: poolSize)
   }
 
-  init(ports: [MemoryPort], snapshot: DataplaneSnapshot, poolSize: Int = 1024) {
+  init(ports: [MemoryPort], snapshot: DataplaneSnapshot, poolSize: Int = 1024, sessions: SessionTable? = nil) {
     self.ports = ports
     tables = RCUBox(snapshot, qsbr: qsbr, retire: DataplaneSnapshot.retire)
-    worker = Worker(index: 0, tables: tables, maxPorts: 16, poolSize: poolSize)
+    worker = Worker(index: 0, tables: tables, maxPorts: 16, poolSize: poolSize, sessions: sessions)
     qsbr.online(worker: 0)
   }
 

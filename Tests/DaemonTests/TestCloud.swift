@@ -24,7 +24,10 @@ final class TestCloud: @unchecked Sendable {
 
   /// `underlay`: gannetd attaches `ul0` of the host namespace as its VTEP underlay (create
   /// it with `TestCloud.connectUnderlays` or `connectUnderlay(toNamespace:)` before `start`).
-  init(dpdk: Bool = false, workers: Int = 1, tunnelIP: String = "192.0.2.11", underlay: Bool = false) throws {
+  /// `uplink`: gannetd attaches `up0` of the host namespace as its external-network port.
+  /// `extraConfig`: more config fields, e.g. `"nat": {…}`.
+  init(dpdk: Bool = false, workers: Int = 1, tunnelIP: String = "192.0.2.11", underlay: Bool = false, role: String = "compute",
+       dvrMAC: String = "fa:16:3f:00:00:11", uplink: Bool = false, extraConfig: String = "") throws {
     self.dpdk = dpdk
     self.workers = workers
     self.tunnelIP = tunnelIP
@@ -36,10 +39,13 @@ final class TestCloud: @unchecked Sendable {
     // The underlay needs a TX queue per worker plus one for the control thread's ARP.
     let ul = dpdk ? "dpdk:net_af_packetul,iface=ul0,qpairs=\(workers + 1)" : "af-packet:ul0"
     let underlayField = underlay ? #", "underlay": {"interface": "\#(ul)", "prefix_length": 24}"# : ""
+    let up = dpdk ? "dpdk:net_af_packetup,iface=up0,qpairs=\(workers + 1)" : "af-packet:up0"
+    let uplinkField = uplink ? #", "uplink": {"interface": "\#(up)"}"# : ""
+    let extra = extraConfig.isEmpty ? "" : ", " + extraConfig
     let cfg = """
-      {"node": {"name": "compute-\(tag)", "role": "compute", "tunnel_ip": "\(tunnelIP)", "dvr_host_mac": "fa:16:3f:00:00:11"},
+      {"node": {"name": "\(role)-\(tag)", "role": "\(role)", "tunnel_ip": "\(tunnelIP)", "dvr_host_mac": "\(dvrMAC)"},
        "control_socket": "\(socket)", "state_file": "\(stateFile)", "idle_sleep_us": 100, "workers": \(workers),
-       "dpdk": {"enabled": \(dpdk), "memory_mb": 512}\(underlayField)}
+       "dpdk": {"enabled": \(dpdk), "memory_mb": 512}\(underlayField)\(uplinkField)\(extra)}
       """
     try cfg.write(toFile: configFile, atomically: true, encoding: .utf8)
   }
@@ -235,6 +241,16 @@ final class TestCloud: @unchecked Sendable {
     try sh(["ip", "link", "add", "ul0", "netns", host, "type", "veth", "peer", "name", "ul0", "netns", ns])
     try sh(["ip", "-n", host, "link", "set", "ul0", "up"])
     try sh(["ip", "-n", ns, "link", "set", "ul0", "up"])
+  }
+
+  /// Joins this node's `interface` to the bridge `bridge` in namespace `ns` (a switch).
+  func plug(_ interface: String, intoBridge bridge: String, namespace ns: String) throws {
+    let peer = "p\(tag)\(interface)"
+    try sh(["ip", "link", "add", interface, "netns", host, "type", "veth", "peer", "name", peer, "netns", ns])
+    try sh(["ip", "-n", ns, "link", "set", peer, "master", bridge])
+    try sh(["ip", "-n", ns, "link", "set", peer, "up"])
+    try sh(["ip", "netns", "exec", host, "ethtool", "-K", interface, "tso", "off", "gso", "off"])
+    try sh(["ip", "-n", host, "link", "set", interface, "up"])
   }
 
   /// `show tunnels`, polled until every tunnel's next hop is resolved (or `seconds` pass).

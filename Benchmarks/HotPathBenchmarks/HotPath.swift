@@ -82,23 +82,8 @@ let benchmarks: @Sendable () -> Void = {
 
   Benchmark("ip4-route-1M-packets") { benchmark in
     let gw1 = MACAddress(0xfa, 0x16, 0x3e, 0xff, 1, 0), gw2 = MACAddress(0xfa, 0x16, 0x3e, 0xff, 2, 0)
-    let routedFrames = (0..<1000).map { i -> [UInt8] in
-      var f = [UInt8](repeating: 0, count: 60)
-      f.withUnsafeMutableBytes { p in
-        let b = p.baseAddress!
-        b.storeMAC(gw1, at: 0)
-        b.storeMAC(MACAddress(0xfa, 0x16, 0x3e, 1, 0, 10), at: 6)
-        b.storeBE16(EtherType.ipv4, at: 12)
-        b.storeU8(0x45, at: 14)
-        let ip = IPv4Header(unchecked: b + 14)
-        ip.totalLength = 46
-        ip.ttl = 64
-        ip.proto = IPProtocol.udp
-        ip.source = IPv4Address(10, 1, 0, 10)
-        ip.destination = IPv4Address(10, 2, 0, UInt8(10 + i % 64))
-        ip.fillChecksum()
-      }
-      return f
+    let routedFrames = (0..<1000).map { i in
+      udpFromVM(to: gw1, destination: IPv4Address(10, 2, 0, UInt8(10 + i % 64)), sourcePort: 0)
     }
     var r = RoutingConfig()
     r.addInterface(vrf: 0, domain: 1, address: IPv4Address(10, 1, 0, 1), prefixLength: 24, mac: gw1, mtu: 1500)
@@ -112,6 +97,32 @@ let benchmarks: @Sendable () -> Void = {
     }
   }
 
+  Benchmark("snat-1M-packets") { benchmark in
+    // A VM's UDP flows (256 of them) routed to the external network and source-NATed on this
+    // node (the router's SNAT node); the sink is the uplink. Sessions are made in the warm-up.
+    let gw1 = MACAddress(0xfa, 0x16, 0x3e, 0xff, 1, 0)
+    let natFrames = (0..<1024).map { i in
+      udpFromVM(to: gw1, destination: IPv4Address(198, 51, 100, 1), sourcePort: UInt16(1000 + i % 256))
+    }
+    var r = RoutingConfig()
+    r.addInterface(vrf: 0, domain: 1, address: IPv4Address(10, 1, 0, 1), prefixLength: 24, mac: gw1, mtu: 1500)
+    r.addExternalRoute(vrf: 0)
+    var e = ExternalConfig()
+    e.uplinkInterface = 1
+    e.uplinkMAC = MACAddress(0xfa, 0x16, 0x3e, 0xee, 0, 1)
+    e.gateways = [.init(vrf: 0, externalIP: IPv4Address(192, 0, 2, 1), mac: e.uplinkMAC, upstreamMAC: MACAddress(2, 0, 0, 0, 0, 0xfe),
+                        portLow: 1024, portHigh: 65535, snatHere: true, snatTunnel: nil, routerInterface: 0)]
+    let sessions = SessionTable(capacity: 4096)
+    measure(benchmark, natFrames, sessions: sessions) { ports in
+      DataplaneSnapshot(generation: 1, ports: ports,
+                        interfaces: [InterfaceInfo(domain: 1, portSecurity: false, mac: .zero),
+                                     InterfaceInfo(domain: 0, portSecurity: false, mac: e.uplinkMAC)],
+                        poll: [[0]], domains: 1, l2: r.gatewayL2Entries, routing: r, external: e)
+    }
+    precondition(sessions.live == 256, "expected 256 sessions, found \(sessions.live)")
+    sessions.destroy()
+  }
+
   Benchmark("vxlan-encap-1M-packets") { benchmark in
     // Input port 1 is a VM; every destination MAC is behind tunnel 0; the sink is the underlay.
     measure(benchmark, frames, inputPort: 1) { ports in
@@ -123,16 +134,44 @@ let benchmarks: @Sendable () -> Void = {
   }
 }
 
+/// A 60-byte UDP frame from VM 10.1.0.10 (fa:16:3e:01:00:0a) to its gateway MAC `to`, for
+/// `destination` (source port `sourcePort`, destination port 53; a zero port leaves the UDP
+/// header zero).
+func udpFromVM(to gateway: MACAddress, destination: IPv4Address, sourcePort: UInt16) -> [UInt8] {
+  var f = [UInt8](repeating: 0, count: 60)
+  f.withUnsafeMutableBytes { p in
+    let b = p.baseAddress!
+    b.storeMAC(gateway, at: 0)
+    b.storeMAC(MACAddress(0xfa, 0x16, 0x3e, 1, 0, 10), at: 6)
+    b.storeBE16(EtherType.ipv4, at: 12)
+    b.storeU8(0x45, at: 14)
+    let ip = IPv4Header(unchecked: b + 14)
+    ip.totalLength = 46
+    ip.ttl = 64
+    ip.proto = IPProtocol.udp
+    ip.source = IPv4Address(10, 1, 0, 10)
+    ip.destination = destination
+    ip.fillChecksum()
+    if sourcePort != 0 {
+      b.storeBE16(sourcePort, at: 34)
+      b.storeBE16(53, at: 36)
+      b.storeBE16(26, at: 38)
+    }
+  }
+  return f
+}
+
 /// Replays `frames` on `inputPort` (the other port is a null sink) through a worker of
 /// the snapshot `build` makes, and measures 1M packets after a 10k warm-up.
-func measure(_ benchmark: Benchmark, _ frames: [[UInt8]], inputPort: Int = 0, _ build: ([IO.Port]) -> DataplaneSnapshot) {
+func measure(_ benchmark: Benchmark, _ frames: [[UInt8]], inputPort: Int = 0, sessions: SessionTable? = nil,
+             _ build: ([IO.Port]) -> DataplaneSnapshot) {
   let packets = 1_000_000, warmup = 10_000
   let replay = PcapReplayPort(store: FrameStore(frames: frames), limit: packets + warmup)
   let sink = MemoryPort(inputCapacity: 1, capture: false)
   let ports: [IO.Port] = inputPort == 0 ? [.pcapReplay(replay), .memory(sink)] : [.memory(sink), .pcapReplay(replay)]
   let qsbr = QSBR(workers: 1)
   let tables = RCUBox(build(ports), qsbr: qsbr, retire: DataplaneSnapshot.retire)
-  var worker = Worker(index: 0, tables: tables, maxPorts: 2)
+  var worker = Worker(index: 0, tables: tables, maxPorts: 2, sessions: sessions)
   qsbr.online(worker: 0)
   while replay.counters.read(PortCounter.rxPackets) < UInt64(warmup) { _ = worker.poll() }
 

@@ -172,6 +172,9 @@ public struct SessionTable: @unchecked Sendable {
     let bytes = max(count * MemoryLayout<T>.stride, 4096)
     let p = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
     precondition(p != MAP_FAILED, "cannot map \(bytes) bytes for the session table")
+    // Transparent huge pages where the kernel allows them: random lookups over tens of MiB
+    // would otherwise miss the TLB on nearly every access.
+    _ = madvise(p, bytes, 14 /* MADV_HUGEPAGE */)
     return p!.bindMemory(to: T.self, capacity: count)
   }
 
@@ -263,6 +266,19 @@ public struct SessionTable: @unchecked Sendable {
       }
       i = (i &+ 1) & mask
     }
+  }
+
+  /// Where the in2out probe for `hash` starts (to prefetch it a few packets ahead).
+  @inlinable @inline(__always)
+  public func in2outBucket(_ hash: UInt32) -> UnsafeRawPointer { UnsafeRawPointer(in2out + (Int(hash) & mask)) }
+
+  /// The session the in2out home bucket of `hash` names when its tag matches (a likely hit,
+  /// to prefetch), else nil. Reads only the bucket.
+  @inlinable @inline(__always)
+  public func in2outCandidate(_ hash: UInt32) -> UnsafeRawPointer? {
+    let b = in2out[Int(hash) & mask]
+    guard b != 0, UInt32(truncatingIfNeeded: b >> 32) == hash else { return nil }
+    return UnsafeRawPointer(sessions + (Int(truncatingIfNeeded: b & 0xffff_ffff) &- 1))
   }
 
   @inlinable @inline(__always)

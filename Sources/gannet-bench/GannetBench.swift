@@ -27,13 +27,16 @@ struct GannetBench: ParsableCommand {
 
   enum Backend: String, ExpressibleByArgument, CaseIterable { case dpdk, memory }
 
-  @Option(help: "Workload name from the manifest (w1: L2, w2: DVR routing, w5: VXLAN decap + L2).") var workload = "w1"
+  @Option(help: "Workload name from the manifest (w1: L2, w2: DVR routing, w3: floating IP, w4: SNAT, w5: VXLAN decap + L2).") var workload = "w1"
   @Option(help: "Directory holding the generated pcaps and manifest.json.") var workloadDir = "/tmp/gannet-workloads"
   @Option(help: "Packet I/O backend: dpdk or memory.") var backend: Backend = .dpdk
   @Option(help: "Measured seconds (after the warm-up).") var seconds: Double = 5
   @Option(help: "Warm-up seconds, not measured.") var warmup: Double = 1
   @Option(help: "memory backend only: process exactly this many packets, then stop.") var packets: Int?
   @Option(help: "Packets asked of a port per rx burst.") var burst = 32
+  @Option(help: "Replay this pcap instead of the workload's own (same tables), e.g. its first 1,000 flows.") var pcap: String?
+  @Option(help: "w4: fill the connection table with this many other live sessions before measuring (e.g. 1000000).")
+  var prefillSessions = 0
   @Flag(help: "Print one JSON object instead of tables.") var json = false
 
   func validate() throws {
@@ -44,7 +47,8 @@ struct GannetBench: ParsableCommand {
   }
 
   func run() throws {
-    let w = try Workload.load(workload, directory: workloadDir)
+    var w = try Workload.load(workload, directory: workloadDir)
+    if let pcap { w.pcap = pcap }
     var memoryMode = "none"
     var ports: [IO.Port] = []
     switch backend {
@@ -62,21 +66,24 @@ struct GannetBench: ParsableCommand {
     }
     let qsbr = QSBR(workers: 1)
     let tables = RCUBox(w.snapshot(ports: ports), qsbr: qsbr, retire: DataplaneSnapshot.retire)
-    var worker = Worker(index: 0, tables: tables, maxPorts: ports.count, burst: burst)
+    // The SNAT connection table: room for the workload's flows plus the prefilled sessions.
+    let sessions = SessionTable(capacity: max(1 << 20, prefillSessions + 2 * w.packets))
+    if prefillSessions > 0 { try prefill(sessions, count: prefillSessions) }
+    var worker = Worker(index: 0, tables: tables, maxPorts: ports.count, burst: burst, sessions: sessions)
     qsbr.online(worker: 0)
 
     let rxCounters = ports[0].counters, txCounters = ports[1].counters
     let result: Measurement
     if let limit = packets {
       let t0 = Clock.now()
-      while rxCounters.read(PortCounter.rxPackets) + rxCounters.drops(.rxTruncated) < UInt64(limit) { _ = worker.poll() }
+      pollUntil(&worker) { rxCounters.read(PortCounter.rxPackets) + rxCounters.drops(.rxTruncated) >= UInt64(limit) }
       result = Measurement(seconds: Clock.now() - t0, rx: rxCounters.read(PortCounter.rxPackets),
                            tx: txCounters.read(PortCounter.txPackets))
     } else {
-      Clock.spin(for: warmup) { _ = worker.poll() }
+      pollFor(warmup, &worker)
       let rx0 = rxCounters.read(PortCounter.rxPackets), tx0 = txCounters.read(PortCounter.txPackets)
       worker.graph.counters.block.reset()
-      let elapsed = Clock.spin(for: seconds) { _ = worker.poll() }
+      let elapsed = pollFor(seconds, &worker)
       result = Measurement(seconds: elapsed, rx: rxCounters.read(PortCounter.rxPackets) - rx0,
                            tx: txCounters.read(PortCounter.txPackets) - tx0)
     }
@@ -84,9 +91,23 @@ struct GannetBench: ParsableCommand {
     let report = Report(workload: w.name, backend: backend.rawValue, memory: memoryMode, burst: burst,
                         measurement: result, graph: worker.graph.counters, ports: ports)
     print(json ? report.json() : report.table())
+    if sessions.live > 0 { FileHandle.standardError.write(Data("live NAT sessions at the end: \(sessions.live)\n".utf8)) }
     worker.destroy()
+    sessions.destroy()
     for p in ports { p.close() }
     if backend == .dpdk { DPDK.cleanup() }
+  }
+}
+
+/// Live sessions unrelated to the workload (inside 10.200.0.0/16, remotes in 100.64.0.0/10),
+/// so the table holds `count` more entries while the workload runs.
+func prefill(_ t: SessionTable, count: Int) throws {
+  let now = NATClock.now()
+  for i in 0..<count {
+    let k = t.create(proto: i & 1 == 0 ? 6 : 17, externalIP: 0xc000_0201, insideIP: 0x0ac8_0000 | UInt32(i & 0xffff),
+                     insidePort: UInt16(truncatingIfNeeded: 1024 + (i >> 16)), remoteIP: 0x6440_0000 | UInt32(truncatingIfNeeded: i &* 2_654_435_761) & 0x3f_ffff,
+                     remotePort: 443, portLow: 1024, portHigh: 65535, now: now)
+    guard k >= 0 else { throw BenchError("prefill: session \(i) refused (\(k))") }
   }
 }
 
@@ -97,22 +118,27 @@ struct Measurement {
   var mpps: Double { Double(rx) / seconds / 1e6 }
 }
 
+/// The measured loop, kept out of `run` (its setup code allocates; the loop must not).
+@inline(never) @discardableResult
+func pollFor(_ seconds: Double, _ worker: inout Worker) -> Double {
+  let start = Clock.now(), end = start + seconds
+  var t = start
+  while t < end {
+    for _ in 0..<64 { _ = worker.poll() }
+    t = Clock.now()
+  }
+  return t - start
+}
+
+@inline(never)
+func pollUntil(_ worker: inout Worker, _ done: () -> Bool) {
+  while !done() { for _ in 0..<16 { _ = worker.poll() } }
+}
+
 enum Clock {
   static func now() -> Double {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-  }
-  /// Calls `body` until `seconds` have passed, reading the clock every 64 calls.
-  /// Returns the exact elapsed time.
-  @discardableResult
-  static func spin(for seconds: Double, _ body: () -> Void) -> Double {
-    let start = now(), end = start + seconds
-    var t = start
-    while t < end {
-      for _ in 0..<64 { body() }
-      t = now()
-    }
-    return t - start
   }
 }

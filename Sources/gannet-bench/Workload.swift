@@ -7,7 +7,7 @@ import Wire
 /// state the data plane needs for it, derived from the same manifest the pcaps came from.
 struct Workload {
   let name: String
-  let pcap: String
+  var pcap: String
   let packets: Int
   /// L2 entries: every destination MAC of the workload goes to the output port.
   let macs: [MACAddress]
@@ -17,9 +17,19 @@ struct Workload {
 
   /// W2: the input port is on subnet 1, the output port on subnet 2 of one router.
   var routing: RoutingConfig? = nil
+  /// W3/W4: the external network. W3: input = the uplink, output = the VMs' port; W4: input
+  /// = the VMs' port, output = the uplink (this node is the router's SNAT node).
+  var external: ExternalConfig? = nil
 
   /// The data plane for this workload: input port 0, output port 1, one network.
   func snapshot(ports: [IO.Port]) -> DataplaneSnapshot {
+    if let routing, let external {
+      let uplink = external.uplinkInterface!, vm = 1 - uplink
+      var infos = [InterfaceInfo](repeating: InterfaceInfo(domain: 0, portSecurity: false, mac: external.uplinkMAC), count: 2)
+      infos[vm] = InterfaceInfo(domain: 1, portSecurity: false, mac: .zero)
+      return DataplaneSnapshot(generation: 1, ports: ports, interfaces: infos, poll: [[0]], domains: 1, l2: routing.gatewayL2Entries,
+                               routing: routing, external: external)
+    }
     if let routing {
       return DataplaneSnapshot(generation: 1, ports: ports,
                                interfaces: [InterfaceInfo(domain: 1, portSecurity: false, mac: .zero),
@@ -86,8 +96,36 @@ struct Workload {
       var w = Workload(name: name, pcap: directory + "/" + file, packets: packets, macs: [])
       w.routing = r
       return w
+    case "w3", "w4":
+      // One router: 10.1.0.1/16 (gateway MAC fa:16:3e:ff:01:00), default route to the external
+      // network; the manifest's upstream MAC and router external port MAC; SNAT address and ports.
+      guard let up = (topology["upstream_mac"] as? String).flatMap(MACAddress.init), let ext = (topology["ext_gw_mac"] as? String).flatMap(MACAddress.init),
+            let snat = (topology["snat_ip"] as? String).flatMap(IPv4Address.init), let range = topology["snat_ports"] as? [Int], range.count == 2
+      else { throw BenchError("manifest: topology.upstream_mac, ext_gw_mac, snat_ip or snat_ports missing") }
+      let w3 = name == "w3"
+      var r = RoutingConfig()
+      r.addInterface(vrf: 0, domain: 1, address: IPv4Address(10, 1, 0, 1), prefixLength: 16, mac: MACAddress(0xfa, 0x16, 0x3e, 0xff, 1, 0),
+                     mtu: 1500)
+      r.addExternalRoute(vrf: 0)
+      var e = ExternalConfig()
+      e.uplinkInterface = w3 ? 0 : 1
+      e.uplinkMAC = ext
+      e.gateways = [.init(vrf: 0, externalIP: snat, mac: ext, upstreamMAC: up, portLow: UInt16(range[0]), portHigh: UInt16(range[1]),
+                          snatHere: true, snatTunnel: nil, routerInterface: 0)]
+      if w3 {
+        // 203.0.113.I -> 10.1.(I/64).(10 + I%64), each fixed IP a VM behind port 1 (VM MAC rule).
+        for i in 0..<256 {
+          let fixed = IPv4Address(10, 1, UInt8(i / 64), UInt8(10 + i % 64))
+          e.floatingIPs.append(.init(address: IPv4Address(203, 0, 113, UInt8(i)), vrf: 0, inside: fixed, upstreamMAC: up, routerInterface: 0))
+          r.neighbors.append((1, fixed, MACAddress(0xfa, 0x16, 0x3e, 1, UInt8(i / 64), UInt8(10 + i % 64)), L2Value.local(1)))
+        }
+      }
+      var w = Workload(name: name, pcap: directory + "/" + file, packets: packets, macs: [])
+      w.routing = r
+      w.external = e
+      return w
     default:
-      throw BenchError("workload '\(name)' needs a pipeline Gannet does not have yet (w1: L2, w2: routing, w5: VXLAN decap + L2)")
+      throw BenchError("workload '\(name)' needs a pipeline Gannet does not have yet (w1: L2, w2: routing, w3: floating IP, w4: SNAT, w5: VXLAN decap + L2)")
     }
   }
 }

@@ -33,6 +33,8 @@ static inline int cdpdk_errno(void) { return rte_errno; }
 static inline const char *cdpdk_strerror(int e) { return rte_strerror(e); }
 static inline int cdpdk_socket_id(void) { return (int)rte_socket_id(); }
 static inline uint64_t cdpdk_rdtsc(void) { return rte_rdtsc(); }
+/* Prefetch into all cache levels (x86 PREFETCHT0): a hint, never a fault. */
+static inline void cdpdk_prefetch0(const void *p) { rte_prefetch0(p); }
 
 /* ---- mempool / mbuf --------------------------------------------------------------- */
 static inline struct rte_mempool *cdpdk_pktmbuf_pool_create(const char *name, unsigned n, unsigned cache,

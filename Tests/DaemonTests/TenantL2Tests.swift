@@ -222,6 +222,12 @@ struct ControlSocketTests {
       // A well-formed config whose underlay interface does not exist: the daemon says so.
       (#"{"node": {"name": "n", "role": "compute", "tunnel_ip": "192.0.2.1", "dvr_host_mac": "fa:16:3f:00:00:01"}, "underlay": {"interface": "af-packet:nosuchif0"}}"#,
        "cannot attach the underlay"),
+      (#"{"node": {"name": "n", "role": "network", "tunnel_ip": "192.0.2.1", "dvr_host_mac": "fa:16:3f:00:00:01"}, "nat": {"udp_s": 0}}"#,
+       "'udp_s'"),
+      (#"{"node": {"name": "n", "role": "network", "tunnel_ip": "192.0.2.1", "dvr_host_mac": "fa:16:3f:00:00:01"}, "nat": {"max_session": 5}}"#,
+       "'max_session'"),
+      (#"{"node": {"name": "n", "role": "compute", "tunnel_ip": "192.0.2.1", "dvr_host_mac": "fa:16:3f:00:00:01"}, "uplink": {"interface": "af-packet:nosuchif1"}}"#,
+       "cannot attach the uplink"),
     ]
     for (text, field) in cases {
       try text.write(toFile: c.configFile, atomically: true, encoding: .utf8)

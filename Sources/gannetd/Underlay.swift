@@ -18,13 +18,10 @@ import Wire
 /// Thread safety: control thread only. Workers see the result through the snapshot.
 final class Underlay {
   let config: DaemonConfig.Underlay
-  let spec: PortSpec
-  let port: IO.Port
-  let mac: MACAddress
+  private let link: ControlPort
+  var port: IO.Port { link.port }
+  var mac: MACAddress { link.mac }
   let localIP: IPv4Address
-  private let txQueue: Int
-  private let pool = NativePool(count: 64)
-  private let releaser: BufferReleaser
   private let log: Logger
 
   /// Tunnel index by remote tunnel IP; indices are reused only after a tunnel is gone.
@@ -47,28 +44,10 @@ final class Underlay {
     self.config = config
     self.localIP = localIP
     self.log = log
-    txQueue = workers
-    releaser = BufferReleaser(pool: pool)
-    do { spec = try PortSpec(parsing: config.interface) } catch { throw .bad("underlay: \(error.message)") }
-    if spec.needsDPDK && mbufPool == nil {
-      throw ControlError("config", "underlay \(config.interface): DPDK is not enabled in this gannetd's config (dpdk.enabled)")
-    }
-    do { port = try spec.open(mbufPool: mbufPool, txQueues: workers + 1) } catch {
-      throw ControlError("io", "underlay \(config.interface): \(error.message) (the underlay needs one TX queue per worker "
-        + "plus one for the control thread; for net_af_packet give qpairs=\(workers + 1))")
-    }
-    guard let m = config.mac ?? spec.hardwareAddress(of: port) else {
-      spec.close(port)
-      throw ControlError("config", "underlay \(config.interface): cannot read its MAC address; set underlay.mac")
-    }
-    mac = m
+    link = try ControlPort(role: "underlay", interface: config.interface, mac: config.mac, workers: workers, mbufPool: mbufPool)
   }
 
-  func close() {
-    spec.close(port)
-    releaser.destroy()
-    pool.destroy()
-  }
+  func close() { link.close() }
 
   /// Is `ip` on the underlay subnet?
   func onLink(_ ip: IPv4Address) -> Bool {
@@ -134,7 +113,7 @@ final class Underlay {
   func announce() { sendARP(target: localIP) }
 
   private func sendARP(target: IPv4Address) {
-    gannetd.sendARP(port: port, pool: pool, releaser: releaser, queue: txQueue, mac: mac, sender: localIP, target: target)
+    link.sendARP(from: mac, sender: localIP, target: target)
     requestsSent += 1
   }
 }

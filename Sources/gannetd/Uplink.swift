@@ -21,12 +21,9 @@ import Wire
 /// Thread safety: control thread only.
 final class Uplink {
   let config: DaemonConfig.Uplink
-  let spec: PortSpec
-  let port: IO.Port
-  let mac: MACAddress
-  private let txQueue: Int
-  private let pool = NativePool(count: 64)
-  private let releaser: BufferReleaser
+  private let link: ControlPort
+  var port: IO.Port { link.port }
+  var mac: MACAddress { link.mac }
   private let log: Logger
 
   struct Neighbor { var mac: MACAddress; var updated: Date }
@@ -45,28 +42,10 @@ final class Uplink {
   init(config: DaemonConfig.Uplink, workers: Int, mbufPool: OpaquePointer?, log: Logger) throws(ControlError) {
     self.config = config
     self.log = log
-    txQueue = workers
-    releaser = BufferReleaser(pool: pool)
-    do { spec = try PortSpec(parsing: config.interface) } catch { throw .bad("uplink: \(error.message)") }
-    if spec.needsDPDK && mbufPool == nil {
-      throw ControlError("config", "uplink \(config.interface): DPDK is not enabled in this gannetd's config (dpdk.enabled)")
-    }
-    do { port = try spec.open(mbufPool: mbufPool, txQueues: workers + 1) } catch {
-      throw ControlError("io", "uplink \(config.interface): \(error.message) (the uplink needs one TX queue per worker plus one "
-        + "for the control thread; for net_af_packet give qpairs=\(workers + 1))")
-    }
-    guard let m = config.mac ?? spec.hardwareAddress(of: port) else {
-      spec.close(port)
-      throw ControlError("config", "uplink \(config.interface): cannot read its MAC address; set uplink.mac")
-    }
-    mac = m
+    link = try ControlPort(role: "uplink", interface: config.interface, mac: config.mac, workers: workers, mbufPool: mbufPool)
   }
 
-  func close() {
-    spec.close(port)
-    releaser.destroy()
-    pool.destroy()
-  }
+  func close() { link.close() }
 
   func resolvedMAC(_ ip: IPv4Address) -> MACAddress? { neighbors[ip]?.mac }
 
@@ -94,11 +73,11 @@ final class Uplink {
       if let n = neighbors[target], now.timeIntervalSince(n.updated) < refreshSeconds { continue }
       if let t = lastRequest[target], now.timeIntervalSince(t) < retrySeconds { continue }
       lastRequest[target] = now
-      sendARP(port: port, pool: pool, releaser: releaser, queue: txQueue, mac: mac, sender: sender, target: target)
+      link.sendARP(from: mac, sender: sender, target: target)
       requestsSent += 1
     }
     for (ip, a) in pendingAnnouncements.sorted(by: { $0.key < $1.key }) {
-      sendARP(port: port, pool: pool, releaser: releaser, queue: txQueue, mac: a.mac, sender: ip, target: ip)
+      link.sendARP(from: a.mac, sender: ip, target: ip)
       announcementsSent += 1
       pendingAnnouncements[ip] = a.left > 1 ? (a.mac, a.left - 1) : nil
     }
@@ -106,30 +85,9 @@ final class Uplink {
 
   /// Announces `ip` at `mac` now and on the next ticks (gratuitous ARP request, RFC 5227 §3).
   func announce(_ ip: IPv4Address, mac: MACAddress) {
-    sendARP(port: port, pool: pool, releaser: releaser, queue: txQueue, mac: mac, sender: ip, target: ip)
+    link.sendARP(from: mac, sender: ip, target: ip)
     announcementsSent += 1
     pendingAnnouncements[ip] = (mac, announcementRepeats - 1)
     log.info("gratuitous ARP", metadata: ["ip": "\(ip)", "mac": "\(mac)"])
   }
-}
-
-/// Sends one broadcast ARP request from the control thread: `sender` at `mac` asks for
-/// `target` (`sender == target`: a gratuitous ARP). Used by the underlay and the uplink.
-func sendARP(port: IO.Port, pool: NativePool, releaser: BufferReleaser, queue: Int, mac: MACAddress, sender: IPv4Address,
-             target: IPv4Address) {
-  guard let b = pool.alloc() else { return }
-  let f = b + pool.headroom
-  f.initializeMemory(as: UInt8.self, repeating: 0, count: 60)
-  f.storeMAC(.broadcast, at: 0)
-  f.storeMAC(mac, at: 6)
-  f.storeBE16(EtherType.arp, at: 12)
-  let arp = ARPHeader(unchecked: f + 14)
-  arp.fillFixedFields()
-  arp.operation = ARPHeader.request
-  arp.senderMAC = mac
-  arp.senderIP = sender
-  arp.targetMAC = .zero
-  arp.targetIP = target
-  var p = Packet(data: f, buffer: b, length: 60, inPort: 0, flags: 0)
-  _ = port.tx(&p, count: 1, releaser: releaser, queue: queue)
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <arpa/inet.h>
@@ -33,6 +34,12 @@ int cafp_open(const char *ifname, unsigned rx_block_size, unsigned rx_block_nr, 
   /* Our own transmissions and the host's must not come back in as input. */
   if (setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one) < 0) FAIL("PACKET_IGNORE_OUTGOING");
   if (setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one) < 0) FAIL("PACKET_QDISC_BYPASS");
+  /* A frame the kernel cannot send is skipped, never left to block the ring. */
+  if (setsockopt(fd, SOL_PACKET, PACKET_LOSS, &one, sizeof one) < 0) FAIL("PACKET_LOSS");
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  strncpy(ifr.ifr_name, ifname, IFNAMSIZ - 1);
+  if (ioctl(fd, SIOCGIFMTU, &ifr) < 0) FAIL("SIOCGIFMTU");
 
   int want_rx = rx_block_nr > 0;
   struct tpacket_req3 rx;
@@ -83,6 +90,7 @@ int cafp_open(const char *ifname, unsigned rx_block_size, unsigned rx_block_nr, 
   out->tx = (uint8_t *)map + rx_len;
   out->tx_frame_size = tx_frame_size;
   out->tx_frame_nr = tx_frame_nr;
+  out->mtu = (unsigned)ifr.ifr_mtu;
   return 0;
 }
 
@@ -91,6 +99,14 @@ void cafp_close(cafp_ring *r) {
   if (r->fd >= 0) close(r->fd);
   r->map = NULL;
   r->fd = -1;
+}
+
+int64_t cafp_rx_ring_drops(const cafp_ring *r) {
+  struct tpacket_stats_v3 st;
+  socklen_t len = sizeof st;
+  memset(&st, 0, sizeof st);
+  if (getsockopt(r->fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) < 0) return -errno;
+  return (int64_t)st.tp_drops;
 }
 
 int cafp_tx_kick(const cafp_ring *r) {

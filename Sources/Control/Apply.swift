@@ -79,6 +79,12 @@ extension ControlState {
   func validate(_ p: LogicalPort) throws(ControlError) {
     guard networks[p.network] != nil else { throw ControlError("not-found", "no network '\(p.network)'") }
     guard p.mac.isUnicast, p.mac != .zero else { throw .bad("port '\(p.id)': \(p.mac) is not a unicast MAC") }
+    if case .remote(let vtep) = p.location, !vtep.isUnicastHost {
+      throw .bad("port '\(p.id)': remote tunnel IP \(vtep) is not a unicast host address")
+    }
+    for ip in p.fixedIPs where !ip.isUnicastHost {
+      throw .bad("port '\(p.id)': fixed IP \(ip) is not a unicast host address")
+    }
     if let other = ports.values.first(where: { $0.network == p.network && $0.mac == p.mac }) {
       throw ControlError("conflict", "MAC \(p.mac) is already used by port '\(other.id)' in network '\(p.network)'")
     }

@@ -53,6 +53,7 @@ extension ControlState {
           throw .bad("router.gateway.set: field '\(name)': \(a) is not a host address of \(subnet)")
         }
       }
+      guard g.snatNode.isUnicastHost else { throw .bad("router.gateway.set: SNAT node \(g.snatNode) is not a unicast host address") }
       guard g.upstream != g.externalIP else { throw .bad("router.gateway.set: upstream and external IP are the same") }
       guard g.mac.isUnicast, g.mac != .zero else { throw .bad("router.gateway.set: \(g.mac) is not a unicast MAC") }
       guard (1...65535).contains(g.portLow), g.portLow <= g.portHigh, g.portHigh <= 65535 else {

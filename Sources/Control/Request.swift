@@ -96,10 +96,10 @@ public enum ControlRequest: Equatable, Sendable {
     case "router.interface.add":
       let id = try a.identifier("router"), network = try a.identifier("network")
       let text = try a.string("address")
-      guard let p = IPv4Prefix(text), let gw = IPv4Address(text.split(separator: "/")[0]), gw != p.address,
-            gw.value | ~IPv4Prefix.mask(p.length) != gw.value
+      guard let (gw, length) = IPv4Prefix.addressAndLength(text), gw != IPv4Prefix(gw, length).address,
+            gw.value | ~IPv4Prefix.mask(length) != gw.value, gw.isUnicastHost
       else { throw .bad("\(op): field 'address': '\(text)' is not a gateway address with its subnet's length (10.1.0.1/24)") }
-      r = .routerInterfaceAdd(router: id, RouterInterface(network: network, address: gw, prefixLength: p.length, mac: try a.mac("mac")))
+      r = .routerInterfaceAdd(router: id, RouterInterface(network: network, address: gw, prefixLength: length, mac: try a.mac("mac")))
     case "router.interface.remove":
       r = .routerInterfaceRemove(router: try a.identifier("router"), network: try a.identifier("network"))
     case "router.route.add":
@@ -114,10 +114,10 @@ public enum ControlRequest: Equatable, Sendable {
     case "router.gateway.set":
       let id = try a.identifier("router")
       let text = try a.string("external_ip")
-      guard let p = IPv4Prefix(text), let ip = IPv4Address(text.split(separator: "/")[0]) else {
+      guard let (ip, length) = IPv4Prefix.addressAndLength(text) else {
         throw .bad("\(op): field 'external_ip': '\(text)' is not an address with its subnet's length (203.0.113.10/24)")
       }
-      var g = ExternalGateway(externalIP: ip, prefixLength: p.length, upstream: try ipv4(&a, "upstream", op: op), mac: try a.mac("mac"),
+      var g = ExternalGateway(externalIP: ip, prefixLength: length, upstream: try ipv4(&a, "upstream", op: op), mac: try a.mac("mac"),
                               snatNode: try ipv4(&a, "snat_node", op: op))
       if let range = try a.optionalString("port_range") {
         let parts = range.split(separator: "-", omittingEmptySubsequences: false)

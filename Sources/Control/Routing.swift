@@ -1,28 +1,6 @@
 import Foundation
 import Wire
 
-/// An IPv4 prefix `address/length`; host bits are cleared on construction.
-public struct IPv4Prefix: Codable, Equatable, Hashable, Sendable, CustomStringConvertible {
-  public let address: IPv4Address
-  public let length: Int
-  public init(_ address: IPv4Address, _ length: Int) {
-    precondition((0...32).contains(length))
-    self.length = length
-    self.address = IPv4Address(address.value & Self.mask(length))
-  }
-  /// Parses `a.b.c.d/n`; nil for anything else.
-  public init?(_ text: String) {
-    let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-    guard parts.count == 2, let a = IPv4Address(parts[0]), let n = Int(parts[1]), (0...32).contains(n),
-          String(n) == parts[1] else { return nil }
-    self.init(a, n)
-  }
-  public static func mask(_ length: Int) -> UInt32 { length == 0 ? 0 : ~0 << (32 - UInt32(length)) }
-  public func contains(_ ip: IPv4Address) -> Bool { ip.value & Self.mask(length) == address.value }
-  public func overlaps(_ o: IPv4Prefix) -> Bool { contains(o.address) || o.contains(address) }
-  public var description: String { "\(address)/\(length)" }
-}
-
 /// A router's interface on one tenant network (Neutron router interface on a subnet): the
 /// gateway IP with the subnet's prefix length, and the gateway MAC that every node uses
 /// for it (DVR: the same gateway everywhere).
@@ -120,6 +98,7 @@ extension ControlState {
       routers[id] = router
     case .routerRouteAdd(let id, let route):
       guard var router = routers[id] else { throw ControlError("not-found", "no router '\(id)'") }
+      guard route.nextHop.isUnicastHost else { throw .bad("router.route.add: next hop \(route.nextHop) is not a unicast host address") }
       guard router.interfaces.contains(where: { $0.subnet.contains(route.nextHop) }) else {
         throw ControlError("conflict", "next hop \(route.nextHop) is on no subnet of router '\(id)'")
       }
@@ -137,6 +116,7 @@ extension ControlState {
       routers[id] = router
     case .chassisSet(let c):
       guard c.dvrMAC.isUnicast, c.dvrMAC != .zero else { throw .bad("chassis.set: \(c.dvrMAC) is not a unicast MAC") }
+      guard c.tunnelIP.isUnicastHost else { throw .bad("chassis.set: tunnel IP \(c.tunnelIP) is not a unicast host address") }
       chassis.removeAll { $0.tunnelIP == c.tunnelIP }
       chassis.append(c)
       chassis.sort { $0.tunnelIP < $1.tunnelIP }

@@ -27,6 +27,9 @@ public struct AFPacketPort {
     /// One TX ring per queue; `tx[0]` is `ring` (the same socket).
     @usableFromInline let tx: UnsafeMutablePointer<TxQueue>
     @usableFromInline let txQueues: Int
+    /// The longest frame the interface takes: its MTU plus the Ethernet header (the kernel
+    /// allows 4 more for a VLAN-tagged frame; packet_snd/tpacket_snd).
+    @usableFromInline let maxFrame: Int
   }
   @usableFromInline struct TxQueue {
     @usableFromInline var ring: cafp_ring
@@ -73,7 +76,7 @@ public struct AFPacketPort {
     for (i, r) in rings.enumerated() { (tx + i).initialize(to: TxQueue(ring: r, head: 0)) }
     let s = UnsafeMutablePointer<State>.allocate(capacity: 1)
     s.initialize(to: State(ring: rings[0], block: 0, remaining: 0, frame: nil, interface: interface, tx: tx,
-                           txQueues: txQueues))
+                           txQueues: txQueues, maxFrame: Int(rings[0].mtu) + 14))
     return AFPacketPort(state: s, counters: CounterBlock(count: PortCounter.blockSize * txQueues))
   }
 
@@ -155,6 +158,13 @@ public struct AFPacketPort {
         counters.addDrop(.txFrameTooLong, queue: q)
         continue
       }
+      // The kernel refuses a frame over the MTU (PACKET_LOSS then skips it silently):
+      // count it here instead, by name.
+      guard len <= state.pointee.maxFrame
+        || (len <= state.pointee.maxFrame &+ 4 && p.data.loadBE16(at: 12) == EtherType.vlan) else {
+        counters.addDrop(.txMTUExceeded, queue: q)
+        continue
+      }
       let f = cafp_tx_frame(&txq.pointee.ring, txq.pointee.head)!
       guard cafp_tx_frame_free(f) else {
         counters.addDrop(.txRingFull, queue: q)
@@ -170,6 +180,13 @@ public struct AFPacketPort {
     if sent > 0 { _ = cafp_tx_kick(&txq.pointee.ring) }
     counters.countTx(sent, bytes: bytes, queue: q)
     return sent
+  }
+
+  /// Adds the frames the kernel dropped for a full RX ring since the last call to the
+  /// port's `rx-ring-overflow` counter. Control thread only: it is that counter's one writer.
+  public func collectKernelDrops() {
+    let n = cafp_rx_ring_drops(&state.pointee.ring)
+    if n > 0 { counters.addDrop(.rxRingOverflow, UInt64(n)) }
   }
 
   public func close() {

@@ -89,6 +89,12 @@ public enum Port: @unchecked Sendable {
     }
   }
 
+  /// Reads drops that happened below the port (in the kernel) into its counters.
+  /// Control thread, periodically.
+  public func collectKernelDrops() {
+    if case .afPacket(let p) = self { p.collectKernelDrops() }
+  }
+
   /// Releases the port's resources. Control thread, after its worker stopped.
   public func close() {
     switch self {

@@ -55,6 +55,27 @@ public enum PortSpec: Equatable, Sendable, CustomStringConvertible {
     }
   }
 
+  /// What an open port of this spec holds on this host, for refusing a second holder:
+  /// "interface NAME" for every Linux interface it sends or receives on (AF_PACKET, and
+  /// DPDK vdevs with `iface=`, `rx_iface=`, `tx_iface=`, `rx_iface_in=`), "DPDK device NAME"
+  /// for a vdev, "file PATH" for a pcap writer. Empty for what may be opened twice.
+  public var hostResources: [String] {
+    switch self {
+    case .afPacket(let i): return ["interface \(i)"]
+    case .dpdk(let n, let a):
+      var out = ["DPDK device \(n)"]
+      for kv in a.split(separator: ",") {
+        let parts = kv.split(separator: "=", maxSplits: 1)
+        if parts.count == 2, ["iface", "rx_iface", "tx_iface", "rx_iface_in"].contains(String(parts[0])) {
+          out.append("interface \(parts[1])")
+        }
+      }
+      return Array(Set(out)).sorted()
+    case .pcapWriter(let p): return ["file \(p)"]
+    case .pcapReplay, .null: return []
+    }
+  }
+
   public var needsDPDK: Bool { if case .dpdk = self { true } else { false } }
 
   /// Closes a port opened from this spec, and for DPDK removes the vdev so that its name

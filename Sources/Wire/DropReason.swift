@@ -81,6 +81,8 @@ public enum DropReason: UInt8, CaseIterable, Error, Sendable, CustomStringConver
   case txRingFull = 202
   case txFrameTooLong = 203
   case txNoBuffer = 204
+  case txMTUExceeded = 205
+  case rxRingOverflow = 206
 
   /// The stable kebab-case name used by the CLI, metrics labels and traces.
   public var name: String {
@@ -152,6 +154,8 @@ public enum DropReason: UInt8, CaseIterable, Error, Sendable, CustomStringConver
     case .txRingFull: "tx-ring-full"
     case .txFrameTooLong: "tx-frame-too-long"
     case .txNoBuffer: "tx-no-buffer"
+    case .txMTUExceeded: "tx-mtu-exceeded"
+    case .rxRingOverflow: "rx-ring-overflow"
     }
   }
 
@@ -225,6 +229,8 @@ public enum DropReason: UInt8, CaseIterable, Error, Sendable, CustomStringConver
     case .txRingFull: "transmit ring full"
     case .txFrameTooLong: "frame longer than the port can transmit"
     case .txNoBuffer: "no buffer to copy the frame into for transmit"
+    case .txMTUExceeded: "frame longer than the egress interface's MTU (plus its Ethernet header) allows"
+    case .rxRingOverflow: "frame the kernel dropped because this port's receive ring was full (the worker fell behind)"
     }
   }
 

@@ -12,15 +12,39 @@ import Glibc
 ///     ← {"version": 1, "ok": true, "result": {...}}
 ///     ← {"version": 1, "ok": false, "error": {"code": "conflict", "message": "MAC … is already used by port …"}}
 ///
-/// Thread safety: one server thread accepts connections and serves them one at a time,
-/// so requests are applied in order and never concurrently. A client that sends nothing
-/// for 10 s, or a line over 1 MiB, is answered with an error and disconnected.
+/// Thread safety: one server thread runs an event loop (poll(2)) over the listening socket
+/// and every client, non-blocking, so many clients are served at once while requests are
+/// still applied one at a time, in the order their lines complete. A client is never able
+/// to hold up another: a line left unfinished for `partialLineTimeout`, a reply left
+/// unread for as long, a connection idle for `idleTimeout`, or a line over `maxLine` bytes
+/// is answered with an error (where it can be) and the connection closed. Replies are
+/// sent with MSG_NOSIGNAL, so a client that hangs up never raises SIGPIPE.
 final class ControlServer: @unchecked Sendable {
   static let maxLine = 1 << 20
+  static let maxClients = 64
+  static let partialLineTimeout: Double = 10
+  static let idleTimeout: Double = 300
   let path: String
   let controller: DataplaneController
   let log: Logger
   private var listenFD: Int32 = -1
+
+  /// One client: bytes received and not yet parsed, the reply bytes not yet sent.
+  private final class Client {
+    let fd: Int32
+    var input: [UInt8] = []
+    /// `input[..<scanned]` holds no newline (so each byte is searched once).
+    var scanned = 0
+    var output: [UInt8] = []
+    var sent = 0
+    /// When the connection last made progress (a complete line, or a reply byte sent).
+    var lastProgress: Double
+    /// Close once `output` is sent.
+    var closing = false
+    init(fd: Int32, now: Double) { self.fd = fd; lastProgress = now }
+    var hasOutput: Bool { sent < output.count }
+  }
+  private var clients: [Client] = []
 
   init(path: String, controller: DataplaneController, log: Logger) {
     self.path = path
@@ -62,21 +86,36 @@ final class ControlServer: @unchecked Sendable {
   /// Serves until `stop()`, and calls the controller's `tick` every 200 ms in between
   /// (on this same thread, so it never races a request). Run on its own thread.
   func serve() {
+    var lastTick = Self.now()
     while true {
-      var pfd = pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0)
-      let ready = poll(&pfd, 1, 200)
-      controller.tick()
-      if ready == 0 || (ready < 0 && errno == EINTR) { continue }
-      if ready < 0 || pfd.revents & Int16(POLLNVAL | POLLERR | POLLHUP) != 0 { return }
-      let c = accept(listenFD, nil, nil)
-      if c < 0 {
-        if errno == EINTR { continue }
-        return    // listening socket closed: shutting down
+      var fds = [pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0)]
+      for c in clients {
+        let events = c.hasOutput ? POLLOUT : (c.closing ? 0 : POLLIN)
+        fds.append(pollfd(fd: c.fd, events: Int16(events), revents: 0))
       }
-      var tv = timeval(tv_sec: 10, tv_usec: 0)
-      setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-      serveConnection(c)
-      close(c)
+      let ready = poll(&fds, nfds_t(fds.count), 200)
+      let now = Self.now()
+      if now - lastTick >= 0.2 || ready == 0 {
+        controller.tick()
+        lastTick = now
+      }
+      if ready < 0 && errno != EINTR { return }
+      if ready > 0 {
+        if fds[0].revents & Int16(POLLNVAL | POLLERR | POLLHUP) != 0 { closeAll(); return }   // shutting down
+        if fds[0].revents & Int16(POLLIN) != 0 { acceptClient(now: now) }
+        for (i, c) in zip(fds.indices.dropFirst(), clients) {
+          let ev = fds[i].revents
+          if ev & Int16(POLLOUT) != 0 { flush(c, now: now) }
+          if ev & Int16(POLLIN | POLLHUP | POLLERR) != 0 && !c.hasOutput && !c.closing { receive(c, now: now) }
+          if ev & Int16(POLLNVAL) != 0 { c.closing = true; c.output = []; c.sent = 0 }
+        }
+      }
+      expire(now: now)
+      clients.removeAll { c in
+        guard c.closing && !c.hasOutput else { return false }
+        close(c.fd)
+        return true
+      }
     }
   }
 
@@ -86,25 +125,105 @@ final class ControlServer: @unchecked Sendable {
     unlink(path)
   }
 
-  private func serveConnection(_ fd: Int32) {
-    var pending = Data()
+  private static func now() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+  }
+
+  private func closeAll() {
+    for c in clients { close(c.fd) }
+    clients = []
+  }
+
+  private func acceptClient(now: Double) {
+    let fd = accept(listenFD, nil, nil)
+    guard fd >= 0 else { return }
+    _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+    _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+    let c = Client(fd: fd, now: now)
+    clients.append(c)
+    if clients.count > Self.maxClients {
+      queue(c, failure(ControlError("io", "too many control clients (\(Self.maxClients)); try again")))
+      c.closing = true
+      flush(c, now: now)
+    }
+  }
+
+  /// Reads what the client sent and answers every complete line, in order.
+  private func receive(_ c: Client, now: Double) {
     var buf = [UInt8](repeating: 0, count: 65536)
-    while true {
-      while let nl = pending.firstIndex(of: 0x0a) {
-        let line = pending[pending.startIndex..<nl]
-        pending = Data(pending[(nl + 1)...])
-        if !line.isEmpty && !reply(fd, handle(Data(line))) { return }
+    let n = read(c.fd, &buf, buf.count)
+    if n < 0 && (errno == EAGAIN || errno == EINTR) { return }
+    if n <= 0 {
+      // End of input: a last line without a newline still gets its answer.
+      if c.input.contains(where: { $0 != 0x0a && $0 != 0x0d && $0 != 0x20 }) { queue(c, handle(Data(c.input))) }
+      c.input = []
+      c.closing = true
+      flush(c, now: now)
+      return
+    }
+    c.input.append(contentsOf: buf[0..<n])
+    var start = 0
+    var i = c.scanned
+    while i < c.input.count {
+      if c.input[i] == 0x0a {
+        if i > start { queue(c, handle(Data(c.input[start..<i]))) }
+        start = i + 1
+        c.lastProgress = now
       }
-      if pending.count > Self.maxLine {
-        _ = reply(fd, failure(.bad("request line longer than \(Self.maxLine) bytes")))
-        return
+      i += 1
+    }
+    if start > 0 { c.input.removeFirst(start) }     // once per read, not per line
+    c.scanned = c.input.count
+    if c.input.count > Self.maxLine {
+      queue(c, failure(.bad("request line longer than \(Self.maxLine) bytes")))
+      c.input = []
+      c.closing = true
+    }
+    flush(c, now: now)
+  }
+
+  private func queue(_ c: Client, _ reply: [String: Any]) {
+    guard var data = try? JSONSerialization.data(withJSONObject: reply, options: [.sortedKeys]) else { return }
+    data.append(0x0a)
+    if c.sent == c.output.count { c.output = []; c.sent = 0 }
+    c.output.append(contentsOf: data)
+  }
+
+  /// Sends as much of the pending reply as the socket takes, without blocking.
+  private func flush(_ c: Client, now: Double) {
+    while c.hasOutput {
+      let n = c.output.withUnsafeBytes { send(c.fd, $0.baseAddress! + c.sent, $0.count - c.sent, Int32(MSG_NOSIGNAL)) }
+      if n > 0 {
+        c.sent += n
+        c.lastProgress = now
+        continue
       }
-      let n = read(fd, &buf, buf.count)
-      if n <= 0 {
-        if !pending.isEmpty { _ = reply(fd, handle(pending)) }   // last line without newline
-        return
+      if n < 0 && (errno == EAGAIN || errno == EINTR) { return }
+      // The client went away: drop its replies and its connection.
+      c.output = []
+      c.sent = 0
+      c.closing = true
+      return
+    }
+  }
+
+  /// Closes clients that stopped making progress: a half-sent line or an unread reply
+  /// for `partialLineTimeout`, nothing at all for `idleTimeout`.
+  private func expire(now: Double) {
+    for c in clients where !c.closing || c.hasOutput {
+      let idle = now - c.lastProgress
+      if c.hasOutput {
+        if idle > Self.partialLineTimeout { c.output = []; c.sent = 0; c.closing = true }
+      } else if !c.input.isEmpty, idle > Self.partialLineTimeout {
+        queue(c, failure(.bad("request line incomplete after \(Int(Self.partialLineTimeout)) s")))
+        c.input = []
+        c.closing = true
+        flush(c, now: now)
+      } else if idle > Self.idleTimeout {
+        c.closing = true
       }
-      pending.append(contentsOf: buf[0..<n])
     }
   }
 
@@ -128,11 +247,5 @@ final class ControlServer: @unchecked Sendable {
 
   private func failure(_ e: ControlError) -> [String: Any] {
     ["version": ControlProtocol.version, "ok": false, "error": ["code": e.code, "message": e.message]]
-  }
-
-  private func reply(_ fd: Int32, _ obj: [String: Any]) -> Bool {
-    guard var data = try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]) else { return false }
-    data.append(0x0a)
-    return data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } == data.count
   }
 }

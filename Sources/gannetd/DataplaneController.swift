@@ -84,7 +84,11 @@ final class DataplaneController {
   /// Loads the persisted state, opens what it can, and publishes it. A port whose
   /// interface cannot be opened stays configured and shows as down.
   func restore() throws(ControlError) {
+    for name in Persistence.removeStaleTemporaries(of: config.stateFile) {
+      log.warning("removed \(name), left by an interrupted save")
+    }
     guard let saved = try Persistence.load(from: config.stateFile) else { return }
+    try checkLocalInterfaces(saved)
     var opened: [String: (spec: PortSpec, port: IO.Port)] = [:]
     for (id, text) in saved.localAttachments.sorted(by: { $0.key < $1.key }) {
       do { opened[text] = try openInterface(text) } catch {
@@ -105,11 +109,7 @@ final class DataplaneController {
   /// Validates and commits one change request.
   func commit(_ request: ControlRequest) throws(ControlError) {
     let next = try state.applying(request)
-    for p in next.ports.values {
-      if case .remote(let ip) = p.location, ip == config.tunnelIP {
-        throw ControlError("conflict", "port '\(p.id)': remote tunnel IP \(ip) is this node's own tunnel IP")
-      }
-    }
+    try checkLocalInterfaces(next)
     let wanted = Set(next.localAttachments.values)
     var added: [String: (spec: PortSpec, port: IO.Port)] = [:]
     func rollback() { for (_, a) in added { a.spec.close(a.port) } }
@@ -143,6 +143,31 @@ final class DataplaneController {
     log.info("committed", metadata: ["generation": "\(next.generation)", "interfaces": "\(open.count)"])
   }
 
+  /// Node-specific rules a state must also meet here: no remote port behind this node's own
+  /// tunnel IP, and no VM port on a host resource this node already uses — the underlay,
+  /// the uplink, or another port's interface under another spelling
+  /// (`af-packet:tap0` and `dpdk:net_af_packet0,iface=tap0` are the same interface).
+  func checkLocalInterfaces(_ s: ControlState) throws(ControlError) {
+    var taken: [String: String] = [:]
+    for (what, text) in [("the underlay", config.underlay?.interface), ("the uplink", config.uplink?.interface)] {
+      guard let text, let spec = try? PortSpec(parsing: text) else { continue }
+      for r in spec.hostResources { taken[r] = what }
+    }
+    for p in s.ports.values.sorted(by: { $0.id < $1.id }) {
+      switch p.location {
+      case .remote(let ip) where ip == config.tunnelIP:
+        throw ControlError("conflict", "port '\(p.id)': remote tunnel IP \(ip) is this node's own tunnel IP")
+      case .local(let text):
+        guard let spec = try? PortSpec(parsing: text) else { continue }    // refused when opened, with IO's message
+        for r in spec.hostResources {
+          if let user = taken[r] { throw ControlError("conflict", "port '\(p.id)': \(r) is already used by \(user)") }
+          taken[r] = "port '\(p.id)'"
+        }
+      default: break
+      }
+    }
+  }
+
   private func openInterface(_ text: String) throws(ControlError) -> (spec: PortSpec, port: IO.Port) {
     let spec: PortSpec
     do { spec = try PortSpec(parsing: text) } catch { throw .bad(error.message) }
@@ -166,6 +191,9 @@ final class DataplaneController {
     }
     underlay?.resolve(now: now)
     uplink?.resolve(upstreamTargets(state), now: now)
+    for a in open.values { a.port.collectKernelDrops() }
+    underlay?.port.collectKernelDrops()
+    uplink?.port.collectKernelDrops()
     if now.timeIntervalSince(lastAging) >= 0.5 {
       changed = learning.age(state: state, now: now) || changed
       lastAging = now
@@ -578,6 +606,7 @@ final class DataplaneController {
     }
     var interfaces = state.ports.values.sorted(by: { $0.id < $1.id }).compactMap { p in interfaceOf(p).map { ("port \(p.id)", $0) } }
     if let u = underlay { interfaces.append(("underlay", u.port)) }
+    if let u = uplink { interfaces.append(("uplink", u.port)) }
     for (name, port) in interfaces {
       for r in DropReason.allCases where port.counters.drops(r) > 0 {
         rows.append(["where": name, "reason": r.name, "code": Int(r.rawValue), "count": port.counters.drops(r),

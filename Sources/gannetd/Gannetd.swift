@@ -32,6 +32,9 @@ struct Gannetd: ParsableCommand {
   @Option(help: "Override the config's state_file.") var stateFile: String?
 
   func run() throws {
+    // A peer that hangs up (a control client, a closed log pipe) must end a write with
+    // EPIPE, never the process.
+    signal(SIGPIPE, SIG_IGN)
     LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
     var log = Logger(label: "gannetd")
     log.logLevel = .info

@@ -30,12 +30,32 @@ enum Persistence {
     if dfd >= 0 { fsync(dfd); close(dfd) }
   }
 
-  /// The saved state, nil when there is none yet; throws when the file is unreadable.
+  /// The saved state, nil when there is none yet. Throws, naming the file and the object,
+  /// when the file is unreadable, not a state, or a state that breaks a rule of the control
+  /// protocol (`ControlState.validated`); the file is left as it is for the operator.
   static func load(from path: String) throws(ControlError) -> ControlState? {
     guard FileManager.default.fileExists(atPath: path) else { return nil }
     guard let data = FileManager.default.contents(atPath: path) else { throw ControlError("io", "cannot read \(path)") }
-    do { return try JSONDecoder().decode(ControlState.self, from: data) } catch {
+    let decoded: ControlState
+    do { decoded = try JSONDecoder().decode(ControlState.self, from: data) } catch {
       throw ControlError("config", "state file \(path) is damaged: \(error)")
     }
+    do { return try decoded.validated() } catch {
+      throw ControlError("config", "state file \(path) is inconsistent: \(error.message)")
+    }
+  }
+
+  /// Removes `PATH.tmp.PID` files that a save interrupted by a crash or SIGKILL left
+  /// behind. At start-up, before the first save; returns the names removed.
+  @discardableResult
+  static func removeStaleTemporaries(of path: String) -> [String] {
+    let dir = (path as NSString).deletingLastPathComponent
+    let base = (path as NSString).lastPathComponent + ".tmp."
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.isEmpty ? "." : dir)) ?? []
+    var removed: [String] = []
+    for name in names where name.hasPrefix(base) && name.dropFirst(base.count).allSatisfy(\.isNumber) {
+      if unlink((dir as NSString).appendingPathComponent(name)) == 0 { removed.append(name) }
+    }
+    return removed
   }
 }

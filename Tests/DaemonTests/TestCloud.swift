@@ -126,6 +126,12 @@ final class TestCloud: @unchecked Sendable {
     daemon = nil
   }
 
+  /// gannetd's process id while it runs (`ip netns exec` execs it in place).
+  var pid: Int32? { daemon.flatMap { $0.isRunning ? $0.processIdentifier : nil } }
+
+  /// The namespace and host-side interface of a VM.
+  func vm(_ name: String) -> (ns: String, hostIf: String) { vms[name]! }
+
   func log() -> String { (try? String(contentsOfFile: daemonLog, encoding: .utf8)) ?? "" }
 
   /// Runs gannetctl against this node's socket.

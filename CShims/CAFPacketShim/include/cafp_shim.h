@@ -13,6 +13,9 @@
  * returns to the kernel when we store TP_STATUS_KERNEL; a TX frame belongs to user space
  * while its status is TP_STATUS_AVAILABLE (or WRONG_FORMAT) and to the kernel after we
  * store TP_STATUS_SEND_REQUEST. The barriers below order the data against those stores.
+ * TX sockets set PACKET_LOSS: a frame the kernel refuses (longer than the interface MTU,
+ * say) is discarded and its slot made AVAILABLE again, instead of being left marked
+ * WRONG_FORMAT with the kernel stopped at it, which would block every later frame.
  *
  * Thread safety: one ring is used by one thread. No policy here: sizes come from Swift.
  */
@@ -35,6 +38,7 @@ typedef struct cafp_ring {
   uint8_t *tx;            /* first TX frame */
   unsigned tx_frame_size;
   unsigned tx_frame_nr;
+  unsigned mtu;           /* the interface's MTU when the socket was opened */
 } cafp_ring;
 
 /* Opens a non-blocking AF_PACKET socket bound to `ifname` with both rings mapped, or with
@@ -45,6 +49,10 @@ int cafp_open(const char *ifname, unsigned rx_block_size, unsigned rx_block_nr, 
               unsigned tx_frame_size, unsigned tx_frame_nr, unsigned retire_tov_ms,
               cafp_ring *out, const char **failed_step);
 void cafp_close(cafp_ring *r);
+
+/* Frames the kernel dropped because the RX ring was full since the last call
+ * (PACKET_STATISTICS tp_drops; reading resets the kernel's counter). -errno on error. */
+int64_t cafp_rx_ring_drops(const cafp_ring *r);
 
 /* ---- RX (TPACKET_V3 blocks) ------------------------------------------------------- */
 static inline struct tpacket_block_desc *cafp_rx_block(const cafp_ring *r, unsigned i) {

@@ -1,0 +1,72 @@
+import Foundation
+import Wire
+
+extension ControlState {
+  /// The requests that build this state from an empty one, in an order that satisfies
+  /// every dependency: networks, routers with their interfaces and routes, ports, static
+  /// FDB entries, chassis, then gateways and floating IPs (which need ports and interfaces).
+  public var replayRequests: [ControlRequest] {
+    var out: [ControlRequest] = []
+    for id in networks.keys.sorted() { out.append(.networkCreate(networks[id]!)) }
+    let routerIDs = routers.keys.sorted()
+    for id in routerIDs {
+      let r = routers[id]!
+      out.append(.routerCreate(id: id, tenant: r.tenant))
+      for i in r.interfaces { out.append(.routerInterfaceAdd(router: id, i)) }
+      for route in r.routes { out.append(.routerRouteAdd(router: id, route)) }
+    }
+    for id in ports.keys.sorted() { out.append(.portCreate(ports[id]!)) }
+    for e in fdb { out.append(.fdbAdd(e)) }
+    for c in chassis { out.append(.chassisSet(c)) }
+    for id in routerIDs { if let g = routers[id]!.gateway { out.append(.routerGatewaySet(router: id, g)) } }
+    for key in floatingIPs.keys.sorted() { out.append(.floatingIPCreate(floatingIPs[key]!)) }
+    return out
+  }
+
+  /// Checks a state that did not come through `applying` (a state file, a fuzzer's input)
+  /// with exactly the rules of the control protocol: every object is turned back into its
+  /// request, put on the wire, parsed, and applied to an empty state in dependency order.
+  /// The result must equal `self`; else the error names the first object that breaks a rule.
+  ///
+  /// Pure; any thread.
+  public func validated() throws(ControlError) -> ControlState {
+    var s = ControlState()
+    for r in replayRequests {
+      let line: Data
+      do { line = try JSONSerialization.data(withJSONObject: r.json(), options: [.sortedKeys]) } catch {
+        throw ControlError("bad-request", "\(r.objectName): cannot be encoded: \(error)")
+      }
+      do {
+        let parsed = try ControlRequest.parse(line)
+        try s.apply(parsed)
+      } catch {
+        throw ControlError(error.code, "\(r.objectName): \(error.message)")
+      }
+    }
+    do { try s.checkFloatingIPs() } catch { throw ControlError(error.code, "floating IPs: \(error.message)") }
+    s.generation = generation
+    guard s == self else {
+      throw ControlError("bad-request", "the objects are valid one by one but do not add up to the same state "
+        + "(duplicate keys, or a key that differs from its object's id)")
+    }
+    return s
+  }
+}
+
+extension ControlRequest {
+  /// "network 'net-a'", "port 'vm1'", … : the object a change request is about, for errors.
+  public var objectName: String {
+    switch self {
+    case .networkCreate(let n): "network '\(n.id)'"
+    case .portCreate(let p): "port '\(p.id)'"
+    case .fdbAdd(let e): "FDB entry \(e.mac) in network '\(e.network)'"
+    case .routerCreate(let id, _): "router '\(id)'"
+    case .routerInterfaceAdd(let id, let i): "router '\(id)' interface on network '\(i.network)'"
+    case .routerRouteAdd(let id, let r): "router '\(id)' route \(r.prefix)"
+    case .chassisSet(let c): "chassis \(c.tunnelIP)"
+    case .routerGatewaySet(let id, _): "router '\(id)' gateway"
+    case .floatingIPCreate(let f): "floating IP \(f.address)"
+    default: op
+    }
+  }
+}

@@ -69,11 +69,13 @@ let package = Package(
       swiftSettings: swiftSettings),
     .target(name: "Pipeline", dependencies: ["Wire", "Tables", "Buffers", "IO", "CDPDKShim"], swiftSettings: swiftSettings),
     .target(name: "Control", dependencies: ["Wire"], swiftSettings: swiftSettings),
+    // gannetd's config file and state file: loading, checking, atomic saving.
+    .target(name: "NodeConfig", dependencies: ["Control", "IO", "Tables", "Wire"], swiftSettings: swiftSettings),
 
     // ---- executables ------------------------------------------------------------------
     .executableTarget(
       name: "gannetd",
-      dependencies: ["Pipeline", "Control", "CNumaShim", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      dependencies: ["Pipeline", "Control", "NodeConfig", "CNumaShim", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                      .product(name: "Logging", package: "swift-log")],
       swiftSettings: swiftSettings),
     .executableTarget(
@@ -105,3 +107,21 @@ let package = Package(
       plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
   ]
 )
+
+// libFuzzer targets (`tools/fuzz.sh`), only when GANNET_FUZZ is set: they have no `main`
+// (libFuzzer brings it), so they build only with `-sanitize=fuzzer`.
+if Context.environment["GANNET_FUZZ"] != nil {
+  let fuzz: [(String, [String])] = [
+    ("fuzz-frames", ["Pipeline", "IO", "Buffers", "Tables", "Wire"]),
+    ("fuzz-control", ["Control", "Wire"]),
+    ("fuzz-state", ["Control", "NodeConfig"]),
+    ("fuzz-config", ["NodeConfig"]),
+  ]
+  for (name, deps) in fuzz {
+    package.targets.append(.executableTarget(
+      name: name, dependencies: deps.map { .target(name: $0) }, path: "Fuzz/\(name)",
+      swiftSettings: swiftSettings + [.unsafeFlags(["-parse-as-library"])]))
+    package.products.append(.executable(name: name, targets: [name]))
+  }
+}
+

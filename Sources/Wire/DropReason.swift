@@ -21,6 +21,7 @@ public enum DropReason: UInt8, CaseIterable, Error, Sendable, CustomStringConver
   // ---- ARP (20–29)
   case arpTooShort = 20
   case arpUnsupported = 21
+  case arpConsumed = 22
   // ---- IPv4 (30–49)
   case ipTooShort = 30
   case ipBadVersion = 31
@@ -102,6 +103,7 @@ public enum DropReason: UInt8, CaseIterable, Error, Sendable, CustomStringConver
     case .l2TunnelToTunnel: "l2-tunnel-to-tunnel"
     case .arpTooShort: "arp-too-short"
     case .arpUnsupported: "arp-unsupported"
+    case .arpConsumed: "arp-consumed"
     case .ipTooShort: "ip4-too-short"
     case .ipBadVersion: "ip4-bad-version"
     case .ipBadHeaderLength: "ip4-bad-header-length"
@@ -177,6 +179,7 @@ public enum DropReason: UInt8, CaseIterable, Error, Sendable, CustomStringConver
     case .l2TunnelToTunnel: "frame from a tunnel for a MAC behind another tunnel (split horizon)"
     case .arpTooShort: "ARP packet shorter than 28 bytes"
     case .arpUnsupported: "ARP for other than Ethernet/IPv4 (RFC 826)"
+    case .arpConsumed: "ARP reply or announcement: read by the control plane to resolve neighbours, not forwarded"
     case .ipTooShort: "IPv4 packet shorter than 20 bytes"
     case .ipBadVersion: "IP version field is not 4"
     case .ipBadHeaderLength: "IPv4 IHL below 5 or beyond the total length"

@@ -1,6 +1,7 @@
 import Buffers
 import Control
 import IO
+import NodeConfig
 import Wire
 
 /// A port the control thread transmits on besides the workers (the underlay, the uplink):

@@ -1,6 +1,7 @@
 import Control
 import Foundation
 import IO
+import NodeConfig
 import Logging
 import Pipeline
 import Tables

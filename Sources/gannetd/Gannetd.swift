@@ -3,6 +3,7 @@ import Control
 import Dispatch
 import Foundation
 import IO
+import NodeConfig
 import Logging
 import Pipeline
 import Synchronization

@@ -2,6 +2,7 @@ import Buffers
 import Control
 import Foundation
 import IO
+import NodeConfig
 import Logging
 import Pipeline
 import Tables

@@ -9,7 +9,8 @@ import Wire
 /// Every ARP packet from a unicast sender is reported to the control thread as an
 /// external-neighbour event, from which it resolves the upstream gateways' MACs.
 ///
-/// Drops: `arp-too-short`, `arp-unsupported`, `external-not-for-us` (ARP about another address).
+/// Drops: `arp-too-short`, `arp-unsupported`, `external-not-for-us` (ARP about another address),
+/// `arp-consumed` (a reply or an announcement, once reported to the control thread).
 /// Next nodes: port-output, error-drop.
 @frozen
 public struct ExternalARP {
@@ -32,7 +33,7 @@ public struct ExternalARP {
         guard arp.operation == ARPHeader.request, target != sender,
               let hit = external.addresses.lookup(ExternalTables.addressKey(target.value)) else {
           if arp.operation == ARPHeader.reply || target == sender {
-            v.next[i] = NodeID.errorDrop.rawValue    // consumed: a reply or an announcement
+            v.drop(i, .arpConsumed, node: Self.id, counters: counters)   // read by the control plane
             continue
           }
           throw .externalNotForUs

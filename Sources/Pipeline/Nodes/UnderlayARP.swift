@@ -10,7 +10,8 @@ import Wire
 /// A request for the tunnel IP is turned into the reply in place and sent back on the
 /// underlay port. Everything else is consumed (freed through error-drop, not counted as
 /// a drop) or dropped with a reason.
-/// Drops: `arp-too-short`, `arp-unsupported`, `underlay-not-for-us` (ARP about another IP).
+/// Drops: `arp-too-short`, `arp-unsupported`, `underlay-not-for-us` (ARP about another IP),
+/// `arp-consumed` (a reply or an announcement, once reported to the control thread).
 /// Next nodes: port-output, error-drop.
 @frozen
 public struct UnderlayARP {
@@ -38,7 +39,7 @@ public struct UnderlayARP {
           v.packets[i].outPort = p.inPort
           v.next[i] = NodeID.portOutput.rawValue
         } else {
-          v.next[i] = NodeID.errorDrop.rawValue   // consumed
+          v.drop(i, .arpConsumed, node: Self.id, counters: counters)   // read by the control plane
         }
       } catch {
         v.drop(i, error, node: Self.id, counters: counters)

@@ -34,52 +34,53 @@ import Wire
 ///
 /// Every field is checked; an unknown or malformed field stops the daemon with a
 /// message that names it.
-struct DaemonConfig: Sendable {
-  struct Underlay: Sendable {
-    var interface: String
-    var prefixLength = 24
-    var gateway: IPv4Address?
-    var mac: MACAddress?
+public struct DaemonConfig: Sendable {
+  public struct Underlay: Sendable {
+    public var interface: String
+    public var prefixLength = 24
+    public var gateway: IPv4Address?
+    public var mac: MACAddress?
   }
-  struct Uplink: Sendable {
-    var interface: String
-    var mac: MACAddress?
+  public struct Uplink: Sendable {
+    public var interface: String
+    public var mac: MACAddress?
   }
-  enum Role: String, Sendable { case compute, network }
-  var name: String
-  var role: Role
-  var tunnelIP: IPv4Address
-  var dvrHostMAC: MACAddress
-  var controlSocket = ControlProtocol.defaultSocketPath
-  var stateFile = "/var/lib/gannet/state.json"
-  var workers = 1
+  public enum Role: String, Sendable { case compute, network }
+  public var name: String
+  public var role: Role
+  public var tunnelIP: IPv4Address
+  public var dvrHostMAC: MACAddress
+  public var controlSocket = ControlProtocol.defaultSocketPath
+  public var stateFile = "/var/lib/gannet/state.json"
+  public var workers = 1
   /// CPU of each worker (one per worker), or nil to let the kernel place them.
-  var cores: [Int]? = nil
-  var underlayMTU = 1500
-  var underlay: Underlay?
-  var uplink: Uplink?
-  var maxSessions = 1 << 20
-  var natTimeouts = NATTimeouts()
-  var dpdkEnabled = false
-  var dpdkMemoryMB = 1024
+  public var cores: [Int]? = nil
+  public var underlayMTU = 1500
+  public var underlay: Underlay?
+  public var uplink: Uplink?
+  public var maxSessions = 1 << 20
+  public var natTimeouts = NATTimeouts()
+  public var dpdkEnabled = false
+  public var dpdkMemoryMB = 1024
   /// A worker that found no packet for a while sleeps this long before polling again
   /// (0: pure busy polling, for dedicated cores).
-  var idleSleepMicroseconds: UInt32 = 0
+  public var idleSleepMicroseconds: UInt32 = 0
 
-  static func load(path: String) throws(ControlError) -> DaemonConfig {
-    guard let data = FileManager.default.contents(atPath: path) else {
+  public static func load(path: String) throws(ControlError) -> DaemonConfig {
+    guard let data = Persistence.readFile(path) else {
       throw ControlError("config", "cannot read config file \(path)")
     }
     return try parse(data, source: path)
   }
 
-  static func parse(_ data: Data, source: String) throws(ControlError) -> DaemonConfig {
+  public static func parse(_ data: Data, source: String) throws(ControlError) -> DaemonConfig {
     var o = try StrictObject(json: data, context: source)
     guard var node = try o.optionalObject("node") else { throw .bad("\(source): field 'node': missing") }
     let name = try node.identifier("name")
     let roleText = try node.string("role")
     guard let role = Role(rawValue: roleText) else { throw .bad("\(source).node: field 'role': '\(roleText)' is not compute or network") }
     guard let tunnel = try node.optionalIPv4("tunnel_ip") else { throw .bad("\(source).node: field 'tunnel_ip': missing") }
+    guard tunnel.isUnicastHost else { throw .bad("\(source).node: field 'tunnel_ip': \(tunnel) is not a unicast host address") }
     let mac = try node.mac("dvr_host_mac")
     guard mac.isUnicast, mac != .zero else { throw .bad("\(source).node: field 'dvr_host_mac': \(mac) is not a unicast MAC") }
     try node.finish()
@@ -120,6 +121,11 @@ struct DaemonConfig: Sendable {
       if let m = uplink.mac, !m.isUnicast || m == .zero { throw .bad("\(source).uplink: field 'mac': \(m) is not a unicast MAC") }
       try u.finish()
       c.uplink = uplink
+    }
+    if let u = c.underlay, let up = c.uplink,
+       let shared = Set((try? PortSpec(parsing: u.interface))?.hostResources ?? [])
+         .intersection((try? PortSpec(parsing: up.interface))?.hostResources ?? []).sorted().first {
+      throw .bad("\(source): fields 'underlay' and 'uplink' both use \(shared)")
     }
     if var n = try o.optionalObject("nat") {
       if let v = try n.optionalInt("max_sessions", 1024...(1 << 26)) { c.maxSessions = v }

@@ -1,0 +1,28 @@
+import Foundation
+import NodeConfig
+
+// libFuzzer target: gannetd's config loader. Input: the bytes of a config file. Asserts:
+// no crash; a config that is accepted has the invariants gannetd relies on.
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzConfig(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
+  guard let c = try? DaemonConfig.parse(Data(bytes: data, count: size), source: "fuzz.json") else { return 0 }
+  if !(1...64).contains(c.workers) || (c.cores != nil && c.cores!.count != c.workers) || !c.tunnelIP.isUnicastHost
+    || !(576...9216).contains(c.underlayMTU) {
+    fatalError("accepted a config gannetd cannot run: \(c)")
+  }
+  return 0
+}
+
+/// SwiftPM links an executable with `main` = `fuzz_config_main`; hand control to libFuzzer's driver.
+@_cdecl("fuzz_config_main")
+public func fuzzMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+  var argc = argc
+  var argv = argv
+  return LLVMFuzzerRunDriver(&argc, &argv, fuzzConfig)
+}
+
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<Int32>,
+                         _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+                         _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> Int32) -> Int32

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test: unit and node tests, namespace/veth I/O tests (root), the zero-allocation
-# benchmark threshold, and the release build's hot-path assembly check.
+# benchmark threshold, the release build's hot-path assembly check, and a bounded run of
+# every libFuzzer target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/setup.sh
@@ -15,4 +16,6 @@ swift build -c release --product gannet-bench
 swift build -c release --product gannetd
 tools/check-hot-asm.sh .build/release/gannet-bench
 tools/check-hot-asm.sh .build/release/gannetd
+echo "== fuzzing (libFuzzer + ASan, 20 s per target on the seed corpora in Fuzz/corpus)"
+tools/fuzz.sh 20
 echo "all checks passed"

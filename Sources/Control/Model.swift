@@ -5,8 +5,9 @@ public struct Network: Codable, Equatable, Sendable {
   public var id: String
   public var tenant: String
   public var vni: UInt32
-  /// L3 MTU of the network; defaults to underlay MTU − 50 (VXLAN over IPv4).
-  public var mtu: Int
+  /// L3 MTU of the network, or nil for each node's default: its `underlay_mtu` − 50 (VXLAN
+  /// over IPv4), so a network fits the overlay of every node it spans.
+  public var mtu: Int?
   /// Learn source MACs of frames from local ports without a static entry.
   public var learning: Bool
   /// At most this many learned MACs in the network; further ones are not learned.

@@ -37,8 +37,6 @@ public enum ControlRequest: Equatable, Sendable {
     case state, node, networks, ports, fdb, tunnels, routers, routes, neighbors, counters, drops, fips, gateways, nat
   }
 
-  public static let defaultUnderlayMTU = 1500
-
   /// True for requests that change state (and are persisted).
   public var isChange: Bool {
     switch self {
@@ -67,7 +65,7 @@ public enum ControlRequest: Equatable, Sendable {
     let r: ControlRequest
     switch op {
     case "network.create":
-      let mtu = try a.optionalInt("mtu", 68...9000) ?? defaultUnderlayMTU - VXLANHeader.overhead
+      let mtu = try a.optionalInt("mtu", 68...9000)
       r = .networkCreate(Network(
         id: try a.identifier("id"), tenant: try a.identifier("tenant"), vni: UInt32(try a.int("vni", 1...0xff_ffff)),
         mtu: mtu, learning: try a.optionalBool("learning") ?? false,
@@ -245,8 +243,10 @@ public enum ControlRequest: Equatable, Sendable {
     }
     switch self {
     case .networkCreate(let n):
-      return ["id": n.id, "tenant": n.tenant, "vni": Int(n.vni), "mtu": n.mtu, "learning": n.learning,
-              "learning_limit": n.learningLimit, "aging_seconds": n.agingSeconds]
+      var d: [String: Any] = ["id": n.id, "tenant": n.tenant, "vni": Int(n.vni), "learning": n.learning,
+                              "learning_limit": n.learningLimit, "aging_seconds": n.agingSeconds]
+      if let mtu = n.mtu { d["mtu"] = mtu }
+      return d
     case .networkDelete(let id), .portDelete(let id): return ["id": id]
     case .portCreate(let p):
       return ["id": p.id, "network": p.network, "mac": p.mac.description, "fixed_ips": p.fixedIPs.map(\.description),

@@ -44,6 +44,8 @@ public struct DaemonConfig: Sendable {
   public struct Uplink: Sendable {
     public var interface: String
     public var mac: MACAddress?
+    /// The external network's MTU: the largest IPv4 packet sent there (default 1500).
+    public var mtu = 1500
   }
   public enum Role: String, Sendable { case compute, network }
   public var name: String
@@ -118,6 +120,7 @@ public struct DaemonConfig: Sendable {
       do { _ = try PortSpec(parsing: text) } catch { throw .bad("\(source).uplink: field 'interface': \(error.message)") }
       var uplink = Uplink(interface: text)
       uplink.mac = try u.optionalMAC("mac")
+      if let m = try u.optionalInt("mtu", 576...9216) { uplink.mtu = m }
       if let m = uplink.mac, !m.isUnicast || m == .zero { throw .bad("\(source).uplink: field 'mac': \(m) is not a unicast MAC") }
       try u.finish()
       c.uplink = uplink

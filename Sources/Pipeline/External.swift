@@ -57,6 +57,8 @@ public struct ExternalConfig: Sendable {
   /// The node's MAC on the external network: ARP answers for its floating IPs, and the
   /// source of floating-IP traffic (Neutron's per-node FIP gateway port).
   public var uplinkMAC = MACAddress.zero
+  /// The external network's MTU (the largest IPv4 packet the uplink sends).
+  public var uplinkMTU = 1500
   public var gateways: [Gateway] = []
   public var floatingIPs: [FloatingIP] = []
   public init() {}
@@ -84,6 +86,9 @@ public struct FloatingIPInfo {
   public var upstreamMAC: MACAddress
   public var routerInterface: UInt16
   public var upstreamResolved: Bool
+  /// The external IP of the floating IP's router: where ICMP errors about packets to the
+  /// floating IP come from (the router hop, as traceroute shows it).
+  public var routerExternalIP: UInt32
 }
 
 /// The flat external-network tables of one snapshot, read by external-input, external-arp,
@@ -97,6 +102,7 @@ public struct ExternalTables: @unchecked Sendable {
   /// Interface index of the uplink port, or -1.
   public let uplinkPort: Int
   public let uplinkMAC: MACAddress
+  public let uplinkMTU: Int
   /// (1 << 62 | IPv4) → kind << 32 | index (floating IP index, or VRF of a SNAT address):
   /// the external addresses this node answers for.
   public let addresses: ExactTable
@@ -116,6 +122,7 @@ public struct ExternalTables: @unchecked Sendable {
   public init(_ c: ExternalConfig, vrfs: Int) {
     uplinkPort = c.uplinkInterface ?? -1
     uplinkMAC = c.uplinkMAC
+    uplinkMTU = c.uplinkMTU
     gatewayCount = max(vrfs, 1)
     gateways = .allocate(capacity: gatewayCount)
     gateways.initialize(repeating: GatewayInfo(externalIP: 0, mac: .zero, upstreamMAC: .zero, portLow: 0, portHigh: 0, snatTunnel: -1,
@@ -133,12 +140,23 @@ public struct ExternalTables: @unchecked Sendable {
     var sourceEntries: [(key: UInt64, value: UInt64)] = []
     for (i, f) in c.floatingIPs.enumerated() {
       (floatingIPs + i).initialize(to: FloatingIPInfo(address: f.address.value, inside: f.inside.value, upstreamMAC: f.upstreamMAC ?? .zero,
-                                                      routerInterface: UInt16(f.routerInterface), upstreamResolved: f.upstreamMAC != nil))
+                                                      routerInterface: UInt16(f.routerInterface), upstreamResolved: f.upstreamMAC != nil,
+                                                      routerExternalIP: c.gateways.first { $0.vrf == f.vrf }?.externalIP.value ?? f.address.value))
       addressEntries.append((Self.addressKey(f.address.value), Self.kindFloatingIP << 32 | UInt64(i)))
       sourceEntries.append((Self.sourceKey(vrf: UInt16(f.vrf), ip: f.inside.value), UInt64(i)))
     }
     addresses = ExactTable(addressEntries)
     bySource = ExactTable(sourceEntries)
+  }
+
+  /// The address an ICMP error about a packet sent from the external network to `address`
+  /// (a floating IP or a SNAT address served here) comes from: the router's external IP.
+  /// 0 when `address` is none of ours.
+  @inlinable
+  public func errorSource(for address: UInt32) -> UInt32 {
+    guard let hit = addresses.lookup(Self.addressKey(address)) else { return 0 }
+    let index = Int(truncatingIfNeeded: hit & 0xffff_ffff)
+    return hit >> 32 == Self.kindFloatingIP ? floatingIPs[index].routerExternalIP : gateways[index].externalIP
   }
 
   public func destroy() {

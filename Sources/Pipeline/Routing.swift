@@ -107,6 +107,19 @@ public struct RoutingTables: @unchecked Sendable {
   public let local: ExactTable
   public let remoteDVRMACs: ExactTable
   public let localDVRMAC: MACAddress
+  /// The smallest MTU of any router interface (Int.max without one): a packet no longer
+  /// than this fits every egress, so the per-packet egress lookup can be skipped.
+  public let minMTU: Int
+
+  /// The MTU of the interface a packet to `ip` in `vrf` leaves on (the external network's
+  /// for the default route to it); nil without a route.
+  @inlinable
+  public func egressMTU(vrf: UInt16, ip: UInt32, uplinkMTU: Int) -> Int? {
+    let fib = vrfs[Int(vrf)].lookup(ip)
+    guard fib >= 0 else { return nil }
+    let i = fibInterface[Int(fib)]
+    return i == Self.external ? uplinkMTU : interfaces[Int(i)].mtu
+  }
 
   @inlinable @inline(__always)
   public static func neighborKey(domain: UInt16, ip: UInt32) -> UInt64 { UInt64(domain) << 32 | UInt64(ip) }
@@ -141,6 +154,7 @@ public struct RoutingTables: @unchecked Sendable {
     local = ExactTable(c.interfaces.enumerated().map { (Self.localKey(vrf: UInt16($0.element.vrf), ip: $0.element.address.value), UInt64($0.offset)) })
     remoteDVRMACs = ExactTable(c.remoteDVRMACs.map { ($0.rawValue | 1 << 63, 1) })
     localDVRMAC = c.localDVRMAC
+    minMTU = c.interfaces.map(\.mtu).min() ?? Int.max
   }
 
   public func destroy() {

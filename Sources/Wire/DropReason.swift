@@ -63,6 +63,7 @@ public enum DropReason: UInt8, CaseIterable, Error, Sendable, CustomStringConver
   case icmpErrorSuppressed = 108
   case icmpErrorNoHeadroom = 109
   case ip4UnsupportedEtherType = 110
+  case icmpErrorNoSource = 111
   // ---- External network, floating IPs, SNAT (120–139)
   case externalNotForUs = 120
   case externalUnsupported = 121
@@ -135,6 +136,7 @@ public enum DropReason: UInt8, CaseIterable, Error, Sendable, CustomStringConver
     case .icmpErrorSuppressed: "icmp-error-suppressed"
     case .icmpErrorNoHeadroom: "icmp-error-no-headroom"
     case .ip4UnsupportedEtherType: "ip4-unsupported-ethertype"
+    case .icmpErrorNoSource: "icmp-error-no-source"
     case .externalNotForUs: "external-not-for-us"
     case .externalUnsupported: "external-unsupported"
     case .externalNextHopUnresolved: "external-next-hop-unresolved"
@@ -208,9 +210,10 @@ public enum DropReason: UInt8, CaseIterable, Error, Sendable, CustomStringConver
     case .ip4FragmentationUnsupported: "larger than the egress MTU without DF: Gannet does not fragment"
     case .ip4RoutedFromTunnel: "frame for a gateway MAC from the overlay (the source node routes)"
     case .icmpErrorRateLimited: "ICMP error not sent: over the rate limit (RFC 1812 §4.3.2.8)"
-    case .icmpErrorSuppressed: "no ICMP error about an ICMP error, a fragment or a multicast packet (RFC 1812 §4.3.2.7)"
+    case .icmpErrorSuppressed: "no ICMP error about this packet: it is an ICMP error itself, a non-first fragment, or to or from a multicast, broadcast or zero address (RFC 1812 §4.3.2.7)"
     case .icmpErrorNoHeadroom: "no room before the packet for the ICMP error's 28 extra header bytes"
     case .ip4UnsupportedEtherType: "frame for a gateway MAC that is not untagged IPv4 (no IPv6 routing)"
+    case .icmpErrorNoSource: "no ICMP error sent: the packet entered where this node has no router address to send it from"
     case .externalNotForUs: "uplink packet for an address this node does not serve (no floating IP hosted here, no SNAT here)"
     case .externalUnsupported: "uplink frame that is neither ARP nor untagged IPv4"
     case .externalNextHopUnresolved: "upstream gateway's MAC not resolved yet (ARP pending)"
@@ -219,7 +222,7 @@ public enum DropReason: UInt8, CaseIterable, Error, Sendable, CustomStringConver
     case .snatTableFull: "new flow: the connection table is full"
     case .natUnsupportedProtocol: "SNAT of a protocol other than TCP, UDP or ICMP echo/error"
     case .snatFragment: "IPv4 fragment through SNAT (ports are needed; Gannet does not reassemble)"
-    case .natTTLExpired: "TTL would reach 0 on the way in from the external network"
+    case .natTTLExpired: "TTL would reach 0 on the way in from the external network (ICMP time exceeded sent from the router's external IP)"
     case .natICMPErrorNoMatch: "ICMP error quoting a packet of no session or floating IP"
     case .snatNoGateway: "external route but the router has no external gateway or its SNAT node is unreachable"
     case .natTruncated: "TCP/UDP/ICMP header (or an ICMP error's quote) too short to translate"

@@ -95,7 +95,7 @@ struct NetworkCommand: ParsableCommand {
     @Argument(help: "Network id.") var id: String
     @Option(help: "Owning tenant (project).") var tenant: String
     @Option(help: "VXLAN network identifier, 1…16777215.") var vni: Int
-    @Option(help: "MTU (default: underlay MTU − 50).") var mtu: Int?
+    @Option(help: "MTU (default: each node's underlay_mtu − 50).") var mtu: Int?
     @Flag(help: "Learn the source MACs of local ports' frames.") var learning = false
     @Option(help: "With --learning: forget a MAC not seen for this many seconds (default 300).") var agingSeconds: Int?
     @Option(help: "With --learning: learn at most this many MACs in the network (default 4096).") var learningLimit: Int?
@@ -260,18 +260,21 @@ struct Show: ParsableCommand {
     abstract: "Show node, state, counters, drops, networks, ports, the FDB or the VXLAN tunnels.",
     discussion: "Examples: gannetctl show drops · gannetctl show tunnels")
   @OptionGroup var common: Common
-  @Argument(help: "One of: \(ControlRequest.ShowWhat.allCases.map(\.rawValue).joined(separator: ", ")).")
+  @Argument(help: "One of: \(ControlRequest.ShowWhat.allCases.map(\.rawValue).joined(separator: ", ")), sessions.")
   var what: String
 
   func run() throws {
+    if what == "sessions" {      // the op is show.sessions; `gannetctl sessions` has the filters
+      try common.run(try request("show.sessions", ["limit": 1000])) { r in sessionTable(r) }
+      return
+    }
     guard let w = ControlRequest.ShowWhat(rawValue: what) else {
-      throw ValidationError("unknown '\(what)'; one of \(ControlRequest.ShowWhat.allCases.map(\.rawValue).joined(separator: ", "))")
+      throw ValidationError("unknown '\(what)'; one of \(ControlRequest.ShowWhat.allCases.map(\.rawValue).joined(separator: ", ")), sessions")
     }
     try common.run(.show(w)) { r in
       switch w {
       case .node:
-        let d = r as? [String: Any] ?? [:]
-        return d.keys.sorted().map { "\($0.padding(toLength: 22, withPad: " ", startingAt: 0))\(d[$0]!)\n" }.joined()
+        return keyValues(r as? [String: Any] ?? [:])
       case .drops:
         return table(r as? [[String: Any]] ?? [], [("count", "COUNT"), ("where", "WHERE"), ("reason", "REASON"), ("code", "CODE"),
                                                   ("description", "DESCRIPTION")])
@@ -323,3 +326,30 @@ struct Version: ParsableCommand {
                                                   discussion: "Example: gannetctl version")
   func run() { print("gannetctl, control protocol \(ControlProtocol.version)") }
 }
+
+/// A JSON object as aligned "key  value" lines, nested objects indented under their key and
+/// lists of objects one line per item; keys are never cut.
+func keyValues(_ d: [String: Any], indent: String = "") -> String {
+  let width = (d.keys.map(\.count).max() ?? 0) + 2
+  func scalar(_ v: Any) -> String {
+    if let b = v as? Bool, StrictObject.isBool(v) { return b ? "yes" : "no" }
+    return "\(v)"
+  }
+  var out = ""
+  for key in d.keys.sorted() {
+    let label = indent + key.padding(toLength: width, withPad: " ", startingAt: 0)
+    switch d[key]! {
+    case let o as [String: Any]:
+      out += indent + key + "\n" + keyValues(o, indent: indent + "  ")
+    case let list as [[String: Any]]:
+      out += label + (list.isEmpty ? "none" : "") + "\n"
+      for item in list { out += indent + "  - " + item.keys.sorted().map { "\($0) \(scalar(item[$0]!))" }.joined(separator: ", ") + "\n" }
+    case let list as [Any]:
+      out += label + (list.isEmpty ? "none" : list.map(scalar).joined(separator: ", ")) + "\n"
+    case let v:
+      out += label + scalar(v) + "\n"
+    }
+  }
+  return out
+}
+

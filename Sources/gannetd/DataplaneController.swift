@@ -89,7 +89,7 @@ final class DataplaneController {
       log.warning("removed \(name), left by an interrupted save")
     }
     guard let saved = try Persistence.load(from: config.stateFile) else { return }
-    try checkLocalInterfaces(saved)
+    try checkNodeRules(saved, restoring: true)
     var opened: [String: (spec: PortSpec, port: IO.Port)] = [:]
     for (id, text) in saved.localAttachments.sorted(by: { $0.key < $1.key }) {
       do { opened[text] = try openInterface(text) } catch {
@@ -110,7 +110,7 @@ final class DataplaneController {
   /// Validates and commits one change request.
   func commit(_ request: ControlRequest) throws(ControlError) {
     let next = try state.applying(request)
-    try checkLocalInterfaces(next)
+    try checkNodeRules(next)
     let wanted = Set(next.localAttachments.values)
     var added: [String: (spec: PortSpec, port: IO.Port)] = [:]
     func rollback() { for (_, a) in added { a.spec.close(a.port) } }
@@ -144,11 +144,24 @@ final class DataplaneController {
     log.info("committed", metadata: ["generation": "\(next.generation)", "interfaces": "\(open.count)"])
   }
 
-  /// Node-specific rules a state must also meet here: no remote port behind this node's own
-  /// tunnel IP, and no VM port on a host resource this node already uses — the underlay,
+  /// Node-specific rules a state must also meet here: a router's SNAT node is this node or
+  /// a known chassis (so a mistyped tunnel IP is refused, not silently black-holed, and a
+  /// chassis cannot be deleted while a router names it); no remote port behind this node's
+  /// own tunnel IP; and no VM port on a host resource this node already uses — the underlay,
   /// the uplink, or another port's interface under another spelling
   /// (`af-packet:tap0` and `dpdk:net_af_packet0,iface=tap0` are the same interface).
-  func checkLocalInterfaces(_ s: ControlState) throws(ControlError) {
+  /// At restore (`restoring`), an unknown SNAT node is logged, not refused: state files
+  /// written before this rule must still load.
+  func checkNodeRules(_ s: ControlState, restoring: Bool = false) throws(ControlError) {
+    for r in s.routers.values.sorted(by: { $0.id < $1.id }) {
+      guard let g = r.gateway, g.snatNode != config.tunnelIP, !s.chassis.contains(where: { $0.tunnelIP == g.snatNode }) else { continue }
+      if restoring {
+        log.warning("router '\(r.id)': SNAT node \(g.snatNode) is neither this node nor a known chassis")
+        continue
+      }
+      throw ControlError("conflict", "router '\(r.id)': SNAT node \(g.snatNode) is neither this node (\(config.tunnelIP)) nor a known "
+        + "chassis; add it first (gannetctl chassis set --tunnel-ip \(g.snatNode) --dvr-mac …)")
+    }
     var taken: [String: String] = [:]
     for (what, text) in [("the underlay", config.underlay?.interface), ("the uplink", config.uplink?.interface)] {
       guard let text, let spec = try? PortSpec(parsing: text) else { continue }
@@ -292,6 +305,7 @@ final class DataplaneController {
     if let up = uplink {
       external.uplinkInterface = ports.count
       external.uplinkMAC = up.mac
+      external.uplinkMTU = config.uplink?.mtu ?? 1500
       ports.append(up.port)
       infos.append(InterfaceInfo(domain: 0, portSecurity: false, mac: up.mac))
     }
@@ -331,7 +345,8 @@ final class DataplaneController {
       for i in r.interfaces {
         guard let d = domain[i.network], let net = s.networks[i.network] else { continue }
         arp.append((d, i.address, i.mac))
-        index[i.network] = c.addInterface(vrf: vrf, domain: d, address: i.address, prefixLength: i.prefixLength, mac: i.mac, mtu: net.mtu)
+        index[i.network] = c.addInterface(vrf: vrf, domain: d, address: i.address, prefixLength: i.prefixLength, mac: i.mac,
+                                          mtu: mtu(of: net))
       }
       for rt in r.routes {
         guard let i = r.interfaces.first(where: { $0.subnet.contains(rt.nextHop) }), let k = index[i.network] else { continue }
@@ -431,9 +446,10 @@ final class DataplaneController {
     case .gateways: return showGateways()
     case .nat: return showNAT()
     case .state:
-      return ["generation": state.generation, "networks": showNetworks(), "ports": showPorts(), "fdb": showFDB(),
-              "routers": showRouters(), "routes": showRoutes(), "fips": showFloatingIPs(), "gateways": showGateways(), "chassis": state.chassis.map {
-                ["tunnel_ip": $0.tunnelIP.description, "dvr_mac": $0.dvrMAC.description] }] as [String: Any]
+      // Configuration only, exactly as persisted (sorted keys): two states can be diffed.
+      // Runtime state is in show counters, drops, fdb, gateways, nat, tunnels.
+      guard let data = try? Persistence.encode(state), let o = try? JSONSerialization.jsonObject(with: data) else { return [:] }
+      return o
     }
   }
 
@@ -506,12 +522,15 @@ final class DataplaneController {
     guard let u = underlay else { return [] }
     return u.tunnels.sorted { $0.key < $1.key }.map { remote, index in
       let ports = state.ports.values.filter { $0.location == .remote(remote) }
-      let networks = Set(ports.map(\.network)).sorted()
+      // Networks with ports behind the tunnel, and those of routers whose SNAT runs there
+      // (their traffic to the internet crosses this tunnel on the VM's network).
+      let snatFor = state.routers.values.filter { $0.gateway?.snatNode == remote }
+      let networks = Set(ports.map(\.network) + snatFor.flatMap { $0.interfaces.map(\.network) }).sorted()
       let now = tunnelTotals(index), base = u.baseline(of: index)
       let c = zip(now, base).map { $0 &- $1 }
       var o: [String: Any] = ["remote": remote.description, "index": index, "next_hop": u.nextHop(remote).description,
                               "networks": networks, "vnis": networks.compactMap { state.networks[$0].map { Int($0.vni) } },
-                              "remote_ports": ports.count, "rx_packets": c[0], "rx_bytes": c[1], "tx_packets": c[2], "tx_bytes": c[3]]
+                              "snat_for": snatFor.map(\.id).sorted(), "remote_ports": ports.count, "rx_packets": c[0], "rx_bytes": c[1], "tx_packets": c[2], "tx_bytes": c[3]]
       if let m = u.resolvedMAC(remote) {
         o["next_hop_mac"] = m.description
         o["state"] = "resolved"
@@ -522,10 +541,14 @@ final class DataplaneController {
     }
   }
 
+  /// A network's MTU on this node: its own, else this node's `underlay_mtu` − 50.
+  func mtu(of n: Network) -> Int { n.mtu ?? config.underlayMTU - VXLANHeader.overhead }
+
   private func showNetworks() -> [[String: Any]] {
     let d = domains(state)
     return state.networks.values.sorted { $0.id < $1.id }.map { n in
-      ["id": n.id, "tenant": n.tenant, "vni": Int(n.vni), "mtu": n.mtu, "learning": n.learning,
+      ["id": n.id, "tenant": n.tenant, "vni": Int(n.vni), "mtu": mtu(of: n), "mtu_source": n.mtu == nil ? "underlay_mtu" : "network",
+       "learning": n.learning,
        "bridge_domain": Int(d[n.id]!), "ports": state.ports.values.filter { $0.network == n.id }.count]
     }
   }

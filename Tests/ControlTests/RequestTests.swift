@@ -10,7 +10,7 @@ func parse(_ s: String) throws(ControlError) -> ControlRequest { try ControlRequ
     let r = try parse(#"{"version": 1, "op": "network.create", "args": {"id": "n", "tenant": "t", "vni": 1001}}"#)
     guard case .networkCreate(let n) = r else { Issue.record("wrong request \(r)"); return }
     #expect(n.vni == 1001)
-    #expect(n.mtu == 1450)             // underlay 1500 − 50 (VXLAN over IPv4)
+    #expect(n.mtu == nil)              // each node: its underlay_mtu − 50 (VXLAN over IPv4)
     #expect(!n.learning)
   }
 

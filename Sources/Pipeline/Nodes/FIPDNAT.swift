@@ -10,21 +10,41 @@ import Wire
 /// §4.2). The packet then enters the router (ip4-lookup in the floating IP's VRF, which
 /// decrements the TTL and delivers it to the VM).
 ///
-/// Drops: `nat-ttl-expired` (TTL ≤ 1; no ICMP error is sent to the internet), `nat-truncated`.
-/// Next nodes: ip4-lookup, error-drop.
+/// Before translating, the router hop's checks, whose ICMP errors go back to the sender from
+/// the router's external IP quoting the packet as it was sent (icmp-error): TTL ≤ 1 → time
+/// exceeded (so traceroute shows the router); longer than the VM's network MTU with DF →
+/// fragmentation needed with that MTU (RFC 1191); without DF it is dropped.
+///
+/// Drops: `nat-ttl-expired` (ICMP sent), `ip4-fragmentation-needed` (ICMP sent),
+/// `ip4-fragmentation-unsupported`, `nat-truncated`.
+/// Next nodes: ip4-lookup, icmp-error, error-drop.
 @frozen
 public struct FIPDNAT {
   public static let id = NodeID.fipDNAT
   public init() {}
 
   @inlinable
-  public func process(_ v: inout PacketVector, external: ExternalTables, counters: NodeCounters) {
+  public func process(_ v: inout PacketVector, routing: RoutingTables, external: ExternalTables, counters: NodeCounters) {
     for i in 0..<v.count {
       let p = v.packets[i]
       let fip = external.floatingIPs[Int(p.context)]
       do throws(DropReason) {
         let ip = IPv4Header(unchecked: p.data + EthernetHeader.minimumLength)
-        guard ip.ttl > 1 else { throw .natTTLExpired }
+        guard ip.ttl > 1 else {
+          counters.drop(Self.id, .natTTLExpired)
+          v.packets[i].context = ICMPError.parameters(type: ICMPv4Header.MessageType.timeExceeded, code: 0)
+          v.next[i] = NodeID.icmpError.rawValue
+          continue
+        }
+        let mtu = routing.interfaces[Int(fip.routerInterface)].mtu
+        if Int(ip.totalLength) > mtu {
+          guard ip.dontFragment else { throw .ip4FragmentationUnsupported }
+          counters.drop(Self.id, .ip4FragmentationNeeded)
+          v.packets[i].context = ICMPError.parameters(type: ICMPv4Header.MessageType.destinationUnreachable, code: 4,
+                                                      mtu: UInt16(truncatingIfNeeded: mtu))
+          v.next[i] = NodeID.icmpError.rawValue
+          continue
+        }
         let proto = ip.proto
         if ip.fragmentOffset != 0 || (proto != IPProtocol.tcp && proto != IPProtocol.udp && proto != IPProtocol.icmp) {
           NATRewrite.rewrite(ip, l4: nil, .destination, address: fip.inside, port: nil)

@@ -3,17 +3,21 @@ import CDPDKShim
 import Wire
 
 /// `icmp-error`: turns a packet the router could not forward into the ICMP error about it
-/// (RFC 792, RFC 1812 §4.3.2), in place, and sends it back to the VM's port.
+/// (RFC 792, RFC 1812 §4.3.2), in place, and sends it back out of the port it came in on.
 ///
 /// `context` carries the message (`parameters`): type, code and, for "fragmentation needed",
 /// the next-hop MTU (RFC 1191). The error is built in the same buffer 28 bytes earlier:
-/// Ethernet (gateway MAC → the VM), IPv4 (from the gateway IP of the network the packet came
-/// from, TTL 64), ICMP, then the original datagram as it arrived, truncated so the error
-/// stays within 576 bytes (RFC 1812 §4.3.2.3). No error is sent about an ICMP error, a
-/// non-first fragment, or a packet to or from a multicast/broadcast address (§4.3.2.7), and
-/// at most `ratePerSecond` per worker (token bucket, §4.3.2.8).
+/// Ethernet (back to the sender's MAC, from the MAC it sent to), IPv4 (TTL 64), ICMP, then
+/// the original datagram as it arrived, truncated so the error stays within 576 bytes (RFC
+/// 1812 §4.3.2.3). It comes from an address the sender can use: from a VM, the gateway IP
+/// of the network it came from; from the external network (a packet to a floating IP or a
+/// SNAT address, checked before translation so the quote is what the sender sent), the
+/// router's external IP. No error is sent about an ICMP error, a non-first fragment, or a
+/// packet to or from a multicast/broadcast address (§4.3.2.7), and at most
+/// `ratePerSecond` per worker (token bucket, §4.3.2.8).
 ///
-/// Drops: `icmp-error-suppressed`, `icmp-error-rate-limited`, `icmp-error-no-headroom`.
+/// Drops: `icmp-error-suppressed`, `icmp-error-no-source`, `icmp-error-rate-limited`,
+/// `icmp-error-no-headroom`.
 /// Next nodes: port-output, error-drop.
 @frozen
 public struct ICMPError {
@@ -41,15 +45,30 @@ public struct ICMPError {
       let ip = IPv4Header(unchecked: original)
       let domain = env.interfaces[Int(p.inPort)].domain
       let ingress = routing.domainInterface[Int(domain)]
+      let fromUplink = Int(p.inPort) == env.external.uplinkPort
       // An ICMP message other than echo request/reply is (or may be) an error itself.
       let aboutICMPError = ip.proto == IPProtocol.icmp && ip.payloadLength >= 1
         && ip.payload.loadU8(at: 0) != ICMPv4Header.MessageType.echoRequest
         && ip.payload.loadU8(at: 0) != ICMPv4Header.MessageType.echoReply
       let src = ip.source.value, dst = ip.destination.value
       let multicastOrBroadcast = src >> 28 == 0xe || dst >> 28 == 0xe || dst == .max || src == .max || src == 0
-      guard ingress >= 0, ip.fragmentOffset == 0, !aboutICMPError, !multicastOrBroadcast
-      else {
+      guard ip.fragmentOffset == 0, !aboutICMPError, !multicastOrBroadcast else {
         v.drop(i, .icmpErrorSuppressed, node: Self.id, counters: counters)
+        continue
+      }
+      let source: UInt32, sourceMAC: MACAddress
+      if fromUplink {
+        source = env.external.errorSource(for: dst)
+        sourceMAC = p.data.loadMAC(at: 0)
+      } else if ingress >= 0 {
+        source = routing.interfaces[Int(ingress)].address
+        sourceMAC = routing.interfaces[Int(ingress)].mac
+      } else {
+        source = 0
+        sourceMAC = .zero
+      }
+      guard source != 0 else {
+        v.drop(i, .icmpErrorNoSource, node: Self.id, counters: counters)
         continue
       }
       guard take() else {
@@ -60,12 +79,11 @@ public struct ICMPError {
         v.drop(i, .icmpErrorNoHeadroom, node: Self.id, counters: counters)
         continue
       }
-      let gateway = routing.interfaces[Int(ingress)]
       let quoted = min(Int(ip.totalLength), 576 &- 28)
-      let vmMAC = p.data.loadMAC(at: 6)
+      let senderMAC = p.data.loadMAC(at: 6)
       let f = p.data - 28
-      f.storeMAC(vmMAC, at: 0)
-      f.storeMAC(gateway.mac, at: 6)
+      f.storeMAC(senderMAC, at: 0)
+      f.storeMAC(sourceMAC, at: 6)
       f.storeBE16(EtherType.ipv4, at: 12)
       let out = IPv4Header(unchecked: f + 14)
       f.storeU8(0x45, at: 14)
@@ -75,7 +93,7 @@ public struct ICMPError {
       f.storeBE16(0, at: 20)
       out.ttl = 64
       out.proto = IPProtocol.icmp
-      out.source = IPv4Address(gateway.address)
+      out.source = IPv4Address(source)
       out.destination = IPv4Address(src)
       out.fillChecksum()
       let icmp = ICMPv4Header(unchecked: f + 34)

@@ -13,8 +13,15 @@ import Wire
 ///   on the VM's own network (Neutron DVR): destination MAC = the router's gateway port
 ///   MAC, source MAC = this node's DVR host MAC, then vxlan-encap to the SNAT node's tunnel.
 ///
-/// Drops: `snat-no-gateway` (no external gateway, or no tunnel to its SNAT node).
-/// Next nodes: fip-snat, snat-in2out, vxlan-encap, error-drop.
+/// The packet must fit the path it takes: the external network's MTU when it leaves here,
+/// the VM's network's MTU when it crosses the overlay to the SNAT node. A larger one with DF
+/// gets "fragmentation needed" with that MTU from the gateway IP (RFC 1191), so path-MTU
+/// discovery and TCP work through SNAT too; without DF it is dropped (Gannet does not
+/// fragment).
+///
+/// Drops: `snat-no-gateway` (no external gateway, or no tunnel to its SNAT node),
+/// `ip4-fragmentation-needed` (ICMP sent), `ip4-fragmentation-unsupported`.
+/// Next nodes: fip-snat, snat-in2out, vxlan-encap, icmp-error, error-drop.
 @frozen
 public struct IP4External {
   public static let id = NodeID.ip4External
@@ -32,8 +39,21 @@ public struct IP4External {
       }
       let gateway = external.gateways[Int(vrf)]
       let ip = IPv4Header(unchecked: p.data + EthernetHeader.minimumLength)
-      if external.floatingIPCount > 0,
-         let fip = external.bySource.lookup(ExternalTables.sourceKey(vrf: vrf, ip: ip.source.value)) {
+      let fip = external.floatingIPCount > 0 ? external.bySource.lookup(ExternalTables.sourceKey(vrf: vrf, ip: ip.source.value)) : nil
+      let viaTunnel = fip == nil && !gateway.snatHere
+      let mtu = viaTunnel ? ingress.mtu : external.uplinkMTU
+      if Int(ip.totalLength) > mtu {
+        if ip.dontFragment {
+          counters.drop(Self.id, .ip4FragmentationNeeded)
+          v.packets[i].context = ICMPError.parameters(type: ICMPv4Header.MessageType.destinationUnreachable, code: 4,
+                                                      mtu: UInt16(truncatingIfNeeded: mtu))
+          v.next[i] = NodeID.icmpError.rawValue
+        } else {
+          v.drop(i, .ip4FragmentationUnsupported, node: Self.id, counters: counters)
+        }
+        continue
+      }
+      if let fip {
         ip.decrementTTL()
         v.packets[i].context = UInt32(truncatingIfNeeded: fip)
         v.next[i] = NodeID.fipSNAT.rawValue

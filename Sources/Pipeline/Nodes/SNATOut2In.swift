@@ -12,25 +12,45 @@ import Wire
 /// router (ip4-lookup in the router's VRF decrements the TTL and sends it to the VM's node
 /// over the overlay, or to a local port).
 ///
+/// The router's external IP answers ICMP echo itself. Before translating, the router hop's
+/// checks, with ICMP errors from the external IP quoting the packet as sent (icmp-error):
+/// TTL ≤ 1 → time exceeded; longer than the MTU of the VM's network with DF → fragmentation
+/// needed (looked up only for packets longer than the smallest router MTU).
+///
 /// Drops: `snat-no-session` (unsolicited, or the session expired), `snat-fragment`,
-/// `nat-ttl-expired`, `nat-unsupported-protocol`, `nat-truncated`, `nat-icmp-error-no-match`.
-/// Next nodes: ip4-lookup, error-drop.
+/// `nat-ttl-expired` (ICMP sent), `ip4-fragmentation-needed` (ICMP sent),
+/// `ip4-fragmentation-unsupported`, `nat-unsupported-protocol`, `nat-truncated`,
+/// `nat-icmp-error-no-match`.
+/// Next nodes: ip4-lookup, port-output (echo reply), icmp-error, error-drop.
 @frozen
 public struct SNATOut2In {
   public static let id = NodeID.snatOut2In
   public init() {}
 
   @inlinable
-  public func process(_ v: inout PacketVector, external: ExternalTables, sessions: SessionTable, now: UInt32, counters: NodeCounters) {
+  public func process(_ v: inout PacketVector, routing: RoutingTables, external: ExternalTables, sessions: SessionTable, now: UInt32,
+                      counters: NodeCounters) {
     for i in 0..<v.count {
       let p = v.packets[i]
       do throws(DropReason) {
         let gw = external.gateways[Int(p.context)]
         let ip = IPv4Header(unchecked: p.data + EthernetHeader.minimumLength)
         guard !ip.isFragment else { throw .snatFragment }
-        guard ip.ttl > 1 else { throw .natTTLExpired }
         let l4 = try NATRewrite.l4(ip)
         let proto = ip.proto
+        if proto == IPProtocol.icmp && l4.loadU8(at: 0) == ICMPv4Header.MessageType.echoRequest && ip.destination.value == gw.externalIP {
+          let icmp = try ICMPv4Header(validating: l4, length: ip.payloadLength)
+          IP4Local.answerEcho(p.data, ip: ip, icmp: icmp, from: p.data.loadMAC(at: 0))
+          v.packets[i].outPort = p.inPort
+          v.next[i] = NodeID.portOutput.rawValue
+          continue
+        }
+        guard ip.ttl > 1 else {
+          counters.drop(Self.id, .natTTLExpired)
+          v.packets[i].context = ICMPError.parameters(type: ICMPv4Header.MessageType.timeExceeded, code: 0)
+          v.next[i] = NodeID.icmpError.rawValue
+          continue
+        }
         if proto == IPProtocol.icmp && !ICMPv4Header.MessageType.isQuery(l4.loadU8(at: 0)) {
           let q = try NATRewrite.quote(icmp: l4, length: ip.payloadLength)
           let icmpQuery = q.proto == IPProtocol.icmp
@@ -49,6 +69,16 @@ public struct SNATOut2In {
           guard k >= 0 else { throw .snatNoSession }
           let s = sessions.session(k)
           guard !sessions.isExpired(s.pointee, now: now) else { throw .snatNoSession }
+          let length = Int(ip.totalLength)
+          if length > routing.minMTU, let mtu = routing.egressMTU(vrf: UInt16(truncatingIfNeeded: p.context), ip: s.pointee.insideIP,
+                                                                   uplinkMTU: external.uplinkMTU), length > mtu {
+            guard ip.dontFragment else { throw .ip4FragmentationUnsupported }
+            counters.drop(Self.id, .ip4FragmentationNeeded)
+            v.packets[i].context = ICMPError.parameters(type: ICMPv4Header.MessageType.destinationUnreachable, code: 4,
+                                                        mtu: UInt16(truncatingIfNeeded: mtu))
+            v.next[i] = NodeID.icmpError.rawValue
+            continue
+          }
           if proto == IPProtocol.tcp { s.pointee.tcp = TCPState.update(s.pointee.tcp, flags: l4.loadU8(at: 13), fromOutside: true) }
           s.pointee.lastSeen = now
           s.pointee.packetsOut2In &+= 1

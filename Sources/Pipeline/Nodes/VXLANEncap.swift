@@ -61,8 +61,11 @@ public struct VXLANEncap {
     return nil
   }
 
-  /// A hash of the inner flow: both MACs, and for untagged IPv4 both addresses and the
-  /// first four L4 bytes (ports of TCP/UDP). The caller guarantees `length` ≥ 14.
+  /// A hash of the inner flow from fields every packet of the flow shares: both MACs, and
+  /// for untagged IPv4 both addresses and the protocol's flow key — the ports of TCP and UDP
+  /// (the first four L4 bytes), the identifier of ICMP (bytes 4–5: an echo's identifier, not
+  /// its checksum or sequence number, which change with every packet). The caller
+  /// guarantees `length` ≥ 14.
   @inlinable @inline(__always)
   static func flowHash(_ f: UnsafeMutableRawPointer, length: Int) -> UInt64 {
     var h = f.loadUnaligned(fromByteOffset: 0, as: UInt64.self)
@@ -70,7 +73,11 @@ public struct VXLANEncap {
     if f.loadBE16(at: 12) == EtherType.ipv4 && length >= 38 {
       let ihl = Int(f.loadU8(at: 14) & 0x0f) &* 4
       h = (h ^ f.loadUnaligned(fromByteOffset: 26, as: UInt64.self)) &* 0xc2b2_ae3d_27d4_eb4f
-      if length >= 14 &+ ihl &+ 4 { h ^= UInt64(f.loadUnaligned(fromByteOffset: 14 &+ ihl, as: UInt32.self)) }
+      let icmp = f.loadU8(at: 23) == IPProtocol.icmp
+      let key = 14 &+ ihl &+ (icmp ? 4 : 0), keyBytes = icmp ? 2 : 4
+      if length >= key &+ keyBytes {
+        h ^= icmp ? UInt64(f.loadUnaligned(fromByteOffset: key, as: UInt16.self)) : UInt64(f.loadUnaligned(fromByteOffset: key, as: UInt32.self))
+      }
     }
     return (h ^ (h >> 29)) &* 0x9e37_79b9_7f4a_7c15
   }

@@ -229,4 +229,40 @@ struct NorthSouthTests {
     #expect(try c.udpEcho(from: "c2", port: 7002) == "203.0.113.20")
     #expect(try c.udpEcho(from: "a1", port: 7003) == "203.0.113.10", "a1, without its floating IP now, goes through SNAT")
   }
+
+  /// Issue 12: path-MTU discovery works through SNAT and floating IPs, both ways; the router
+  /// hop answers the internet (time exceeded, fragmentation needed, echo to its external IP);
+  /// one ICMP echo flow keeps one VXLAN source port.
+  @Test func pathMTUAndICMPTowardsTheInternet() throws {
+    let c = try NorthSouthCloud()
+    defer { c.destroy() }
+    func ping(_ ns: String, _ ip: String, _ extra: [String]) throws -> String {
+      try sh(["timeout", "-s", "KILL", "20", "ip", "netns", "exec", ns, "ping", "-c", "2", "-i", "0.3", "-W", "2"] + extra + [ip],
+             check: false).out
+    }
+    // b1 goes out through SNAT on nn; its MTU is raised to 1500 on a 1450 network.
+    try sh(["ip", "-n", c.ns("b1"), "link", "set", "eth0", "mtu", "1500"])
+    let out = try ping(c.ns("b1"), "198.51.100.1", ["-M", "do", "-s", "1472"])
+    #expect(out.contains("mtu = 1450") && out.contains("10.2.0.1"), "frag needed from b1's gateway: \(out)")
+    #expect(try TestCloud.tcpTransfer(fromNamespace: c.ns("b1"), toNamespace: c.internet, ip: "198.51.100.1", bytes: 500_000),
+            "TCP from a 1500-MTU VM through SNAT lowers its segment size and completes")
+    // The internet → a1's floating IP, too big for a1's network.
+    let inbound = try ping(c.internet, "203.0.113.20", ["-M", "do", "-s", "1472"])
+    #expect(inbound.contains("mtu = 1450") && inbound.contains("203.0.113.10"), "frag needed from the router: \(inbound)")
+    #expect(try TestCloud.ping(namespace: c.internet, "203.0.113.20", extra: ["-M", "do", "-s", "1422"]), "1450 bytes pass")
+    // traceroute from the internet shows the router hop, then the floating IP.
+    let trace = try sh(["timeout", "-s", "KILL", "40", "ip", "netns", "exec", c.internet, "traceroute", "-n", "-q", "1", "-w", "2",
+                        "-m", "5", "203.0.113.20"], check: false).out
+    let hops = trace.split(separator: "\n").dropFirst().map { $0.split(separator: " ").dropFirst().first.map(String.init) ?? "" }
+    #expect(hops == ["198.51.100.254", "203.0.113.10", "203.0.113.20"], "\(trace)")
+    // The router's external IP answers echo.
+    #expect(try TestCloud.ping(namespace: c.internet, "203.0.113.10"), "ping the router's external IP")
+    // Five pings of one echo flow across the overlay (a1 on n1 → c2 on n2): one outer source port.
+    let sports = try c.n2.capture(namespace: c.n2.host, interface: "ul0", filter: "vxlan && icmp.type == 8", fields: ["udp.srcport"]) {
+      () throws in
+      #expect(try TestCloud.ping(namespace: c.ns("a1"), "10.1.0.20", count: 5))
+    }
+    #expect(sports.count >= 5 && Set(sports).count == 1, "\(sports)")
+  }
 }
+

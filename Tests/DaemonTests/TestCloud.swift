@@ -219,7 +219,8 @@ final class TestCloud: @unchecked Sendable {
   /// The frames `interface` in `namespace` receives or the kernel sends there while `body`
   /// runs, as tshark summary lines matching the display filter. (Frames gannetd sends through
   /// AF_PACKET bypass the sender's taps: capture on the receiving side.)
-  func capture(namespace: String, interface: String, filter: String, seconds: Int = 4,
+  /// With `fields`, each line is those tshark fields (`-T fields -e …`) instead of a summary.
+  func capture(namespace: String, interface: String, filter: String, seconds: Int = 4, fields: [String] = [],
                during body: () throws -> Void) throws -> [String] {
     let file = "\(dir)/cap-\(namespace)-\(interface).pcap"
     let cap = Process()
@@ -231,7 +232,8 @@ final class TestCloud: @unchecked Sendable {
     usleep(1_200_000)   // tshark needs a moment before it captures
     try body()
     cap.waitUntilExit()
-    let r = try sh(["tshark", "-r", file, "-Y", filter], check: false, stderr: false)
+    let r = try sh(["tshark", "-r", file, "-Y", filter] + (fields.isEmpty ? [] : ["-T", "fields"] + fields.flatMap { ["-e", $0] }),
+                   check: false, stderr: false)
     return r.out.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
   }
 

@@ -17,15 +17,16 @@ let remoteHost = IPv4Address(198, 51, 100, 1)
 /// Port 0: VM 10.1.0.10 (no floating IP), port 1: VM 10.1.0.11 (floating IP 203.0.113.5),
 /// port 2: the uplink. One router (gateway 10.1.0.1) with an external gateway 192.0.2.1 whose
 /// SNAT runs here, ports 1024…`portHigh`.
-func natRig(portHigh: UInt16 = 1030, timeouts: NATTimeouts = NATTimeouts()) -> Rig {
+func natRig(portHigh: UInt16 = 1030, timeouts: NATTimeouts = NATTimeouts(), mtu: Int = 1500, uplinkMTU: Int = 1500) -> Rig {
   let ports = (0..<3).map { _ in MemoryPort() }
   var r = RoutingConfig()
-  r.addInterface(vrf: 0, domain: 1, address: IPv4Address(10, 1, 0, 1), prefixLength: 24, mac: gw1, mtu: 1500)
+  r.addInterface(vrf: 0, domain: 1, address: IPv4Address(10, 1, 0, 1), prefixLength: 24, mac: gw1, mtu: mtu)
   r.addExternalRoute(vrf: 0)
   r.neighbors = [(1, IPv4Address(10, 1, 0, 10), vmNAT, L2Value.local(0)), (1, IPv4Address(10, 1, 0, 11), vmFIP, L2Value.local(1))]
   var e = ExternalConfig()
   e.uplinkInterface = 2
   e.uplinkMAC = uplinkMAC
+  e.uplinkMTU = uplinkMTU
   e.gateways = [.init(vrf: 0, externalIP: snatIP, mac: gatewayPortMAC, upstreamMAC: upstreamMAC, portLow: 1024, portHigh: portHigh,
                       snatHere: true, snatTunnel: nil, routerInterface: 0)]
   e.floatingIPs = [.init(address: fipIP, vrf: 0, inside: IPv4Address(10, 1, 0, 11), upstreamMAC: upstreamMAC, routerInterface: 0)]
@@ -250,5 +251,90 @@ func ipAt(_ f: [UInt8], _ at: Int) -> IPv4Address { IPv4Address(f[at], f[at + 1]
     #expect(drops(rig, .externalARP, .externalNotForUs) == 1)
     let events = rig.worker.events.drain()
     #expect(events.filter { $0.kind == .externalNeighbor && $0.key == UInt64(IPv4Address(203, 0, 113, 1).value) }.count == 3)
+  }
+
+  // ---- path MTU and ICMP towards the internet (issue 12)
+
+  /// A frame with DF set (its IPv4 checksum refilled).
+  func withDF(_ f: [UInt8]) -> [UInt8] {
+    var b = f
+    b[20] |= 0x40
+    b.withUnsafeMutableBytes { IPv4Header(unchecked: $0.baseAddress! + 14).fillChecksum() }
+    return b
+  }
+
+  /// An ICMP error's checksums (IPv4, ICMP over the whole message, the quoted IPv4 header);
+  /// the quoted L4 checksum is not checkable when the quote is cut at 576 bytes.
+  func errorChecksumsValid(_ f: [UInt8]) -> Bool {
+    var copy = f
+    return copy.withUnsafeMutableBytes { p -> Bool in
+      guard let ip = try? IPv4Header(validating: p.baseAddress! + 14, length: f.count - 14), ip.checksumIsValid,
+            ip.proto == IPProtocol.icmp else { return false }
+      let icmp = ICMPv4Header(unchecked: ip.payload)
+      return icmp.checksumIsValid(length: ip.payloadLength) && IPv4Header(unchecked: icmp.payload).checksumIsValid
+    }
+  }
+
+  /// The ICMP error the uplink sent: (type, code, MTU field, source, destination, quoted
+  /// destination), after checking every checksum and the MACs.
+  func externalError(_ rig: borrowing Rig) throws -> (UInt8, UInt8, UInt16, IPv4Address, IPv4Address, IPv4Address) {
+    let f = try #require(rig.ports[2].drainCaptured().first)
+    #expect(errorChecksumsValid(f))
+    #expect(f.count <= 14 + 576)
+    #expect(Array(f[0..<6]) == upstreamMAC.octets)
+    return (f[34], f[35], be16(f, 40), ipAt(f, 26), ipAt(f, 30), ipAt(f, 42 + 16))
+  }
+
+  @Test func packetTooBigForAFloatingIPGetsFragmentationNeededFromTheRouter() throws {
+    var rig = natRig(mtu: 1400)
+    let big = l4Frame(dst: uplinkMAC, src: upstreamMAC, from: remoteHost, to: fipIP, proto: IPProtocol.tcp, sport: 443, dport: 8080,
+                      payload: [UInt8](repeating: 7, count: 1400))
+    rig.ports[2].inject(withDF(big))
+    rig.pump()
+    let (type, code, mtu, src, dst, quotedDst) = try externalError(rig)
+    #expect(type == 3 && code == 4 && mtu == 1400)
+    #expect(src == snatIP && dst == remoteHost)
+    #expect(quotedDst == fipIP, "the quote is the packet as the sender sent it")
+    #expect(rig.ports[1].drainCaptured().isEmpty)
+    #expect(rig.worker.graph.counters.drops(.fipDNAT, .ip4FragmentationNeeded) == 1)
+    // Without DF: dropped, counted, no ICMP.
+    rig.ports[2].inject(big)
+    rig.pump()
+    #expect(rig.ports[2].drainCaptured().isEmpty && rig.ports[1].drainCaptured().isEmpty)
+    #expect(rig.worker.graph.counters.drops(.fipDNAT, .ip4FragmentationUnsupported) == 1)
+  }
+
+  @Test func expiringTTLTowardsAFloatingIPGetsTimeExceededFromTheRouter() throws {
+    var rig = natRig()
+    rig.ports[2].inject(l4Frame(dst: uplinkMAC, src: upstreamMAC, from: remoteHost, to: fipIP, proto: IPProtocol.udp, sport: 33434,
+                                dport: 33434, ttl: 1))
+    rig.pump()
+    let (type, code, _, src, dst, quotedDst) = try externalError(rig)
+    #expect(type == 11 && code == 0 && src == snatIP && dst == remoteHost && quotedDst == fipIP)
+  }
+
+  @Test func theRoutersExternalIPAnswersEcho() throws {
+    var rig = natRig()
+    rig.ports[2].inject(l4Frame(dst: gatewayPortMAC, src: upstreamMAC, from: remoteHost, to: snatIP, proto: IPProtocol.icmp, sport: 77,
+                                dport: 1))
+    rig.pump()
+    let f = try #require(rig.ports[2].drainCaptured().first)
+    #expect(checksumsValid(f) && f[34] == 0 && be16(f, 38) == 77)
+    #expect(ipAt(f, 26) == snatIP && ipAt(f, 30) == remoteHost)
+    #expect(Array(f[0..<6]) == upstreamMAC.octets && Array(f[6..<12]) == gatewayPortMAC.octets)
+    #expect(rig.worker.sessions.live == 0)
+  }
+
+  @Test func packetTooBigForTheExternalNetworkGetsFragmentationNeededFromTheGateway() throws {
+    var rig = natRig(uplinkMTU: 1400)
+    let big = l4Frame(dst: gw1, src: vmNAT, from: IPv4Address(10, 1, 0, 10), to: remoteHost, proto: IPProtocol.udp, sport: 5000,
+                      dport: 53, payload: [UInt8](repeating: 1, count: 1420))
+    rig.ports[0].inject(withDF(big))
+    rig.pump()
+    let f = try #require(rig.ports[0].drainCaptured().first)
+    #expect(errorChecksumsValid(f) && f[34] == 3 && f[35] == 4 && be16(f, 40) == 1400)
+    #expect(ipAt(f, 26) == IPv4Address(10, 1, 0, 1) && ipAt(f, 30) == IPv4Address(10, 1, 0, 10))
+    #expect(rig.ports[2].drainCaptured().isEmpty)
+    #expect(rig.worker.sessions.live == 0)
   }
 }

@@ -339,4 +339,24 @@ func drops(_ rig: borrowing Rig, _ node: NodeID, _ r: DropReason) -> UInt64 { ri
     #expect(rig.worker.pool.available == rig.worker.pool.capacity)
     #expect(rig.ports[0].drainCaptured().isEmpty)
   }
+
+  /// Every packet of one ICMP echo flow leaves with one outer source port: the hash reads
+  /// the identifier, not the checksum or sequence number (issue 12).
+  @Test func oneEchoFlowKeepsOneOuterSourcePort() throws {
+    var rig = overlayRig()
+    var ports = Set<UInt16>()
+    for seq in UInt16(1)...5 {
+      rig.ports[0].inject(l4Frame(dst: macB, src: macA, from: IPv4Address(10, 0, 0, 1), to: IPv4Address(10, 0, 0, 2),
+                                  proto: IPProtocol.icmp, sport: 4242, dport: seq, payload: [UInt8](repeating: UInt8(seq), count: 24)))
+      rig.pump()
+      let f = try #require(rig.ports[1].drainCaptured().first)
+      ports.insert(be16(f, 34))
+    }
+    #expect(ports.count == 1)
+    rig.ports[0].inject(l4Frame(dst: macB, src: macA, from: IPv4Address(10, 0, 0, 1), to: IPv4Address(10, 0, 0, 2),
+                                proto: IPProtocol.icmp, sport: 4243, dport: 1))
+    rig.pump()
+    _ = rig.ports[1].drainCaptured()   // another identifier: another flow (it may or may not hash elsewhere)
+  }
 }
+

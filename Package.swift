@@ -117,9 +117,10 @@ if Context.environment["GANNET_FUZZ"] != nil {
     ("fuzz-state", ["Control", "NodeConfig"]),
     ("fuzz-config", ["NodeConfig"]),
   ]
+  package.targets.append(.target(name: "FuzzDriver", path: "Fuzz/FuzzDriver", swiftSettings: swiftSettings))
   for (name, deps) in fuzz {
     package.targets.append(.executableTarget(
-      name: name, dependencies: deps.map { .target(name: $0) }, path: "Fuzz/\(name)",
+      name: name, dependencies: (deps + ["FuzzDriver"]).map { .target(name: $0) }, path: "Fuzz/\(name)",
       swiftSettings: swiftSettings + [.unsafeFlags(["-parse-as-library"])]))
     package.products.append(.executable(name: name, targets: [name]))
   }

@@ -1,3 +1,4 @@
+import FuzzDriver
 import Control
 import Foundation
 import Wire
@@ -31,15 +32,7 @@ public func fuzzControl(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
   }
   return 0
 }
-/// SwiftPM links an executable with `main` = `fuzz_control_main`; hand control to libFuzzer's driver.
 @_cdecl("fuzz_control_main")
 public func fuzzMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
-  var argc = argc
-  var argv = argv
-  return LLVMFuzzerRunDriver(&argc, &argv, fuzzControl)
+  runFuzzer(argc, argv, fuzzControl)
 }
-
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<Int32>,
-                         _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-                         _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> Int32) -> Int32

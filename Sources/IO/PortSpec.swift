@@ -33,8 +33,8 @@ public enum PortSpec: Equatable, Sendable, CustomStringConvertible {
       }
       self = .afPacket(interface: rest)
     case "dpdk":
-      let parts = rest.split(separator: ",", maxSplits: 1)
-      let name = String(parts[0])
+      let parts = rest.split(separator: ",", maxSplits: 1, omittingEmptySubsequences: false)
+      let name = String(parts[0])   // split with empty subsequences kept never returns []
       guard name.hasPrefix("net_") else {
         throw IOError("port '\(text)': DPDK vdev names start with net_ (net_pcap0, net_null0, net_af_packet0, net_tap0)")
       }

@@ -225,12 +225,25 @@ final class TestCloud: @unchecked Sendable {
     let file = "\(dir)/cap-\(namespace)-\(interface).pcap"
     let cap = Process()
     cap.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    cap.arguments = ["ip", "netns", "exec", namespace, "tshark", "-q", "-i", interface, "-a", "duration:\(seconds)", "-w", file]
+    // `duration` only bounds a capture whose stop below never comes.
+    cap.arguments = ["ip", "netns", "exec", namespace, "tshark", "-q", "-i", interface, "-a", "duration:\(seconds + 60)", "-w", file]
     cap.standardOutput = FileHandle.nullDevice
-    cap.standardError = FileHandle.nullDevice
+    let status = Pipe()
+    cap.standardError = status
     try cap.run()
-    usleep(1_200_000)   // tshark needs a moment before it captures
+    defer { if cap.isRunning { cap.terminate() } }
+    // Wait until tshark says it is capturing (it prints "Capturing on 'IF'"), not a fixed time.
+    var said = ""
+    let deadline = Date().addingTimeInterval(20)
+    while !said.contains("Capturing on") && cap.isRunning && Date() < deadline {
+      said += String(decoding: status.fileHandleForReading.availableData, as: UTF8.self)
+    }
+    guard said.contains("Capturing on") else { throw ControlError("test", "tshark did not start capturing: \(said)") }
     try body()
+    // Frames the body caused are on the wire when it returns; give the capture ring a moment
+    // to hand them to tshark, then stop it (SIGINT: it writes what it has and exits).
+    usleep(500_000)
+    kill(cap.processIdentifier, SIGINT)
     cap.waitUntilExit()
     let r = try sh(["tshark", "-r", file, "-Y", filter] + (fields.isEmpty ? [] : ["-T", "fields"] + fields.flatMap { ["-e", $0] }),
                    check: false, stderr: false)

@@ -32,17 +32,12 @@ public struct FIPDNAT {
         let ip = IPv4Header(unchecked: p.data + EthernetHeader.minimumLength)
         guard ip.ttl > 1 else {
           counters.drop(Self.id, .natTTLExpired)
-          v.packets[i].context = ICMPError.parameters(type: ICMPv4Header.MessageType.timeExceeded, code: 0)
-          v.next[i] = NodeID.icmpError.rawValue
+          v.sendICMPError(i, ICMPError.parameters(type: ICMPv4Header.MessageType.timeExceeded, code: 0))
           continue
         }
         let mtu = routing.interfaces[Int(fip.routerInterface)].mtu
         if Int(ip.totalLength) > mtu {
-          guard ip.dontFragment else { throw .ip4FragmentationUnsupported }
-          counters.drop(Self.id, .ip4FragmentationNeeded)
-          v.packets[i].context = ICMPError.parameters(type: ICMPv4Header.MessageType.destinationUnreachable, code: 4,
-                                                      mtu: UInt16(truncatingIfNeeded: mtu))
-          v.next[i] = NodeID.icmpError.rawValue
+          v.refuseTooBig(i, dontFragment: ip.dontFragment, mtu: mtu, node: Self.id, counters: counters)
           continue
         }
         let proto = ip.proto

@@ -121,3 +121,28 @@ public struct ICMPError {
     return true
   }
 }
+
+extension PacketVector {
+  /// Hands packet `i` to icmp-error, which turns it into the ICMP error `parameters`
+  /// (`ICMPError.parameters`). The deciding node counts its own reason first.
+  @inlinable @inline(__always)
+  public mutating func sendICMPError(_ i: Int, _ parameters: UInt32) {
+    packets[i].context = parameters
+    next[i] = NodeID.icmpError.rawValue
+  }
+
+  /// Packet `i` is longer than `mtu`, the MTU of the hop that refuses it: with DF, counted
+  /// as `ip4-fragmentation-needed` under `node` and answered with "fragmentation needed"
+  /// carrying `mtu` (RFC 1191); without DF, dropped as `ip4-fragmentation-unsupported`
+  /// (Gannet does not fragment). One rule for every node that meets a smaller MTU.
+  @inlinable @inline(__always)
+  public mutating func refuseTooBig(_ i: Int, dontFragment: Bool, mtu: Int, node: NodeID, counters: NodeCounters) {
+    guard dontFragment else {
+      drop(i, .ip4FragmentationUnsupported, node: node, counters: counters)
+      return
+    }
+    counters.drop(node, .ip4FragmentationNeeded)
+    sendICMPError(i, ICMPError.parameters(type: ICMPv4Header.MessageType.destinationUnreachable, code: 4,
+                                          mtu: UInt16(truncatingIfNeeded: mtu)))
+  }
+}

@@ -43,14 +43,7 @@ public struct IP4External {
       let viaTunnel = fip == nil && !gateway.snatHere
       let mtu = viaTunnel ? ingress.mtu : external.uplinkMTU
       if Int(ip.totalLength) > mtu {
-        if ip.dontFragment {
-          counters.drop(Self.id, .ip4FragmentationNeeded)
-          v.packets[i].context = ICMPError.parameters(type: ICMPv4Header.MessageType.destinationUnreachable, code: 4,
-                                                      mtu: UInt16(truncatingIfNeeded: mtu))
-          v.next[i] = NodeID.icmpError.rawValue
-        } else {
-          v.drop(i, .ip4FragmentationUnsupported, node: Self.id, counters: counters)
-        }
+        v.refuseTooBig(i, dontFragment: ip.dontFragment, mtu: mtu, node: Self.id, counters: counters)
         continue
       }
       if let fip {

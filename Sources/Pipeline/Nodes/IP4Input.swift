@@ -28,8 +28,7 @@ public struct IP4Input {
           v.next[i] = NodeID.ip4Local.rawValue
         } else if ip.ttl <= 1 {
           counters.drop(Self.id, .ip4TTLExpired)
-          v.packets[i].context = ICMPError.parameters(type: ICMPv4Header.MessageType.timeExceeded, code: 0)
-          v.next[i] = NodeID.icmpError.rawValue
+          v.sendICMPError(i, ICMPError.parameters(type: ICMPv4Header.MessageType.timeExceeded, code: 0))
         } else {
           v.next[i] = NodeID.ip4Lookup.rawValue
         }

@@ -56,7 +56,7 @@ public struct IP4Lookup {
       let fib = Int(results[i])
       if fib < 0 {
         counters.drop(Self.id, .ip4NoRoute)
-        toICMP(&v, i, ICMPError.parameters(type: ICMPv4Header.MessageType.destinationUnreachable, code: 0))
+        v.sendICMPError(i, ICMPError.parameters(type: ICMPv4Header.MessageType.destinationUnreachable, code: 0))
         continue
       }
       if routing.fibInterface[fib] == RoutingTables.external {
@@ -69,17 +69,11 @@ public struct IP4Lookup {
       let hop = gateway == 0 ? destination : gateway
       guard let n = routing.neighbors.lookup(RoutingTables.neighborKey(domain: egress.domain, ip: hop)) else {
         counters.drop(Self.id, .ip4NeighborUnknown)
-        toICMP(&v, i, ICMPError.parameters(type: ICMPv4Header.MessageType.destinationUnreachable, code: 1))
+        v.sendICMPError(i, ICMPError.parameters(type: ICMPv4Header.MessageType.destinationUnreachable, code: 1))
         continue
       }
       if Int(ip.totalLength) > egress.mtu {
-        if ip.dontFragment {
-          counters.drop(Self.id, .ip4FragmentationNeeded)
-          toICMP(&v, i, ICMPError.parameters(type: ICMPv4Header.MessageType.destinationUnreachable, code: 4,
-                                              mtu: UInt16(truncatingIfNeeded: egress.mtu)))
-        } else {
-          v.drop(i, .ip4FragmentationUnsupported, node: Self.id, counters: counters)
-        }
+        v.refuseTooBig(i, dontFragment: ip.dontFragment, mtu: egress.mtu, node: Self.id, counters: counters)
         continue
       }
       ip.decrementTTL()
@@ -92,9 +86,4 @@ public struct IP4Lookup {
     }
   }
 
-  @inlinable @inline(__always)
-  func toICMP(_ v: inout PacketVector, _ i: Int, _ parameters: UInt32) {
-    v.packets[i].context = parameters
-    v.next[i] = NodeID.icmpError.rawValue
-  }
 }

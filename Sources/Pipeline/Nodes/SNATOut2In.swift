@@ -47,8 +47,7 @@ public struct SNATOut2In {
         }
         guard ip.ttl > 1 else {
           counters.drop(Self.id, .natTTLExpired)
-          v.packets[i].context = ICMPError.parameters(type: ICMPv4Header.MessageType.timeExceeded, code: 0)
-          v.next[i] = NodeID.icmpError.rawValue
+          v.sendICMPError(i, ICMPError.parameters(type: ICMPv4Header.MessageType.timeExceeded, code: 0))
           continue
         }
         if proto == IPProtocol.icmp && !ICMPv4Header.MessageType.isQuery(l4.loadU8(at: 0)) {
@@ -72,11 +71,7 @@ public struct SNATOut2In {
           let length = Int(ip.totalLength)
           if length > routing.minMTU, let mtu = routing.egressMTU(vrf: UInt16(truncatingIfNeeded: p.context), ip: s.pointee.insideIP,
                                                                    uplinkMTU: external.uplinkMTU), length > mtu {
-            guard ip.dontFragment else { throw .ip4FragmentationUnsupported }
-            counters.drop(Self.id, .ip4FragmentationNeeded)
-            v.packets[i].context = ICMPError.parameters(type: ICMPv4Header.MessageType.destinationUnreachable, code: 4,
-                                                        mtu: UInt16(truncatingIfNeeded: mtu))
-            v.next[i] = NodeID.icmpError.rawValue
+            v.refuseTooBig(i, dontFragment: ip.dontFragment, mtu: mtu, node: Self.id, counters: counters)
             continue
           }
           if proto == IPProtocol.tcp { s.pointee.tcp = TCPState.update(s.pointee.tcp, flags: l4.loadU8(at: 13), fromOutside: true) }

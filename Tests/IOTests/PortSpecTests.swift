@@ -1,0 +1,20 @@
+import IO
+import Testing
+
+/// Port specs from operators and config files: malformed ones are refused with a message,
+/// never a crash (fuzz-config found `dpdk:,,,,` crashing the parser).
+@Suite struct PortSpecTests {
+  @Test func wellFormedSpecs() throws {
+    #expect(try PortSpec(parsing: "af-packet:tap0") == .afPacket(interface: "tap0"))
+    #expect(try PortSpec(parsing: "dpdk:net_af_packet0,iface=ul0,qpairs=3") == .dpdk(name: "net_af_packet0", args: "iface=ul0,qpairs=3"))
+    #expect(try PortSpec(parsing: "dpdk:net_null0") == .dpdk(name: "net_null0", args: ""))
+    #expect(try PortSpec(parsing: "dpdk:net_af_packet0,iface=ul0").hostResources == ["DPDK device net_af_packet0", "interface ul0"])
+  }
+
+  @Test func malformedSpecsAreRefused() {
+    for bad in ["dpdk:,,,,", "dpdk:,", "dpdk:,net_null0", "dpdk:", "af-packet:", "af-packet:a/b", "af-packet:0123456789abcdef",
+                "tap0", "vhost:x", ":", ""] {
+      #expect(throws: IOError.self, "'\(bad)'") { _ = try PortSpec(parsing: bad) }
+    }
+  }
+}

@@ -263,6 +263,10 @@ struct NorthSouthTests {
       #expect(try TestCloud.ping(namespace: c.ns("a1"), "10.1.0.20", count: 5))
     }
     #expect(sports.count >= 5 && Set(sports).count == 1, "\(sports)")
+    // n1's tunnel to the SNAT node carries r1's networks (b1's SNAT traffic crosses it on net-2).
+    let tunnels = try c.n1.show("tunnels") as? [[String: Any]] ?? []
+    let toSNAT = tunnels.first { $0["remote"] as? String == "10.9.0.3" }
+    #expect(toSNAT?["vnis"] as? [Int] == [101, 102] && toSNAT?["snat_for"] as? [String] == ["r1"], "\(tunnels)")
   }
 }
 

@@ -232,17 +232,18 @@ final class TestCloud: @unchecked Sendable {
     cap.standardError = status
     try cap.run()
     defer { if cap.isRunning { cap.terminate() } }
-    // Wait until tshark says it is capturing (it prints "Capturing on 'IF'"), not a fixed time.
-    var said = ""
+    // Wait until the capture runs, not a fixed time: dumpcap creates the file and writes its
+    // header only once the interface is open (tshark's "Capturing on" comes before that).
     let deadline = Date().addingTimeInterval(20)
-    while !said.contains("Capturing on") && cap.isRunning && Date() < deadline {
-      said += String(decoding: status.fileHandleForReading.availableData, as: UTF8.self)
+    func started() -> Bool { ((try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0) ?? 0 > 0 }
+    while !started() && cap.isRunning && Date() < deadline { usleep(20_000) }
+    guard started() else {
+      throw ControlError("test", "tshark did not start capturing: \(String(decoding: status.fileHandleForReading.availableData, as: UTF8.self))")
     }
-    guard said.contains("Capturing on") else { throw ControlError("test", "tshark did not start capturing: \(said)") }
     try body()
     // Frames the body caused are on the wire when it returns; give the capture ring a moment
     // to hand them to tshark, then stop it (SIGINT: it writes what it has and exits).
-    usleep(500_000)
+    usleep(1_000_000)
     kill(cap.processIdentifier, SIGINT)
     cap.waitUntilExit()
     let r = try sh(["tshark", "-r", file, "-Y", filter] + (fields.isEmpty ? [] : ["-T", "fields"] + fields.flatMap { ["-e", $0] }),

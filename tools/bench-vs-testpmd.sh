@@ -40,7 +40,7 @@ trap 'rm -f "$log"' EXIT
 # testpmd: main lcore 0 + forwarding lcore 1; stats every second; stop with SIGINT.
 timeout -s INT $((secs + 6)) dpdk-testpmd "${mem[@]}" -l 0-1 --no-pci --file-prefix "tp$$" \
   --log-level '*:warning' \
-  --vdev=net_pcap0,rx_pcap="$pcap",infinite_rx=1 --vdev=net_null0 \
+  --vdev=net_pcap0,rx_pcap="$pcap",infinite_rx=1 --vdev=net_null0,no-rx=1 \
   -- --forward-mode=io --nb-cores=1 --total-num-mbufs=$mbufs --stats-period=1 </dev/null >"$log" 2>&1 || true
 # Rx-pps of port 0 (the pcap port): non-zero samples, the first (partial) one dropped, median.
 tp=$(grep -E '^ +Rx-pps:' "$log" | awk 'NR%2==1 && $2 > 0 {print $2}' | tail -n +2 | sort -n | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : 0)}')

@@ -59,7 +59,9 @@ struct GannetBench: ParsableCommand {
       // net_pcap's infinite_rx keeps one mbuf per pcap packet per queue.
       let pool = try DPDK.createPool(name: "bench", count: max(16384, w.packets + 8192))
       ports.append(.dpdk(try DPDKPort.open(name: "net_pcap0", args: "rx_pcap=\(w.pcap),infinite_rx=1", pool: pool)))
-      ports.append(.dpdk(try DPDKPort.open(name: "net_null0", args: "", pool: pool)))
+      // no-rx=1: a net_null port otherwise generates packets when polled (and halves the
+      // rate of whatever forwards them); the sink must only sink.
+      ports.append(.dpdk(try DPDKPort.open(name: "net_null0", args: "no-rx=1", pool: pool)))
     case .memory:
       ports.append(.pcapReplay(PcapReplayPort(store: try FrameStore(pcapFile: w.pcap), limit: packets)))
       ports.append(.memory(MemoryPort(inputCapacity: 1, capture: false)))

@@ -114,7 +114,7 @@ public final class DataplaneSnapshot: @unchecked Sendable {
     floodMembers.initialize(from: members, count: members.count)
     self.overlay = OverlayTables(overlay, domains: domains)
     self.routing = RoutingTables(routing, domains: domains)
-    self.external = ExternalTables(external, vrfs: routing.vrfRoutes.count)
+    self.external = ExternalTables(external, routing: routing)
   }
 
   /// An empty data plane: no ports.

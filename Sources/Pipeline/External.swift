@@ -89,6 +89,9 @@ public struct FloatingIPInfo {
   /// The external IP of the floating IP's router: where ICMP errors about packets to the
   /// floating IP come from (the router hop, as traceroute shows it).
   public var routerExternalIP: UInt32
+  /// The MTU of the floating IP's network (its router interface's), looked up here at
+  /// table-build time so fip-dnat's too-big check costs no dependent load.
+  public var mtu: Int
 }
 
 /// The flat external-network tables of one snapshot, read by external-input, external-arp,
@@ -118,8 +121,9 @@ public struct ExternalTables: @unchecked Sendable {
   @inlinable @inline(__always)
   public static func sourceKey(vrf: UInt16, ip: UInt32) -> UInt64 { 1 << 62 | UInt64(vrf) << 32 | UInt64(ip) }
 
-  /// `vrfs`: how many VRFs the routing tables have.
-  public init(_ c: ExternalConfig, vrfs: Int) {
+  /// `routing`: the routing tables' config (its VRFs, and its interfaces' MTUs).
+  public init(_ c: ExternalConfig, routing: RoutingConfig) {
+    let vrfs = routing.vrfRoutes.count
     uplinkPort = c.uplinkInterface ?? -1
     uplinkMAC = c.uplinkMAC
     uplinkMTU = c.uplinkMTU
@@ -141,7 +145,9 @@ public struct ExternalTables: @unchecked Sendable {
     for (i, f) in c.floatingIPs.enumerated() {
       (floatingIPs + i).initialize(to: FloatingIPInfo(address: f.address.value, inside: f.inside.value, upstreamMAC: f.upstreamMAC ?? .zero,
                                                       routerInterface: UInt16(f.routerInterface), upstreamResolved: f.upstreamMAC != nil,
-                                                      routerExternalIP: c.gateways.first { $0.vrf == f.vrf }?.externalIP.value ?? f.address.value))
+                                                      routerExternalIP: c.gateways.first { $0.vrf == f.vrf }?.externalIP.value ?? f.address.value,
+                                                      mtu: routing.interfaces.indices.contains(f.routerInterface)
+                                                        ? routing.interfaces[f.routerInterface].mtu : Int.max))
       addressEntries.append((Self.addressKey(f.address.value), Self.kindFloatingIP << 32 | UInt64(i)))
       sourceEntries.append((Self.sourceKey(vrf: UInt16(f.vrf), ip: f.inside.value), UInt64(i)))
     }

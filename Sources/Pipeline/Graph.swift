@@ -153,7 +153,7 @@ public struct Graph {
       ethernetInput.process(&v, underlayPort: env.overlay.underlayPort, uplinkPort: env.external.uplinkPort, counters: counters)
     case .externalInput: externalInput.process(&v, external: env.external, counters: counters)
     case .externalARP: externalARP.process(&v, external: env.external, events: env.events, counters: counters)
-    case .fipDNAT: fipDNAT.process(&v, routing: env.routing, external: env.external, counters: counters)
+    case .fipDNAT: fipDNAT.process(&v, external: env.external, counters: counters)
     case .snatOut2In: snatOut2In.process(&v, routing: env.routing, external: env.external, sessions: env.sessions, now: env.now,
                                          counters: counters)
     case .ip4External: ip4External.process(&v, routing: env.routing, external: env.external, counters: counters)

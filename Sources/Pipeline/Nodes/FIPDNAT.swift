@@ -24,7 +24,7 @@ public struct FIPDNAT {
   public init() {}
 
   @inlinable
-  public func process(_ v: inout PacketVector, routing: RoutingTables, external: ExternalTables, counters: NodeCounters) {
+  public func process(_ v: inout PacketVector, external: ExternalTables, counters: NodeCounters) {
     for i in 0..<v.count {
       let p = v.packets[i]
       let fip = external.floatingIPs[Int(p.context)]
@@ -35,9 +35,8 @@ public struct FIPDNAT {
           v.sendICMPError(i, ICMPError.parameters(type: ICMPv4Header.MessageType.timeExceeded, code: 0))
           continue
         }
-        let mtu = routing.interfaces[Int(fip.routerInterface)].mtu
-        if Int(ip.totalLength) > mtu {
-          v.refuseTooBig(i, dontFragment: ip.dontFragment, mtu: mtu, node: Self.id, counters: counters)
+        if Int(ip.totalLength) > fip.mtu {
+          v.refuseTooBig(i, dontFragment: ip.dontFragment, mtu: fip.mtu, node: Self.id, counters: counters)
           continue
         }
         let proto = ip.proto

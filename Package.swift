@@ -69,13 +69,16 @@ let package = Package(
       swiftSettings: swiftSettings),
     .target(name: "Pipeline", dependencies: ["Wire", "Tables", "Buffers", "IO", "CDPDKShim"], swiftSettings: swiftSettings),
     .target(name: "Control", dependencies: ["Wire"], swiftSettings: swiftSettings),
+    // The one compiler from the control state (Control's object model) to snapshot tables
+    // (Pipeline's configs): pure, no I/O.
+    .target(name: "Compiler", dependencies: ["Control", "Pipeline", "IO", "Tables", "Wire"], swiftSettings: swiftSettings),
     // gannetd's config file and state file: loading, checking, atomic saving.
     .target(name: "NodeConfig", dependencies: ["Control", "IO", "Tables", "Wire"], swiftSettings: swiftSettings),
 
     // ---- executables ------------------------------------------------------------------
     .executableTarget(
       name: "gannetd",
-      dependencies: ["Pipeline", "Control", "NodeConfig", "CNumaShim", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      dependencies: ["Pipeline", "Compiler", "Control", "NodeConfig", "CNumaShim", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                      .product(name: "Logging", package: "swift-log")],
       swiftSettings: swiftSettings),
     .executableTarget(
@@ -84,7 +87,7 @@ let package = Package(
       swiftSettings: swiftSettings),
     .executableTarget(
       name: "gannet-bench",
-      dependencies: ["Pipeline", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      dependencies: ["Pipeline", "Compiler", "Control", .product(name: "ArgumentParser", package: "swift-argument-parser")],
       swiftSettings: swiftSettings),
     .executableTarget(
       name: "gannet-io",

@@ -105,3 +105,13 @@ extension ControlState {
     }
   }
 }
+
+extension ControlState {
+  /// The state `requests` make from an empty one, applied in order as separate commits
+  /// (benchmarks, tests and fixtures build their data planes from requests this way).
+  public init(requests: [ControlRequest]) throws(ControlError) {
+    var s = ControlState()
+    for r in requests { s = try s.applying(r) }
+    self = s
+  }
+}

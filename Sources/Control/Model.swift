@@ -14,6 +14,16 @@ public struct Network: Codable, Equatable, Sendable {
   public var learningLimit: Int
   /// A learned MAC not seen for this long is forgotten.
   public var agingSeconds: Int
+  public init(id: String, tenant: String, vni: UInt32, mtu: Int? = nil, learning: Bool = false, learningLimit: Int = 4096,
+              agingSeconds: Int = 300) {
+    self.id = id
+    self.tenant = tenant
+    self.vni = vni
+    self.mtu = mtu
+    self.learning = learning
+    self.learningLimit = learningLimit
+    self.agingSeconds = agingSeconds
+  }
 }
 
 /// Where a port's VM is: on this node, attached through a port spec (af-packet:tap0,

@@ -192,7 +192,7 @@ public enum ControlRequest: Equatable, Sendable {
     switch (local, remote) {
     case (nil, nil): return nil
     case (let l?, nil):
-      do { _ = try PortSpecSyntax.check(l) } catch { throw .bad("\(op): field 'local': \(error.message)") }
+      do { _ = try PortSpec(parsing: l) } catch { throw .bad("\(op): field 'local': \(error.message)") }
       return .local(l)
     case (nil, let r?): return .remote(r)
     default: throw .bad("\(op): give 'local' or 'remote', not both")
@@ -293,17 +293,5 @@ public enum ControlRequest: Equatable, Sendable {
       return d
     case .show: return [:]
     }
-  }
-}
-
-/// Port spec syntax, checked on the control side without opening anything. (The full
-/// parser lives in IO; Control does not depend on the I/O backends.)
-public enum PortSpecSyntax {
-  public static func check(_ text: String) throws(ControlError) -> String {
-    let kinds = ["af-packet:", "dpdk:net_"]
-    guard kinds.contains(where: { text.hasPrefix($0) }), text.count > 10 || text.hasPrefix("dpdk:net_") else {
-      throw .bad("'\(text)' is not a local port spec (af-packet:IFNAME or dpdk:net_…)")
-    }
-    return text
   }
 }

@@ -147,7 +147,7 @@ public struct ExternalTables: @unchecked Sendable {
                                                       routerInterface: UInt16(f.routerInterface), upstreamResolved: f.upstreamMAC != nil,
                                                       routerExternalIP: c.gateways.first { $0.vrf == f.vrf }?.externalIP.value ?? f.address.value,
                                                       mtu: routing.interfaces.indices.contains(f.routerInterface)
-                                                        ? routing.interfaces[f.routerInterface].mtu : Int.max))
+                                                        ? routing.interfaces[f.routerInterface]?.mtu ?? Int.max : Int.max))
       addressEntries.append((Self.addressKey(f.address.value), Self.kindFloatingIP << 32 | UInt64(i)))
       sourceEntries.append((Self.sourceKey(vrf: UInt16(f.vrf), ip: f.inside.value), UInt64(i)))
     }

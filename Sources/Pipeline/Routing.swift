@@ -29,10 +29,13 @@ public struct RoutingConfig: Sendable {
       self.gateway = gateway
     }
   }
-  public var interfaces: [Interface] = []
+  /// Router interfaces by index; nil is an unused index (the compiler keeps indices stable,
+  /// so a removed interface leaves a hole that nothing refers to).
+  public var interfaces: [Interface?] = []
   /// Routes of VRF v (`LPM4.Route.nextHop` indexes `fib`).
   public var vrfRoutes: [[LPM4.Route]] = []
-  public var fib: [FIBEntry] = []
+  /// FIB entries by index; nil is an unused index (no route refers to it).
+  public var fib: [FIBEntry?] = []
   /// (bridge domain, IPv4) → MAC and the L2 value where that MAC is (local interface or tunnel).
   public var neighbors: [(domain: UInt16, ip: IPv4Address, mac: MACAddress, l2: UInt32)] = []
   /// Other nodes' DVR host MACs.
@@ -66,9 +69,23 @@ public struct RoutingConfig: Sendable {
     vrfRoutes[vrf].append(LPM4.Route(prefix: IPv4Address(0), length: 0, nextHop: fib.count - 1))
   }
 
+  /// Puts router interface `index` (growing the array with holes as needed).
+  public mutating func setInterface(_ index: Int, _ i: Interface) {
+    while interfaces.count <= index { interfaces.append(nil) }
+    interfaces[index] = i
+  }
+
+  /// Puts FIB entry `index` and its route `prefix/length` in VRF `vrf`.
+  public mutating func setRoute(_ index: Int, vrf: Int, prefix: IPv4Address, length: Int, entry: FIBEntry) {
+    while vrfRoutes.count <= vrf { vrfRoutes.append([]) }
+    while fib.count <= index { fib.append(nil) }
+    fib[index] = entry
+    vrfRoutes[vrf].append(LPM4.Route(prefix: prefix, length: length, nextHop: index))
+  }
+
   /// The L2 entries that send frames for each interface's gateway MAC to the router.
   public var gatewayL2Entries: [(domain: UInt16, mac: MACAddress, value: UInt32)] {
-    interfaces.enumerated().map { ($0.element.domain, $0.element.mac, L2Value.router | UInt32($0.offset)) }
+    interfaces.enumerated().compactMap { i, f in f.map { ($0.domain, $0.mac, L2Value.router | UInt32(i)) } }
   }
 }
 
@@ -130,20 +147,24 @@ public struct RoutingTables: @unchecked Sendable {
     interfaceCount = c.interfaces.count
     interfaces = .allocate(capacity: max(c.interfaces.count, 1))
     for (i, f) in c.interfaces.enumerated() {
+      // A hole: never referred to (no L2 entry, route or domain names it).
+      let f = f ?? RoutingConfig.Interface(vrf: 0, domain: 0, address: IPv4Address(0), mac: .zero, mtu: Int.max)
       (interfaces + i).initialize(to: RouterInterfaceInfo(address: f.address.value, domain: f.domain, vrf: UInt16(f.vrf), mac: f.mac,
                                                           mtu: f.mtu))
     }
     domainInterface = .allocate(capacity: domains + 1)
     domainInterface.initialize(repeating: -1, count: domains + 1)
-    for (i, f) in c.interfaces.enumerated() where Int(f.domain) <= domains { domainInterface[Int(f.domain)] = Int32(i) }
+    for (i, f) in c.interfaces.enumerated() {
+      if let f, Int(f.domain) <= domains { domainInterface[Int(f.domain)] = Int32(i) }
+    }
     vrfCount = c.vrfRoutes.count
     vrfs = .allocate(capacity: max(vrfCount, 1))
     for (v, routes) in c.vrfRoutes.enumerated() { (vrfs + v).initialize(to: LPM4(routes)) }
     fibInterface = .allocate(capacity: max(c.fib.count, 1))
     fibGateway = .allocate(capacity: max(c.fib.count, 1))
     for (i, e) in c.fib.enumerated() {
-      fibInterface[i] = UInt16(truncatingIfNeeded: e.interface)
-      fibGateway[i] = e.gateway?.value ?? 0
+      fibInterface[i] = UInt16(truncatingIfNeeded: e?.interface ?? 0)
+      fibGateway[i] = e?.gateway?.value ?? 0
     }
     neighbors = ExactTable(c.neighbors.map { n in
       let tunnel = n.l2 & L2Value.remote != 0
@@ -151,10 +172,12 @@ public struct RoutingTables: @unchecked Sendable {
       return (Self.neighborKey(domain: n.domain, ip: n.ip.value),
               n.mac.rawValue | index << 48 | (tunnel ? Self.neighborTunnel : 0))
     })
-    local = ExactTable(c.interfaces.enumerated().map { (Self.localKey(vrf: UInt16($0.element.vrf), ip: $0.element.address.value), UInt64($0.offset)) })
+    local = ExactTable(c.interfaces.enumerated().compactMap { i, f in
+      f.map { (Self.localKey(vrf: UInt16($0.vrf), ip: $0.address.value), UInt64(i)) }
+    })
     remoteDVRMACs = ExactTable(c.remoteDVRMACs.map { ($0.rawValue | 1 << 63, 1) })
     localDVRMAC = c.localDVRMAC
-    minMTU = c.interfaces.map(\.mtu).min() ?? Int.max
+    minMTU = c.interfaces.compactMap { $0?.mtu }.min() ?? Int.max
   }
 
   public func destroy() {

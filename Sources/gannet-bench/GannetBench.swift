@@ -67,11 +67,12 @@ struct GannetBench: ParsableCommand {
       ports.append(.memory(MemoryPort(inputCapacity: 1, capture: false)))
     }
     let qsbr = QSBR(workers: 1)
-    let tables = RCUBox(w.snapshot(ports: ports), qsbr: qsbr, retire: DataplaneSnapshot.retire)
+    let snapshot = try w.snapshot(input: ports[0], output: ports[1])
+    let tables = RCUBox(snapshot, qsbr: qsbr, retire: DataplaneSnapshot.retire)
     // The SNAT connection table: room for the workload's flows plus the prefilled sessions.
     let sessions = SessionTable(capacity: max(1 << 20, prefillSessions + 2 * w.packets))
     if prefillSessions > 0 { try prefill(sessions, count: prefillSessions) }
-    var worker = Worker(index: 0, tables: tables, maxPorts: ports.count, burst: burst, sessions: sessions)
+    var worker = Worker(index: 0, tables: tables, maxPorts: snapshot.portCount, burst: burst, sessions: sessions)
     qsbr.online(worker: 0)
 
     let rxCounters = ports[0].counters, txCounters = ports[1].counters

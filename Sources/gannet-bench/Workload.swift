@@ -1,3 +1,5 @@
+import Compiler
+import Control
 import Foundation
 import IO
 import Pipeline
@@ -9,38 +11,27 @@ struct Workload {
   let name: String
   var pcap: String
   let packets: Int
-  /// L2 entries: every destination MAC of the workload goes to the output port.
-  let macs: [MACAddress]
-  /// W5: the input port is the VXLAN underlay, this node is the local VTEP, and the
-  /// frames come from the remote VTEP (a tunnel carrying the network's VNI).
-  var overlay: OverlayConfig? = nil
+  /// The cloud this workload runs in, as control requests (the manifest's topology).
+  var requests: [ControlRequest] = []
+  /// The node the bench plays: its underlay, uplink and resolved neighbours.
+  var node = NodeFacts(tunnelIP: IPv4Address(192, 0, 2, 250), dvrHostMAC: MACAddress(0xfa, 0x16, 0x3f, 0, 0, 0xfa))
+  /// The interface the pcap is replayed on, and the one whose transmitted packets count.
+  var input = "in"
+  var output = "out"
 
-  /// W2: the input port is on subnet 1, the output port on subnet 2 of one router.
-  var routing: RoutingConfig? = nil
-  /// W3/W4: the external network. W3: input = the uplink, output = the VMs' port; W4: input
-  /// = the VMs' port, output = the uplink (this node is the router's SNAT node).
-  var external: ExternalConfig? = nil
-
-  /// The data plane for this workload: input port 0, output port 1, one network.
-  func snapshot(ports: [IO.Port]) -> DataplaneSnapshot {
-    if let routing, let external {
-      let uplink = external.uplinkInterface!, vm = 1 - uplink
-      var infos = [InterfaceInfo](repeating: InterfaceInfo(domain: 0, portSecurity: false, mac: external.uplinkMAC), count: 2)
-      infos[vm] = InterfaceInfo(domain: 1, portSecurity: false, mac: .zero)
-      return DataplaneSnapshot(generation: 1, ports: ports, interfaces: infos, poll: [[0]], domains: 1, l2: routing.gatewayL2Entries,
-                               routing: routing, external: external)
+  /// The data plane for this workload, compiled from `requests`: the input port polled,
+  /// the output port a sink (polled by nobody: it only sinks).
+  func snapshot(input inPort: IO.Port, output outPort: IO.Port) throws -> DataplaneSnapshot {
+    let ports = [input: inPort, output: outPort]
+    let s = try ControlState(requests: requests)
+    var node = node
+    node.openAttachments = Set(s.localAttachments.values)
+    var c = try DataplaneCompiler.compile(s, node: node, generation: 1)
+    guard let i = c.assignment.interfaces.index.first(where: { $0.key.portName == input })?.value else {
+      throw BenchError("workload \(name): no interface '\(input)'")
     }
-    if let routing {
-      return DataplaneSnapshot(generation: 1, ports: ports,
-                               interfaces: [InterfaceInfo(domain: 1, portSecurity: false, mac: .zero),
-                                            InterfaceInfo(domain: 2, portSecurity: false, mac: .zero)],
-                               poll: [[0]], domains: 2, l2: routing.gatewayL2Entries, routing: routing)
-    }
-    guard let overlay else { return .singleNetwork(ports: ports, poll: [0], macs: macs.map { ($0, 1) }) }
-    return DataplaneSnapshot(generation: 1, ports: ports,
-                             interfaces: [InterfaceInfo(domain: 0, portSecurity: false, mac: overlay.localMAC),
-                                          InterfaceInfo(domain: 1, portSecurity: false, mac: .zero)],
-                             poll: [[0]], domains: 1, l2: macs.map { (1, $0, L2Value.local(1)) }, overlay: overlay)
+    c.poll = [[i]]
+    return c.snapshot { ports[$0.key.portName]! }
   }
 
   /// Reads `manifest.json` in `directory` and derives the tables for `name`.
@@ -71,59 +62,75 @@ struct Workload {
       }
       return (ip, mac)
     }
+    let base = Workload(name: name, pcap: directory + "/" + file, packets: packets)
+    let vni = topology["vni"] as? Int ?? 1001
     switch name {
     case "w1":
-      return Workload(name: name, pcap: directory + "/" + file, packets: packets, macs: try w1MACs())
+      // One network; every VM MAC of the manifest is behind the output port.
+      return base.with(l2: try w1MACs(), vni: vni)
     case "w5":
+      // The input port is the VXLAN underlay; the frames come from the remote VTEP, which
+      // hosts a port of the network, and their inner MACs are behind the output port.
       let (localIP, localMAC) = try vtep("local_vtep"), (remoteIP, remoteMAC) = try vtep("remote_vtep")
-      guard let vni = topology["vni"] as? Int else { throw BenchError("manifest: topology.vni missing") }
-      var o = OverlayConfig()
-      o.underlayInterface = 0
-      o.localIP = localIP
-      o.localMAC = localMAC
-      // The remote VTEP is on the underlay subnet: its MAC is the next hop's (as ARP would resolve it).
-      o.tunnels = [.init(index: 0, remote: remoteIP, nextHopMAC: remoteMAC)]
-      o.vni = [1: UInt32(vni)]
-      o.domainTunnels = [1: [0]]
-      return Workload(name: name, pcap: directory + "/" + file, packets: packets, macs: try w1MACs(), overlay: o)
+      var v = base.with(l2: try w1MACs(), vni: vni, input: nil)
+      v.requests.append(.portCreate(LogicalPort(id: "peer", network: "net", mac: MACAddress(2, 0, 0, 0, 2, 2), fixedIPs: [],
+                                                location: .remote(remoteIP), portSecurity: false)))
+      // The remote VTEP is on the underlay subnet: its MAC is the next hop's (as ARP resolves it).
+      v.node.tunnelIP = localIP
+      v.node.underlay = .init(mac: localMAC, localIP: localIP, prefixLength: 24)
+      v.node.underlayNeighbors = [remoteIP: remoteMAC]
+      v.input = "underlay"
+      return v
     case "w2":
-      // The manifest's rules: gateway MAC of 10.A.B.0/24 is fa:16:3e:ff:0A:0B, VM MAC of 10.A.B.C fa:16:3e:0A:0B:0C.
-      let gw1 = MACAddress(0xfa, 0x16, 0x3e, 0xff, 1, 0), gw2 = MACAddress(0xfa, 0x16, 0x3e, 0xff, 2, 0)
-      var r = RoutingConfig()
-      r.addInterface(vrf: 0, domain: 1, address: IPv4Address(10, 1, 0, 1), prefixLength: 24, mac: gw1, mtu: 1500)
-      r.addInterface(vrf: 0, domain: 2, address: IPv4Address(10, 2, 0, 1), prefixLength: 24, mac: gw2, mtu: 1500)
-      r.neighbors = (2...254).map { h in (2, IPv4Address(10, 2, 0, UInt8(h)), MACAddress(0xfa, 0x16, 0x3e, 2, 0, UInt8(h)), L2Value.local(1)) }
-      var w = Workload(name: name, pcap: directory + "/" + file, packets: packets, macs: [])
-      w.routing = r
-      return w
+      // One router joining 10.1.0.0/24 (input port) and 10.2.0.0/24, whose VMs 10.2.0.2-254
+      // are fixed IPs of the output port (gateway MACs by the manifest's rule).
+      var v = base
+      v.requests = [.routerCreate(id: "r", tenant: "t")]
+      for (n, port) in [(1, "in"), (2, "out")] {
+        v.requests += [
+          .networkCreate(Network(id: "net\(n)", tenant: "t", vni: UInt32(vni + n), learning: false, learningLimit: 0, agingSeconds: 300)),
+          .routerInterfaceAdd(router: "r", RouterInterface(network: "net\(n)", address: IPv4Address(10, UInt8(n), 0, 1), prefixLength: 24,
+                                                           mac: MACAddress(0xfa, 0x16, 0x3e, 0xff, UInt8(n), 0))),
+          .portCreate(LogicalPort(id: port, network: "net\(n)", mac: MACAddress(2, 0, 0, 0, 0, UInt8(n)),
+                                  fixedIPs: n == 2 ? (2...254).map { IPv4Address(10, 2, 0, UInt8($0)) } : [],
+                                  location: .local("null:\(port)"), portSecurity: false)),
+        ]
+      }
+      return v
     case "w3", "w4":
-      // One router: 10.1.0.1/16 (gateway MAC fa:16:3e:ff:01:00), default route to the external
-      // network; the manifest's upstream MAC and router external port MAC; SNAT address and ports.
+      // One router on 10.1.0.0/16 (gateway MAC fa:16:3e:ff:01:00), its external gateway
+      // (the manifest's port MAC, SNAT address and ports; this node is its SNAT node), the
+      // upstream MAC resolved. W3: 203.0.113.I → 10.1.(I/64).(10 + I%64), fixed IPs of the
+      // VM port; input = the uplink. W4: input = the VM port, output = the uplink.
       guard let up = (topology["upstream_mac"] as? String).flatMap(MACAddress.init), let ext = (topology["ext_gw_mac"] as? String).flatMap(MACAddress.init),
             let snat = (topology["snat_ip"] as? String).flatMap(IPv4Address.init), let range = topology["snat_ports"] as? [Int], range.count == 2
       else { throw BenchError("manifest: topology.upstream_mac, ext_gw_mac, snat_ip or snat_ports missing") }
       let w3 = name == "w3"
-      var r = RoutingConfig()
-      r.addInterface(vrf: 0, domain: 1, address: IPv4Address(10, 1, 0, 1), prefixLength: 16, mac: MACAddress(0xfa, 0x16, 0x3e, 0xff, 1, 0),
-                     mtu: 1500)
-      r.addExternalRoute(vrf: 0)
-      var e = ExternalConfig()
-      e.uplinkInterface = w3 ? 0 : 1
-      e.uplinkMAC = ext
-      e.gateways = [.init(vrf: 0, externalIP: snat, mac: ext, upstreamMAC: up, portLow: UInt16(range[0]), portHigh: UInt16(range[1]),
-                          snatHere: true, snatTunnel: nil, routerInterface: 0)]
+      let fixed = (0..<256).map { i in IPv4Address(10, 1, UInt8(i / 64), UInt8(10 + i % 64)) }
+      // The floating IPs' /24 and the SNAT address share one external /23 in W3 (203.0.113.0
+      // and .255 are then host addresses); W4 uses the SNAT address's /24.
+      let externalIP = w3 ? IPv4Address(203, 0, 112, 1) : snat, upstream = w3 ? IPv4Address(203, 0, 112, 254) : IPv4Address(snat.value & ~0xff | 0xfe)
+      var v = base
+      v.requests = [
+        .networkCreate(Network(id: "net", tenant: "t", vni: UInt32(vni), learning: false, learningLimit: 0, agingSeconds: 300)),
+        .routerCreate(id: "r", tenant: "t"),
+        .routerInterfaceAdd(router: "r", RouterInterface(network: "net", address: IPv4Address(10, 1, 0, 1), prefixLength: 16,
+                                                         mac: MACAddress(0xfa, 0x16, 0x3e, 0xff, 1, 0))),
+        .portCreate(LogicalPort(id: "vm", network: "net", mac: MACAddress(0xfa, 0x16, 0x3e, 1, 0, 10), fixedIPs: w3 ? fixed : [],
+                                location: .local("null:vm"), portSecurity: false)),
+        .routerGatewaySet(router: "r", ExternalGateway(externalIP: externalIP, prefixLength: w3 ? 23 : 24, upstream: upstream, mac: ext,
+                                                       snatNode: v.node.tunnelIP, portLow: range[0], portHigh: range[1])),
+      ]
       if w3 {
-        // 203.0.113.I -> 10.1.(I/64).(10 + I%64), each fixed IP a VM behind port 1 (VM MAC rule).
-        for i in 0..<256 {
-          let fixed = IPv4Address(10, 1, UInt8(i / 64), UInt8(10 + i % 64))
-          e.floatingIPs.append(.init(address: IPv4Address(203, 0, 113, UInt8(i)), vrf: 0, inside: fixed, upstreamMAC: up, routerInterface: 0))
-          r.neighbors.append((1, fixed, MACAddress(0xfa, 0x16, 0x3e, 1, UInt8(i / 64), UInt8(10 + i % 64)), L2Value.local(1)))
+        for (i, f) in fixed.enumerated() {
+          v.requests.append(.floatingIPCreate(FloatingIP(address: IPv4Address(203, 0, 113, UInt8(i)), port: "vm", fixedIP: f)))
         }
       }
-      var w = Workload(name: name, pcap: directory + "/" + file, packets: packets, macs: [])
-      w.routing = r
-      w.external = e
-      return w
+      v.node.role = .network
+      v.node.uplink = .init(mac: ext)
+      v.node.upstreamNeighbors = [upstream: up]
+      (v.input, v.output) = w3 ? ("uplink", "vm") : ("vm", "uplink")
+      return v
     default:
       throw BenchError("workload '\(name)' needs a pipeline Gannet does not have yet (w1: L2, w2: routing, w3: floating IP, w4: SNAT, w5: VXLAN decap + L2)")
     }
@@ -133,4 +140,19 @@ struct Workload {
 struct BenchError: Error, CustomStringConvertible {
   let description: String
   init(_ d: String) { description = d }
+}
+
+extension Workload {
+  /// One network whose VM MACs (`macs`) are static entries behind the output port, and the
+  /// input port on it (unless `input` is nil: the input is then the underlay).
+  func with(l2 macs: [MACAddress], vni: Int, input: String? = "in") -> Workload {
+    var w = self
+    w.requests = [.networkCreate(Network(id: "net", tenant: "t", vni: UInt32(vni), learning: false, learningLimit: 0, agingSeconds: 300))]
+    for id in [input, "out"].compactMap({ $0 }) {
+      w.requests.append(.portCreate(LogicalPort(id: id, network: "net", mac: MACAddress(2, 0, 0, 0, 1, id == "out" ? 2 : 1), fixedIPs: [],
+                                                location: .local("null:\(id)"), portSecurity: false)))
+    }
+    w.requests += macs.map { .fdbAdd(FDBEntry(network: "net", mac: $0, port: "out")) }
+    return w
+  }
 }

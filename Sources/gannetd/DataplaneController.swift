@@ -1,3 +1,4 @@
+import Compiler
 import Control
 import Foundation
 import IO
@@ -10,11 +11,14 @@ import Wire
 /// The control thread's side of the data plane: the state it was told, the interfaces it
 /// opened for local ports, and the snapshot it published to the workers.
 ///
-/// A change goes: validate (pure, `ControlState.applying`) → open new interfaces →
-/// build the snapshot → persist the state atomically → publish (RCU; waits for the
-/// workers to move on) → close interfaces no port uses any more. A failure before the
-/// publish closes what this change opened and leaves the old state and snapshot in
-/// place: all-or-nothing, and unrelated traffic keeps flowing throughout.
+/// A change is one transaction: validate (pure, `ControlState.applying`) → open new
+/// interfaces → compile (pure, `DataplaneCompiler`) → persist the state atomically →
+/// publish (RCU; waits for the workers to move on) → adopt the compile's numbering and
+/// close interfaces no port uses any more. Nothing the controller keeps (state, index
+/// numbering, generation, tunnel baselines, learned MACs, open interfaces) changes before
+/// the persist succeeded; a failure before it closes what this change opened and leaves
+/// everything as it was: all-or-nothing, and unrelated traffic keeps flowing throughout.
+/// This file builds no table: the compiler does.
 ///
 /// Thread safety: every method runs on the control thread (the socket server calls them
 /// one request at a time). Workers only read the published snapshots.
@@ -97,11 +101,11 @@ final class DataplaneController {
         log.error("port \(id): \(error.message)")
       }
     }
-    let snap = try buildSnapshot(saved, interfaces: opened)
-    tables.update { _ in snap }
+    learning.prune(saved)
+    let compiled = try compile(saved, open: opened)
+    publish(compiled, interfaces: opened)
     open = opened
     state = saved
-    learning.prune(saved)
     announceExternal()
     log.info("restored state", metadata: ["generation": "\(saved.generation)", "networks": "\(saved.networks.count)",
                                          "ports": "\(saved.ports.count)"])
@@ -121,21 +125,23 @@ final class DataplaneController {
       }
     }
     let all = open.merging(added) { a, _ in a }
-    let snap: DataplaneSnapshot
-    let learnedBefore = learning
-    learning.prune(next)     // learned MACs of ports this change removes or moves away
+    let kept = all.filter { wanted.contains($0.key) }
+    var nextLearning = learning
+    nextLearning.prune(next)     // learned MACs of ports this change removes or moves away
+    let compiled: CompiledDataplane
     do {
-      snap = try buildSnapshot(next, interfaces: all.filter { wanted.contains($0.key) })
+      compiled = try compile(next, open: kept, learned: nextLearning)
       try Persistence.save(next, to: config.stateFile)
     } catch {
       rollback()
-      learning = learnedBefore
       throw error
     }
-    tables.update { _ in snap }
+    // Durable: from here on the change is the state.
+    learning = nextLearning
+    publish(compiled, interfaces: kept)
     // No published snapshot names the interfaces below any more: close them.
     for (text, a) in all where !wanted.contains(text) { a.spec.close(a.port) }
-    open = all.filter { wanted.contains($0.key) }
+    open = kept
     attachErrors = attachErrors.filter { next.ports[$0.key] != nil && next.ports[$0.key] == state.ports[$0.key] }
     state = next
     underlay?.resolve()   // a new tunnel's next hop: ask now, not at the next tick
@@ -172,7 +178,11 @@ final class DataplaneController {
       case .remote(let ip) where ip == config.tunnelIP:
         throw ControlError("conflict", "port '\(p.id)': remote tunnel IP \(ip) is this node's own tunnel IP")
       case .local(let text):
-        guard let spec = try? PortSpec(parsing: text) else { continue }    // refused when opened, with IO's message
+        guard let spec = try? PortSpec(parsing: text) else { continue }    // refused when opened, with the grammar's message
+        if spec.singleQueue && config.workers > 1 {
+          throw ControlError("conflict", "port '\(p.id)': '\(text)' has one transmit queue; it serves a gannetd with one worker only "
+            + "(this one has \(config.workers))")
+        }
         for r in spec.hostResources {
           if let user = taken[r] { throw ControlError("conflict", "port '\(p.id)': \(r) is already used by \(user)") }
           taken[r] = "port '\(p.id)'"
@@ -199,7 +209,7 @@ final class DataplaneController {
     var changed = false
     for ring in eventRings {
       let events = ring.drain()
-      changed = learning.absorb(events, state: state, now: now) || changed
+      changed = learning.absorb(events, state: state, numbering: assignment, now: now) || changed
       if let underlay { changed = underlay.absorb(events) || changed }
       if let uplink { changed = uplink.absorb(events, wanted: Set(upstreamTargets(state).keys)) || changed }
     }
@@ -213,200 +223,57 @@ final class DataplaneController {
       lastAging = now
     }
     guard changed else { return }
-    do {
-      let snap = try buildSnapshot(state, interfaces: open, generation: tables.snapshot().generation + 1)
-      tables.update { _ in snap }
-    } catch {
+    do { publish(try compile(state, open: open), interfaces: open) } catch {
       log.error("cannot publish learned MACs: \(error)")
     }
   }
 
-  /// Bridge domains: networks in id order, numbered from 1.
-  func domains(_ s: ControlState) -> [String: UInt16] {
-    var d: [String: UInt16] = [:]
-    for (i, id) in s.networks.keys.sorted().enumerated() { d[id] = UInt16(i + 1) }
-    return d
-  }
-
+  /// The numbering of the published snapshot (the next compile keeps it).
+  private(set) var assignment = IndexAssignment()
   /// Snapshot generations count every publish (state changes and learning updates), so
   /// they keep increasing even when the state's own generation does not.
   private var publishedGeneration: UInt64 = 0
 
-  private func buildSnapshot(_ s: ControlState, interfaces: [String: (spec: PortSpec, port: IO.Port)],
-                             generation: UInt64? = nil) throws(ControlError) -> DataplaneSnapshot {
-    let domain = domains(s)
-    var ports: [IO.Port] = []
-    var infos: [InterfaceInfo] = []
-    var ifIndex: [String: Int] = [:]       // port id → interface index
-    for p in s.ports.values.sorted(by: { $0.id < $1.id }) {
-      guard case .local(let text) = p.location, let a = interfaces[text] else { continue }
-      ifIndex[p.id] = ports.count
-      ports.append(a.port)
-      infos.append(InterfaceInfo(domain: domain[p.network]!, portSecurity: p.portSecurity, mac: p.mac,
-                                 learning: s.networks[p.network]!.learning))
-    }
-    var overlay = OverlayConfig()
-    overlay.underlayMTU = config.underlayMTU
-    if let u = underlay {
-      overlay.underlayInterface = ports.count
-      overlay.localMAC = u.mac
-      overlay.localIP = u.localIP
-      ports.append(u.port)
-      infos.append(InterfaceInfo(domain: 0, portSecurity: false, mac: u.mac))
-      var remotes = Set<IPv4Address>()
-      for p in s.ports.values { if case .remote(let ip) = p.location { remotes.insert(ip) } }
-      // The SNAT node of every router with an external gateway (unless it is this node).
-      for r in s.routers.values { if let g = r.gateway, g.snatNode != config.tunnelIP { remotes.insert(g.snatNode) } }
-      try u.assign(remotes) { tunnelTotals($0) }
-      overlay.tunnels = u.tunnels.map { .init(index: $0.value, remote: $0.key, nextHopMAC: u.resolvedMAC($0.key)) }
-      for p in s.ports.values {
-        guard case .remote(let ip) = p.location, let t = u.tunnels[ip], let d = domain[p.network] else { continue }
-        if !(overlay.domainTunnels[d]?.contains(t) ?? false) { overlay.domainTunnels[d, default: []].append(t) }
-      }
-      // Routed frames arrive on the destination network's VNI from any node with a port on
-      // one of the router's networks.
-      for r in s.routers.values {
-        let nets = Set(r.interfaces.map(\.network))
-        var tunnels = Set<Int>()
-        for p in s.ports.values where nets.contains(p.network) {
-          if case .remote(let ip) = p.location, let t = u.tunnels[ip] { tunnels.insert(t) }
-        }
-        // Replies from the SNAT node arrive routed on the destination network's VNI.
-        if let g = r.gateway, let t = u.tunnels[g.snatNode] { tunnels.insert(t) }
-        for n in nets { if let d = domain[n] { overlay.decapOnly[d, default: []] += tunnels.sorted() } }
-      }
-    }
-    for (id, n) in s.networks { overlay.vni[domain[id]!] = n.vni }
-    // The ARP responder answers for ports whose MAC/IP binding is enforced (port security):
-    // behind a port without it the VM may use other MACs, so its ARP is switched as usual.
-    for p in s.ports.values where p.portSecurity {
-      for ip in p.fixedIPs { overlay.arp.append((domain[p.network]!, ip, p.mac)) }
-    }
-    guard ports.count <= Worker.defaultMaxPorts else {
-      throw ControlError("conflict", "more than \(Worker.defaultMaxPorts) local interfaces")
-    }
-    var l2: [(domain: UInt16, mac: MACAddress, value: UInt32)] = []
-    func target(_ portID: String) -> UInt32? {
-      if let i = ifIndex[portID] { return L2Value.local(i) }
-      if case .remote(let ip) = s.ports[portID]?.location {
-        if let t = underlay?.tunnels[ip] { return L2Value.tunnel(t) }
-        return L2Value.remote
-      }
-      return nil   // local port whose interface is down: unknown destination
-    }
-    // Learned first: a static entry with the same key, added after, replaces it.
-    for (k, e) in learning.entries {
-      guard let d = domain[k.network], let i = ifIndex[e.port] else { continue }
-      l2.append((d, k.mac, L2Value.local(i) | L2Value.learned | (e.stale ? L2Value.stale : 0)))
-    }
-    for p in s.ports.values { if let t = target(p.id) { l2.append((domain[p.network]!, p.mac, t)) } }
-    for e in s.fdb { if let t = target(e.port) { l2.append((domain[e.network]!, e.mac, t)) } }
-    var external = ExternalConfig()
-    if let up = uplink {
-      external.uplinkInterface = ports.count
-      external.uplinkMAC = up.mac
-      external.uplinkMTU = config.uplink?.mtu ?? 1500
-      ports.append(up.port)
-      infos.append(InterfaceInfo(domain: 0, portSecurity: false, mac: up.mac))
-    }
-    let routing = routingConfig(s, domain: domain, target: target, l2: &l2, arp: &overlay.arp, external: &external)
-    publishedGeneration = max(publishedGeneration + 1, generation ?? 0)
-    var byDomain: [UInt16: String] = [:]
-    for (id, d) in domain { byDomain[d] = id }
-    var byIndex = [String](repeating: "", count: ports.count)
-    for (id, i) in ifIndex { byIndex[i] = id }
-    learning.remember(generation: publishedGeneration, .init(ports: byIndex, networks: byDomain))
-    // Each interface is polled by one worker, spread round-robin; the underlay and the uplink
-    // by worker 0, the owner of the SNAT connection table (both directions of a session).
-    let pinned = Set([overlay.underlayInterface, external.uplinkInterface].compactMap { $0 })
-    let spread = ports.indices.filter { !pinned.contains($0) }
-    let poll = (0..<config.workers).map { w in
-      spread.enumerated().filter { $0.offset % config.workers == w }.map(\.element) + (w == 0 ? pinned.sorted() : [])
-    }
-    return DataplaneSnapshot(generation: publishedGeneration, ports: ports, interfaces: infos,
-                             poll: poll, domains: s.networks.count, l2: l2, overlay: overlay, routing: routing, external: external)
+  /// This node as the compiler sees it, with `open` the interfaces a snapshot may use.
+  func facts(open: [String: (spec: PortSpec, port: IO.Port)], learned: [NodeFacts.LearnedMAC] = []) -> NodeFacts {
+    NodeFacts(role: config.role == .network ? .network : .compute, tunnelIP: config.tunnelIP, dvrHostMAC: config.dvrHostMAC,
+              underlayMTU: config.underlayMTU, workers: config.workers, underlay: underlay?.facts,
+              uplink: uplink.map { NodeFacts.Uplink(mac: $0.mac, mtu: config.uplink?.mtu ?? 1500) },
+              openAttachments: Set(open.keys), underlayNeighbors: underlay?.resolved ?? [:],
+              upstreamNeighbors: uplink?.resolved ?? [:], learned: learned, maxInterfaces: Worker.defaultMaxPorts)
   }
 
-  /// The routers as the data plane needs them. One VRF per router (in id order); per router
-  /// interface a connected route, the gateway MAC in the L2 table (frames to it are routed)
-  /// and the gateway IP in the ARP responder; per static route a FIB entry via its next hop;
-  /// neighbours from the fixed IPs of every port on a routed network.
-  private func routingConfig(_ s: ControlState, domain: [String: UInt16], target: (String) -> UInt32?,
-                             l2: inout [(domain: UInt16, mac: MACAddress, value: UInt32)],
-                             arp: inout [(domain: UInt16, ip: IPv4Address, mac: MACAddress)],
-                             external: inout ExternalConfig) -> RoutingConfig {
-    var c = RoutingConfig()
-    c.localDVRMAC = config.dvrHostMAC
-    c.remoteDVRMACs = s.chassis.filter { $0.tunnelIP != config.tunnelIP }.map(\.dvrMAC)
-    for (vrf, id) in s.routers.keys.sorted().enumerated() {
-      let r = s.routers[id]!
-      c.vrfRoutes.append([])
-      var index: [String: Int] = [:]
-      for i in r.interfaces {
-        guard let d = domain[i.network], let net = s.networks[i.network] else { continue }
-        arp.append((d, i.address, i.mac))
-        index[i.network] = c.addInterface(vrf: vrf, domain: d, address: i.address, prefixLength: i.prefixLength, mac: i.mac,
-                                          mtu: mtu(of: net))
-      }
-      for rt in r.routes {
-        guard let i = r.interfaces.first(where: { $0.subnet.contains(rt.nextHop) }), let k = index[i.network] else { continue }
-        c.addRoute(vrf: vrf, prefix: rt.prefix.address, length: rt.prefix.length, interface: k, gateway: rt.nextHop)
-      }
-      guard let g = r.gateway, let first = index.values.min() else { continue }
-      // North-south: the default route leads to the external network (ip4-external).
-      c.addExternalRoute(vrf: vrf)
-      let snatHere = isSNATNode(g)
-      external.gateways.append(.init(vrf: vrf, externalIP: g.externalIP, mac: g.mac, upstreamMAC: uplink?.resolvedMAC(g.upstream),
-                                     portLow: UInt16(g.portLow), portHigh: UInt16(g.portHigh), snatHere: snatHere,
-                                     snatTunnel: underlay?.tunnels[g.snatNode], routerInterface: first))
-      if snatHere {
-        // The router's SNAT port on each of its networks: frames other nodes send to it.
-        for (network, k) in index { if let d = domain[network] { l2.append((d, g.mac, L2Value.router | L2Value.snat | UInt32(k))) } }
-      }
-      for f in s.floatingIPs.values {
-        guard let pid = f.port, let inside = f.fixedIP, let p = s.ports[pid], case .local = p.location, index[p.network] != nil
-        else { continue }
-        external.floatingIPs.append(.init(address: f.address, vrf: vrf, inside: inside, upstreamMAC: uplink?.resolvedMAC(g.upstream),
-                                          routerInterface: first))
-      }
-    }
-    l2 += c.gatewayL2Entries
-    for p in s.ports.values {
-      guard s.routerInterface(of: p.network) != nil, let d = domain[p.network], let t = target(p.id),
-            underlay != nil || t & L2Value.remote == 0 else { continue }   // remote without an underlay: unreachable
-      for ip in p.fixedIPs { c.neighbors.append((d, ip, p.mac, t)) }
-    }
-    return c
+  /// Compiles `s` as the next snapshot. Pure: changes nothing here.
+  private func compile(_ s: ControlState, open: [String: (spec: PortSpec, port: IO.Port)], learned: MACLearning? = nil)
+    throws(ControlError) -> CompiledDataplane
+  {
+    try DataplaneCompiler.compile(s, node: facts(open: open, learned: (learned ?? learning).facts), previous: assignment,
+                                  generation: publishedGeneration + 1)
   }
 
-  /// Does this node translate `g`'s router (role network, named as its SNAT node)?
-  func isSNATNode(_ g: ExternalGateway) -> Bool { config.role == .network && g.snatNode == config.tunnelIP }
-
-  /// The external addresses this node serves and the MAC it answers with: floating IPs of
-  /// local ports (the uplink MAC) and, on a SNAT node, routers' external IPs (their MAC).
-  func servedAddresses(_ s: ControlState) -> [IPv4Address: MACAddress] {
-    guard let up = uplink else { return [:] }
-    var out: [IPv4Address: MACAddress] = [:]
-    for r in s.routers.values { if let g = r.gateway, isSNATNode(g), !r.interfaces.isEmpty { out[g.externalIP] = g.mac } }
-    for f in s.floatingIPs.values {
-      guard let pid = f.port, let p = s.ports[pid], case .local = p.location, s.router(ofPort: pid)?.gateway != nil else { continue }
-      out[f.address] = up.mac
+  /// Publishes a compile (RCU) and adopts its numbering. Cannot fail.
+  private func publish(_ c: CompiledDataplane, interfaces: [String: (spec: PortSpec, port: IO.Port)]) {
+    let snap = c.snapshot { i in
+      switch i.key {
+      case .underlay: underlay!.port
+      case .uplink: uplink!.port
+      case .port: interfaces[i.attachment!]!.port
+      }
     }
-    return out
+    tables.update { _ in snap }
+    publishedGeneration = c.generation
+    assignment = c.assignment
+    underlay?.adopt(c.assignment.tunnels, generation: c.generation) { tunnelTotals($0) }
   }
 
-  /// Upstream gateways this node sends to, each with the address to ask from.
-  func upstreamTargets(_ s: ControlState) -> [IPv4Address: IPv4Address] {
-    var out: [IPv4Address: IPv4Address] = [:]
-    let served = servedAddresses(s)
-    for r in s.routers.values {
-      guard let g = r.gateway else { continue }
-      if served[g.externalIP] != nil { out[g.upstream] = g.externalIP; continue }
-      let mine = s.floatingIPs.values.filter { $0.port.map { s.router(ofPort: $0)?.id == r.id } ?? false && served[$0.address] != nil }
-      if let f = mine.map(\.address).min(), out[g.upstream] == nil { out[g.upstream] = f }
-    }
-    return out
-  }
+  /// This node's facts for derived views (what it serves, hosts, resolves); no learned MACs.
+  var node: NodeFacts { facts(open: open) }
+
+  /// A network's MTU on this node: its own, else this node's `underlay_mtu` − 50.
+  func mtu(of n: Network) -> Int { node.mtu(of: n) }
+  func isSNATNode(_ g: ExternalGateway) -> Bool { node.isSNATNode(g) }
+  func servedAddresses(_ s: ControlState) -> [IPv4Address: MACAddress] { node.servedAddresses(s) }
+  func upstreamTargets(_ s: ControlState) -> [IPv4Address: IPv4Address] { node.upstreamTargets(s) }
 
   /// Gratuitous ARP for every address this node started to serve (or now serves with
   /// another MAC) since the last publish.
@@ -454,9 +321,9 @@ final class DataplaneController {
   }
 
   private func showRouters() -> [[String: Any]] {
-    state.routers.keys.sorted().enumerated().map { vrf, id in
+    state.routers.keys.sorted().map { id in
       let r = state.routers[id]!
-      return ["id": id, "tenant": r.tenant, "vrf": vrf,
+      return ["id": id, "tenant": r.tenant, "vrf": assignment.vrfs[id] ?? -1,
               "interfaces": r.interfaces.map { "\($0.network) \($0.address)/\($0.prefixLength) \($0.mac)" },
               "routes": r.routes.count]
     }
@@ -520,7 +387,7 @@ final class DataplaneController {
   /// carries, and its counters (inner frames, since the tunnel was set up).
   private func showTunnels() -> [[String: Any]] {
     guard let u = underlay else { return [] }
-    return u.tunnels.sorted { $0.key < $1.key }.map { remote, index in
+    return assignment.tunnels.index.sorted { $0.key < $1.key }.map { remote, index in
       let ports = state.ports.values.filter { $0.location == .remote(remote) }
       // Networks with ports behind the tunnel, and those of routers whose SNAT runs there
       // (their traffic to the internet crosses this tunnel on the VM's network).
@@ -541,11 +408,8 @@ final class DataplaneController {
     }
   }
 
-  /// A network's MTU on this node: its own, else this node's `underlay_mtu` − 50.
-  func mtu(of n: Network) -> Int { n.mtu ?? config.underlayMTU - VXLANHeader.overhead }
-
   private func showNetworks() -> [[String: Any]] {
-    let d = domains(state)
+    let d = assignment.domains
     return state.networks.values.sorted { $0.id < $1.id }.map { n in
       ["id": n.id, "tenant": n.tenant, "vni": Int(n.vni), "mtu": mtu(of: n), "mtu_source": n.mtu == nil ? "underlay_mtu" : "network",
        "learning": n.learning,

@@ -1,3 +1,4 @@
+import Compiler
 import Control
 import Foundation
 import Pipeline
@@ -8,8 +9,9 @@ import Wire
 /// traffic after a restart).
 ///
 /// Workers announce (bridge domain, MAC, interface, snapshot generation); `absorb` maps
-/// that back to (network, port) through the snapshot it came from and applies the
-/// network's limit. Aging: an entry not announced for half its network's aging time is
+/// that back to (network, port) through the compiler's stable numbering — an event whose
+/// domain or interface index was given to another object after the event's snapshot is
+/// ignored — and applies the network's limit. Aging: an entry not announced for half its network's aging time is
 /// marked stale in the next snapshot, which makes the next frame from that MAC announce
 /// it again; an entry still stale after another half is forgotten.
 ///
@@ -17,27 +19,26 @@ import Wire
 struct MACLearning {
   struct Key: Hashable { var network: String; var mac: MACAddress }
   struct Entry { var port: String; var lastSeen: Date; var stale: Bool }
-  /// What a snapshot's numbers meant: ports by interface index, networks by bridge domain.
-  struct Numbering { var ports: [String]; var networks: [UInt16: String] }
-
   private(set) var entries: [Key: Entry] = [:]
-  private var numbering: [UInt64: Numbering] = [:]
   private(set) var refusedAtLimit: UInt64 = 0
 
-  mutating func remember(generation: UInt64, _ n: Numbering) {
-    numbering[generation] = n
-    // Events can only come from the last few snapshots; keep a handful.
-    for g in numbering.keys where g + 8 < generation { numbering[g] = nil }
+  /// The learned MACs as compiler input.
+  var facts: [NodeFacts.LearnedMAC] {
+    entries.sorted { ($0.key.network, $0.key.mac) < ($1.key.network, $1.key.mac) }.map {
+      NodeFacts.LearnedMAC(network: $0.key.network, mac: $0.key.mac, port: $0.value.port, stale: $0.value.stale)
+    }
   }
 
   /// Applies events; returns true when the table changed (a snapshot is due).
-  mutating func absorb(_ events: [EventRing.Event], state: ControlState, now: Date) -> Bool {
+  mutating func absorb(_ events: [EventRing.Event], state: ControlState, numbering a: IndexAssignment, now: Date) -> Bool {
     var changed = false
+    let interfaces = a.interfaces.keys, networks = a.domains.keys
     for e in events where e.kind == .macSeen {
-      guard let n = numbering[e.value], Int(e.interface) < n.ports.count,
-            let network = n.networks[UInt16(truncatingIfNeeded: e.key >> 48)],
+      let i = Int(e.interface), d = Int(e.key >> 48)
+      guard a.interfaces.current(i, at: e.value), a.domains.current(d, at: e.value),
+            case .port(let portID) = interfaces[i], let network = networks[d],
             let net = state.networks[network], net.learning,
-            let port = state.ports[n.ports[Int(e.interface)]], port.network == network else { continue }
+            let port = state.ports[portID], port.network == network else { continue }
       let key = Key(network: network, mac: MACAddress(rawValue: e.key))
       // Static knowledge wins: ports' own MACs and l2population entries are never learned over.
       if state.ports.values.contains(where: { $0.network == network && $0.mac == key.mac })

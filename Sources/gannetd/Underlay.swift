@@ -1,4 +1,5 @@
 import Buffers
+import Compiler
 import Control
 import Foundation
 import IO
@@ -25,9 +26,9 @@ final class Underlay {
   let localIP: IPv4Address
   private let log: Logger
 
-  /// Tunnel index by remote tunnel IP; indices are reused only after a tunnel is gone.
-  private(set) var tunnels: [IPv4Address: Int] = [:]
-  /// Counter values when each index was (re)assigned: shown counters start from zero.
+  /// Remote VTEPs of the published snapshot's tunnels (whose next hops are resolved).
+  private(set) var remotes: Set<IPv4Address> = []
+  /// Counter values when each tunnel index was (re)assigned: shown counters start from zero.
   private var baseline: [Int: [UInt64]] = [:]
 
   struct Neighbor { var mac: MACAddress; var updated: Date }
@@ -50,30 +51,23 @@ final class Underlay {
 
   func close() { link.close() }
 
-  /// Is `ip` on the underlay subnet?
-  func onLink(_ ip: IPv4Address) -> Bool {
-    let mask: UInt32 = config.prefixLength == 0 ? 0 : ~0 << (32 - UInt32(config.prefixLength))
-    return ip.value & mask == localIP.value & mask
+  /// The underlay as the compiler sees it (addresses, next-hop rule).
+  var facts: NodeFacts.Underlay {
+    NodeFacts.Underlay(mac: mac, localIP: localIP, prefixLength: config.prefixLength, gateway: config.gateway)
   }
 
   /// Where frames for `remote` go on the underlay.
-  func nextHop(_ remote: IPv4Address) -> IPv4Address { onLink(remote) ? remote : (config.gateway ?? remote) }
+  func nextHop(_ remote: IPv4Address) -> IPv4Address { facts.nextHop(remote) }
 
-  /// Gives every IP in `remotes` a tunnel index, keeping existing ones and freeing the
-  /// indices of tunnels no longer used. `counters` reads an index's summed counters.
-  func assign(_ remotes: Set<IPv4Address>, counters: (Int) -> [UInt64]) throws(ControlError) {
-    guard remotes.count <= OverlayTables.maxTunnels else {
-      throw ControlError("conflict", "more than \(OverlayTables.maxTunnels) tunnels")
-    }
-    tunnels = tunnels.filter { remotes.contains($0.key) }
-    var used = Set(tunnels.values)
-    var next = 0
-    for ip in remotes.sorted() where tunnels[ip] == nil {
-      while used.contains(next) { next += 1 }
-      tunnels[ip] = next
-      used.insert(next)
-      baseline[next] = counters(next)
-    }
+  /// Resolved next hops by IP (compiler input).
+  var resolved: [IPv4Address: MACAddress] { neighbors.mapValues(\.mac) }
+
+  /// Adopts the tunnels of a published snapshot: remembers the remotes to resolve, and the
+  /// counters of every index given out at `generation` (a new tunnel counts from zero).
+  func adopt(_ tunnels: StableIndices<IPv4Address>, generation: UInt64, counters: (Int) -> [UInt64]) {
+    remotes = Set(tunnels.index.keys)
+    for (i, since) in tunnels.since where since == generation { baseline[i] = counters(i) }
+    baseline = baseline.filter { tunnels.since[$0.key] != nil }
   }
 
   func baseline(of index: Int) -> [UInt64] { baseline[index] ?? [0, 0, 0, 0] }
@@ -84,12 +78,12 @@ final class Underlay {
   /// Absorbs neighbour events from the workers. Returns true when the MAC of a next hop
   /// some tunnel uses appeared or changed (a new snapshot is due).
   func absorb(_ events: [EventRing.Event]) -> Bool {
-    let needed = Set(tunnels.keys.map(nextHop))
+    let needed = Set(remotes.map(nextHop))
     var changed = false
     let now = Date()
     for e in events where e.kind == .neighbor {
       let ip = IPv4Address(UInt32(truncatingIfNeeded: e.key)), m = MACAddress(rawValue: e.value)
-      guard onLink(ip) || ip == config.gateway else { continue }
+      guard facts.onLink(ip) || ip == config.gateway else { continue }
       if needed.contains(ip) && neighbors[ip]?.mac != m {
         changed = true
         log.info("underlay neighbour", metadata: ["ip": "\(ip)", "mac": "\(m)"])
@@ -102,7 +96,7 @@ final class Underlay {
   /// Sends ARP requests for next hops that are unresolved (every `retrySeconds`) or due
   /// for a refresh (after `refreshSeconds`).
   func resolve(now: Date = Date()) {
-    for hop in Set(tunnels.keys.map(nextHop)).sorted() {
+    for hop in Set(remotes.map(nextHop)).sorted() {
       if let n = neighbors[hop], now.timeIntervalSince(n.updated) < refreshSeconds { continue }
       if let t = lastRequest[hop], now.timeIntervalSince(t) < retrySeconds { continue }
       lastRequest[hop] = now

@@ -49,6 +49,8 @@ final class Uplink {
   func close() { link.close() }
 
   func resolvedMAC(_ ip: IPv4Address) -> MACAddress? { neighbors[ip]?.mac }
+  /// Resolved upstream MACs by IP (compiler input).
+  var resolved: [IPv4Address: MACAddress] { neighbors.mapValues(\.mac) }
 
   /// Absorbs external-neighbour events. Returns true when the MAC of a wanted address
   /// appeared or changed (a new snapshot is due).

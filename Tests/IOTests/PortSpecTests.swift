@@ -14,7 +14,7 @@ import Testing
   @Test func malformedSpecsAreRefused() {
     for bad in ["dpdk:,,,,", "dpdk:,", "dpdk:,net_null0", "dpdk:", "af-packet:", "af-packet:a/b", "af-packet:0123456789abcdef",
                 "tap0", "vhost:x", ":", ""] {
-      #expect(throws: IOError.self, "'\(bad)'") { _ = try PortSpec(parsing: bad) }
+      #expect(throws: PortSpecError.self, "'\(bad)'") { _ = try PortSpec(parsing: bad) }
     }
   }
 }

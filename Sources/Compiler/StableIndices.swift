@@ -1,0 +1,88 @@
+import Control
+import Wire
+
+/// Numbers a set of keys with small integers that stay the same for as long as the key
+/// exists, whatever else comes and goes: a network keeps its bridge domain, a router its
+/// VRF, a remote VTEP its tunnel, a port its interface, a route its FIB entry. A freed
+/// index is given to the next new key (lowest free first), and `since` records the
+/// generation at which that happened, so an event that names an index can be checked
+/// against the numbering it was made with (`current(_:at:)`).
+///
+/// Pure value; the compiler threads it from one compile to the next.
+public struct StableIndices<Key: Hashable & Comparable & Sendable>: Equatable, Sendable {
+  public private(set) var index: [Key: Int] = [:]
+  /// Generation at which each index was last given to its current key.
+  public private(set) var since: [Int: UInt64] = [:]
+  /// The lowest index handed out (bridge domain 0 means "no network", so domains start at 1).
+  public let first: Int
+
+  public init(first: Int = 0) { self.first = first }
+
+  public subscript(_ key: Key) -> Int? { index[key] }
+
+  /// Key by index.
+  public var keys: [Int: Key] { Dictionary(uniqueKeysWithValues: index.map { ($0.value, $0.key) }) }
+
+  /// One past the highest index in use (`first` when empty): the size of an array indexed by it.
+  public var end: Int { (index.values.max() ?? (first - 1)) + 1 }
+
+  public var count: Int { index.count }
+
+  /// Is `i` still the index of the key it had at `generation` (not freed and re-given since)?
+  public func current(_ i: Int, at generation: UInt64) -> Bool {
+    guard let s = since[i] else { return false }
+    return s <= generation
+  }
+
+  /// Keeps the indices of keys in `wanted`, frees the others, and gives each new key the
+  /// lowest free index (in key order, so a compile is deterministic). Refuses more than
+  /// `limit` keys with a `conflict` error naming `what`.
+  public mutating func assign(_ wanted: Set<Key>, generation: UInt64, limit: Int, what: String) throws(ControlError) {
+    guard wanted.count <= limit else { throw ControlError("conflict", "more than \(limit) \(what)") }
+    index = index.filter { wanted.contains($0.key) }
+    since = since.filter { i in index.values.contains(i.key) }
+    var used = Set(index.values)
+    var next = first
+    for key in wanted.sorted() where index[key] == nil {
+      while used.contains(next) { next += 1 }
+      index[key] = next
+      since[next] = generation
+      used.insert(next)
+    }
+  }
+}
+
+/// What an interface index of the snapshot stands for.
+public enum InterfaceKey: Hashable, Comparable, Sendable, CustomStringConvertible {
+  /// The VXLAN underlay (this node's VTEP).
+  case underlay
+  /// The external network.
+  case uplink
+  /// A local VM port, by port id.
+  case port(String)
+
+  public var description: String {
+    switch self {
+    case .underlay: "underlay"
+    case .uplink: "uplink"
+    case .port(let id): "port \(id)"
+    }
+  }
+}
+
+/// Every stable numbering of one compile; the next compile starts from it.
+public struct IndexAssignment: Equatable, Sendable {
+  /// Bridge domain by network id (from 1).
+  public var domains = StableIndices<String>(first: 1)
+  /// VRF by router id.
+  public var vrfs = StableIndices<String>()
+  /// Tunnel by remote VTEP.
+  public var tunnels = StableIndices<IPv4Address>()
+  /// Snapshot interface (worker port index).
+  public var interfaces = StableIndices<InterfaceKey>()
+  /// Router interface by "router network".
+  public var routerInterfaces = StableIndices<String>()
+  /// FIB entry by "router prefix" ("router 0.0.0.0/0 external" for the external route).
+  public var fib = StableIndices<String>()
+  public init() {}
+}

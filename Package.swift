@@ -97,14 +97,19 @@ let package = Package(
     // ---- tests and benchmarks ---------------------------------------------------------
     .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: swiftSettings),
     .testTarget(name: "TablesTests", dependencies: ["Tables", "Wire"], swiftSettings: swiftSettings),
-    .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "IO", "Buffers", "Wire", "Tables"], swiftSettings: swiftSettings),
+    // "Requests in, packets out": nodes compiled from control requests on memory ports.
+    .target(name: "Fixtures", dependencies: ["Compiler", "Control", "Pipeline", "IO", "Tables", "Wire"], path: "Tests/Fixtures",
+            swiftSettings: swiftSettings),
+    .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "IO", "Buffers", "Wire", "Tables", "Fixtures", "Compiler", "Control"],
+                swiftSettings: swiftSettings),
     .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
     .testTarget(name: "IOTests", dependencies: ["IO", "Buffers", "Wire", "TestSupport"], swiftSettings: swiftSettings),
+    .testTarget(name: "CompilerTests", dependencies: ["Compiler", "Control", "Pipeline", "Wire"], swiftSettings: swiftSettings),
     .testTarget(name: "ControlTests", dependencies: ["Control", "Wire"], swiftSettings: swiftSettings),
     .testTarget(name: "DaemonTests", dependencies: ["Control", "Wire", "TestSupport"], swiftSettings: swiftSettings),
     .executableTarget(
       name: "HotPathBenchmarks",
-      dependencies: ["Pipeline", "IO", "Buffers", "Tables", "Wire", .product(name: "Benchmark", package: "benchmark")],
+      dependencies: ["Pipeline", "Compiler", "Control", "IO", "Buffers", "Tables", "Wire", .product(name: "Benchmark", package: "benchmark")],
       path: "Benchmarks/HotPathBenchmarks",
       swiftSettings: swiftSettings,
       plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
@@ -115,7 +120,7 @@ let package = Package(
 // (libFuzzer brings it), so they build only with `-sanitize=fuzzer`.
 if Context.environment["GANNET_FUZZ"] != nil {
   let fuzz: [(String, [String])] = [
-    ("fuzz-frames", ["Pipeline", "IO", "Buffers", "Tables", "Wire"]),
+    ("fuzz-frames", ["Compiler", "Control", "Pipeline", "IO", "Buffers", "Tables", "Wire"]),
     ("fuzz-control", ["Control", "Wire"]),
     ("fuzz-state", ["Control", "NodeConfig"]),
     ("fuzz-config", ["NodeConfig"]),

@@ -31,7 +31,7 @@ frames = {
     "vm-static-route": (4, Ether(src=vmC, dst=gw2) / IP(src="10.2.0.12", dst="10.9.1.1") / UDP(sport=5, dport=6)),
     "uplink-arp-fip": (2, Ether(src=upstream, dst="ff:ff:ff:ff:ff:ff") / ARP(hwsrc=upstream, psrc="203.0.113.1", pdst="203.0.113.5")),
     "uplink-to-fip": (2, Ether(src=upstream, dst=uplink) / IP(src="8.8.8.8", dst="203.0.113.5") / TCP(sport=80, dport=22, flags="S")),
-    "uplink-to-snat": (2, Ether(src=upstream, dst=uplink) / IP(src="8.8.8.8", dst="198.51.100.10") / TCP(sport=80, dport=1024, flags="SA")),
+    "uplink-to-snat": (2, Ether(src=upstream, dst=uplink) / IP(src="8.8.8.8", dst="203.0.113.10") / TCP(sport=80, dport=1024, flags="SA")),
     "uplink-icmp-error": (2, Ether(src=upstream, dst=uplink) / IP(src="8.8.4.4", dst="203.0.113.5") / ICMP(type=3, code=3)
                           / IP(src="203.0.113.5", dst="8.8.8.8") / UDP(sport=5000, dport=53)),
     "underlay-arp": (3, Ether(src=peer, dst="ff:ff:ff:ff:ff:ff") / ARP(hwsrc=peer, psrc="192.0.2.12", pdst="192.0.2.11")),

@@ -1,5 +1,7 @@
 import Benchmark
 import Buffers
+import Compiler
+import Control
 import IO
 import Pipeline
 import Tables
@@ -36,16 +38,23 @@ let benchmarks: @Sendable () -> Void = {
   }
   let localMAC = MACAddress(2, 0, 0, 0, 1, 1), remoteMAC = MACAddress(2, 0, 0, 0, 1, 2)
   let localIP = IPv4Address(192, 168, 100, 1), remoteIP = IPv4Address(192, 168, 100, 2)
-  var overlay = OverlayConfig()
-  overlay.underlayInterface = 0
-  overlay.localMAC = localMAC
-  overlay.localIP = localIP
-  overlay.tunnels = [.init(index: 0, remote: remoteIP, nextHopMAC: remoteMAC)]
-  overlay.vni = [1: 1001]
-  overlay.domainTunnels = [1: [0]]
+  let node = NodeFacts(tunnelIP: localIP, dvrHostMAC: MACAddress(0xfa, 0x16, 0x3f, 0, 0, 1))
+  var vtep = node
+  vtep.underlay = .init(mac: localMAC, localIP: localIP, prefixLength: 24)
+  vtep.underlayNeighbors = [remoteIP: remoteMAC]
+  func network(_ id: String, _ vni: UInt32) -> ControlRequest { .networkCreate(Network(id: id, tenant: "t", vni: vni)) }
+  func port(_ id: String, _ net: String, _ mac: MACAddress, ips: [IPv4Address] = [], remote: IPv4Address? = nil) -> ControlRequest {
+    .portCreate(LogicalPort(id: id, network: net, mac: mac, fixedIPs: ips, location: remote.map { .remote($0) } ?? .local("null:\(id)"),
+                            portSecurity: false))
+  }
+  /// Network "n" (VNI 1001), port "in", and the 64 VM MACs behind `behind`.
+  func l2(behind: String, _ extra: [ControlRequest]) -> [ControlRequest] {
+    [network("n", 1001), port("in", "n", MACAddress(2, 0, 0, 0, 0, 1))] + extra
+      + macs.map { .fdbAdd(FDBEntry(network: "n", mac: $0, port: behind)) }
+  }
 
   Benchmark("l2-forward-1M-packets") { benchmark in
-    measure(benchmark, frames) { ports in .singleNetwork(ports: ports, poll: [0], macs: macs.map { ($0, 1) }) }
+    measure(benchmark, frames, l2(behind: "out", [port("out", "n", MACAddress(2, 0, 0, 0, 0, 2))]), node: node)
   }
 
   Benchmark("vxlan-decap-1M-packets") { benchmark in
@@ -72,12 +81,9 @@ let benchmarks: @Sendable () -> Void = {
       }
       return f
     }
-    measure(benchmark, encapsulated) { ports in
-      DataplaneSnapshot(generation: 1, ports: ports,
-                        interfaces: [InterfaceInfo(domain: 0, portSecurity: false, mac: localMAC),
-                                     InterfaceInfo(domain: 1, portSecurity: false, mac: .zero)],
-                        poll: [[0]], domains: 1, l2: macs.map { (1, $0, L2Value.local(1)) }, overlay: overlay)
-    }
+    measure(benchmark, encapsulated, l2(behind: "out", [port("out", "n", MACAddress(2, 0, 0, 0, 0, 2)),
+                                                      port("peer", "n", MACAddress(2, 0, 0, 0, 0, 3), remote: remoteIP)]),
+            node: vtep, input: "underlay")
   }
 
   Benchmark("ip4-route-1M-packets") { benchmark in
@@ -85,16 +91,15 @@ let benchmarks: @Sendable () -> Void = {
     let routedFrames = (0..<1000).map { i in
       udpFromVM(to: gw1, destination: IPv4Address(10, 2, 0, UInt8(10 + i % 64)), sourcePort: 0)
     }
-    var r = RoutingConfig()
-    r.addInterface(vrf: 0, domain: 1, address: IPv4Address(10, 1, 0, 1), prefixLength: 24, mac: gw1, mtu: 1500)
-    r.addInterface(vrf: 0, domain: 2, address: IPv4Address(10, 2, 0, 1), prefixLength: 24, mac: gw2, mtu: 1500)
-    r.neighbors = (10..<74).map { h in (2, IPv4Address(10, 2, 0, UInt8(h)), MACAddress(0xfa, 0x16, 0x3e, 2, 0, UInt8(h)), L2Value.local(1)) }
-    measure(benchmark, routedFrames) { ports in
-      DataplaneSnapshot(generation: 1, ports: ports,
-                        interfaces: [InterfaceInfo(domain: 1, portSecurity: false, mac: .zero),
-                                     InterfaceInfo(domain: 2, portSecurity: false, mac: .zero)],
-                        poll: [[0]], domains: 2, l2: r.gatewayL2Entries, routing: r)
-    }
+    let requests: [ControlRequest] = [
+      network("n1", 1), network("n2", 2), .routerCreate(id: "r", tenant: "t"),
+      .routerInterfaceAdd(router: "r", RouterInterface(network: "n1", address: IPv4Address(10, 1, 0, 1), prefixLength: 24, mac: gw1)),
+      .routerInterfaceAdd(router: "r", RouterInterface(network: "n2", address: IPv4Address(10, 2, 0, 1), prefixLength: 24, mac: gw2)),
+      port("in", "n1", MACAddress(0xfa, 0x16, 0x3e, 1, 0, 10)),
+      // The 64 VMs of 10.2.0.0/24 are fixed IPs of the sink port.
+      port("out", "n2", MACAddress(0xfa, 0x16, 0x3e, 2, 0, 10), ips: (10..<74).map { IPv4Address(10, 2, 0, UInt8($0)) }),
+    ]
+    measure(benchmark, routedFrames, requests, node: node)
   }
 
   Benchmark("snat-1M-packets") { benchmark in
@@ -104,33 +109,28 @@ let benchmarks: @Sendable () -> Void = {
     let natFrames = (0..<1024).map { i in
       udpFromVM(to: gw1, destination: IPv4Address(198, 51, 100, 1), sourcePort: UInt16(1000 + i % 256))
     }
-    var r = RoutingConfig()
-    r.addInterface(vrf: 0, domain: 1, address: IPv4Address(10, 1, 0, 1), prefixLength: 24, mac: gw1, mtu: 1500)
-    r.addExternalRoute(vrf: 0)
-    var e = ExternalConfig()
-    e.uplinkInterface = 1
-    e.uplinkMAC = MACAddress(0xfa, 0x16, 0x3e, 0xee, 0, 1)
-    e.gateways = [.init(vrf: 0, externalIP: IPv4Address(192, 0, 2, 1), mac: e.uplinkMAC, upstreamMAC: MACAddress(2, 0, 0, 0, 0, 0xfe),
-                        portLow: 1024, portHigh: 65535, snatHere: true, snatTunnel: nil, routerInterface: 0)]
+    let upstream = IPv4Address(192, 0, 2, 254), gatewayMAC = MACAddress(0xfa, 0x16, 0x3e, 0xee, 0, 1)
+    var snatNode = node
+    snatNode.role = .network
+    snatNode.uplink = .init(mac: gatewayMAC)
+    snatNode.upstreamNeighbors = [upstream: MACAddress(2, 0, 0, 0, 0, 0xfe)]
+    let requests: [ControlRequest] = [
+      network("n1", 1), .routerCreate(id: "r", tenant: "t"),
+      .routerInterfaceAdd(router: "r", RouterInterface(network: "n1", address: IPv4Address(10, 1, 0, 1), prefixLength: 24, mac: gw1)),
+      port("in", "n1", MACAddress(0xfa, 0x16, 0x3e, 1, 0, 10)),
+      .routerGatewaySet(router: "r", ExternalGateway(externalIP: IPv4Address(192, 0, 2, 1), prefixLength: 24, upstream: upstream,
+                                                     mac: gatewayMAC, snatNode: localIP)),
+    ]
     let sessions = SessionTable(capacity: 4096)
-    measure(benchmark, natFrames, sessions: sessions) { ports in
-      DataplaneSnapshot(generation: 1, ports: ports,
-                        interfaces: [InterfaceInfo(domain: 1, portSecurity: false, mac: .zero),
-                                     InterfaceInfo(domain: 0, portSecurity: false, mac: e.uplinkMAC)],
-                        poll: [[0]], domains: 1, l2: r.gatewayL2Entries, routing: r, external: e)
-    }
+    measure(benchmark, natFrames, requests, node: snatNode, sink: "uplink", sessions: sessions)
     precondition(sessions.live == 256, "expected 256 sessions, found \(sessions.live)")
     sessions.destroy()
   }
 
   Benchmark("vxlan-encap-1M-packets") { benchmark in
-    // Input port 1 is a VM; every destination MAC is behind tunnel 0; the sink is the underlay.
-    measure(benchmark, frames, inputPort: 1) { ports in
-      DataplaneSnapshot(generation: 1, ports: ports,
-                        interfaces: [InterfaceInfo(domain: 0, portSecurity: false, mac: localMAC),
-                                     InterfaceInfo(domain: 1, portSecurity: false, mac: .zero)],
-                        poll: [[1]], domains: 1, l2: macs.map { (1, $0, L2Value.tunnel(0)) }, overlay: overlay)
-    }
+    // The input is a VM; every destination MAC is behind the tunnel to the peer; the sink is the underlay.
+    measure(benchmark, frames, l2(behind: "peer", [port("peer", "n", MACAddress(2, 0, 0, 0, 0, 3), remote: remoteIP)]),
+            node: vtep, sink: "underlay")
   }
 }
 
@@ -161,17 +161,22 @@ func udpFromVM(to gateway: MACAddress, destination: IPv4Address, sourcePort: UIn
   return f
 }
 
-/// Replays `frames` on `inputPort` (the other port is a null sink) through a worker of
-/// the snapshot `build` makes, and measures 1M packets after a 10k warm-up.
-func measure(_ benchmark: Benchmark, _ frames: [[UInt8]], inputPort: Int = 0, sessions: SessionTable? = nil,
-             _ build: ([IO.Port]) -> DataplaneSnapshot) {
+/// Replays `frames` on interface `input` (the interface `sink` is a null sink) through a
+/// worker of the snapshot the compiler makes of `requests` for `node`, and measures 1M
+/// packets after a 10k warm-up.
+func measure(_ benchmark: Benchmark, _ frames: [[UInt8]], _ requests: [ControlRequest], node: NodeFacts, input: String = "in",
+             sink: String = "out", sessions: SessionTable? = nil) {
   let packets = 1_000_000, warmup = 10_000
   let replay = PcapReplayPort(store: FrameStore(frames: frames), limit: packets + warmup)
-  let sink = MemoryPort(inputCapacity: 1, capture: false)
-  let ports: [IO.Port] = inputPort == 0 ? [.pcapReplay(replay), .memory(sink)] : [.memory(sink), .pcapReplay(replay)]
+  let sinkPort = MemoryPort(inputCapacity: 1, capture: false)
+  let snapshot: DataplaneSnapshot
+  do {
+    snapshot = try DataplaneCompiler.snapshot(requests: requests, node: node, ports: [input: .pcapReplay(replay), sink: .memory(sinkPort)],
+                                              poll: [input])
+  } catch { fatalError("benchmark tables: \(error)") }
   let qsbr = QSBR(workers: 1)
-  let tables = RCUBox(build(ports), qsbr: qsbr, retire: DataplaneSnapshot.retire)
-  var worker = Worker(index: 0, tables: tables, maxPorts: 2, sessions: sessions)
+  let tables = RCUBox(snapshot, qsbr: qsbr, retire: DataplaneSnapshot.retire)
+  var worker = Worker(index: 0, tables: tables, maxPorts: snapshot.portCount, sessions: sessions)
   qsbr.online(worker: 0)
   while replay.counters.read(PortCounter.rxPackets) < UInt64(warmup) { _ = worker.poll() }
 
@@ -179,7 +184,7 @@ func measure(_ benchmark: Benchmark, _ frames: [[UInt8]], inputPort: Int = 0, se
   while !replay.finished { _ = worker.poll() }
   benchmark.stopMeasurement()
 
-  precondition(sink.counters.read(PortCounter.txPackets) == UInt64(packets + warmup), "packets were lost")
+  precondition(sinkPort.counters.read(PortCounter.txPackets) == UInt64(packets + warmup), "packets were lost")
   qsbr.offline(worker: 0)
   worker.destroy()
 }

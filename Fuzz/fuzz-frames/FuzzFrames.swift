@@ -1,5 +1,7 @@
 import FuzzDriver
 import Buffers
+import Compiler
+import Control
 import IO
 import Pipeline
 import Tables
@@ -21,47 +23,44 @@ let remoteVM = MACAddress(0xfa, 0x16, 0x3e, 1, 0, 20)
 
 /// Ports: 0 VM 10.1.0.10 (SNAT), 1 VM 10.1.0.11 (floating IP 203.0.113.5), 2 the uplink,
 /// 3 the underlay (VTEP 192.0.2.11, one tunnel to 192.0.2.12), 4 VM 10.2.0.12 without port
-/// security. Routers: one VRF with 10.1.0.1/24 and 10.2.0.1/24, a static route, an external
-/// gateway 198.51.100.10 whose SNAT runs here; 10.1.0.20 is behind the tunnel.
+/// security on a learning network. One router with 10.1.0.1/24 and 10.2.0.1/24, a static
+/// route, an external gateway 203.0.113.10 whose SNAT runs here; 10.1.0.20 is behind the
+/// tunnel. Compiled from control requests, as gannetd would.
+let names = ["a", "b", "uplink", "underlay", "c"]
 func makeSnapshot(_ ports: [MemoryPort]) -> DataplaneSnapshot {
-  var r = RoutingConfig()
-  r.addInterface(vrf: 0, domain: 1, address: IPv4Address(10, 1, 0, 1), prefixLength: 24, mac: gw1, mtu: 1450)
-  r.addInterface(vrf: 0, domain: 2, address: IPv4Address(10, 2, 0, 1), prefixLength: 24, mac: gw2, mtu: 1450)
-  r.addRoute(vrf: 0, prefix: IPv4Address(10, 9, 0, 0), length: 16, interface: 1, gateway: IPv4Address(10, 2, 0, 12))
-  r.addExternalRoute(vrf: 0)
-  r.neighbors = [(1, IPv4Address(10, 1, 0, 10), vmA, L2Value.local(0)), (1, IPv4Address(10, 1, 0, 11), vmB, L2Value.local(1)),
-                 (2, IPv4Address(10, 2, 0, 12), vmC, L2Value.local(4)), (1, IPv4Address(10, 1, 0, 20), remoteVM, L2Value.tunnel(0))]
-  r.localDVRMAC = MACAddress(0xfa, 0x16, 0x3f, 0, 0, 11)
-  r.remoteDVRMACs = [MACAddress(0xfa, 0x16, 0x3f, 0, 0, 12)]
-  var e = ExternalConfig()
-  e.uplinkInterface = 2
-  e.uplinkMAC = uplinkMAC
-  e.gateways = [.init(vrf: 0, externalIP: IPv4Address(198, 51, 100, 10), mac: gatewayPortMAC, upstreamMAC: upstreamMAC, portLow: 1024,
-                      portHigh: 1100, snatHere: true, snatTunnel: nil, routerInterface: 0)]
-  e.floatingIPs = [.init(address: IPv4Address(203, 0, 113, 5), vrf: 0, inside: IPv4Address(10, 1, 0, 11), upstreamMAC: upstreamMAC,
-                         routerInterface: 0)]
-  var o = OverlayConfig()
-  o.underlayInterface = 3
-  o.localMAC = underlayMAC
-  o.localIP = IPv4Address(192, 0, 2, 11)
-  o.tunnels = [.init(index: 0, remote: IPv4Address(192, 0, 2, 12), nextHopMAC: peerMAC)]
-  o.vni = [1: 100, 2: 200]
-  o.domainTunnels = [1: [0], 2: [0]]
-  o.arp = [(1, IPv4Address(10, 1, 0, 10), vmA), (1, IPv4Address(10, 1, 0, 11), vmB), (1, IPv4Address(10, 1, 0, 20), remoteVM)]
-  return DataplaneSnapshot(
-    generation: 1, ports: ports.map { .memory($0) },
-    interfaces: [InterfaceInfo(domain: 1, portSecurity: true, mac: vmA), InterfaceInfo(domain: 1, portSecurity: true, mac: vmB),
-                 InterfaceInfo(domain: 0, portSecurity: false, mac: uplinkMAC),
-                 InterfaceInfo(domain: 0, portSecurity: false, mac: underlayMAC),
-                 InterfaceInfo(domain: 2, portSecurity: false, mac: vmC, learning: true)],
-    poll: [[0, 1, 2, 3, 4]], domains: 2,
-    l2: [(1, vmA, 0), (1, vmB, 1), (2, vmC, 4), (1, remoteVM, L2Value.tunnel(0))] + r.gatewayL2Entries,
-    overlay: o, routing: r, external: e)
+  func port(_ id: String, _ net: String, _ mac: MACAddress, _ ip: IPv4Address, security: Bool = true, remote: IPv4Address? = nil) -> ControlRequest {
+    .portCreate(LogicalPort(id: id, network: net, mac: mac, fixedIPs: [ip], location: remote.map { .remote($0) } ?? .local("null:\(id)"),
+                            portSecurity: security))
+  }
+  let peer = IPv4Address(192, 0, 2, 12), upstream = IPv4Address(203, 0, 113, 1)
+  let requests: [ControlRequest] = [
+    .networkCreate(Network(id: "n1", tenant: "t", vni: 100)), .networkCreate(Network(id: "n2", tenant: "t", vni: 200, learning: true)),
+    port("a", "n1", vmA, IPv4Address(10, 1, 0, 10)), port("b", "n1", vmB, IPv4Address(10, 1, 0, 11)),
+    port("c", "n2", vmC, IPv4Address(10, 2, 0, 12), security: false),
+    port("r1", "n1", remoteVM, IPv4Address(10, 1, 0, 20), remote: peer),
+    port("r2", "n2", MACAddress(0xfa, 0x16, 0x3e, 2, 0, 20), IPv4Address(10, 2, 0, 20), remote: peer),
+    .chassisSet(Chassis(tunnelIP: peer, dvrMAC: MACAddress(0xfa, 0x16, 0x3f, 0, 0, 12))),
+    .routerCreate(id: "r", tenant: "t"),
+    .routerInterfaceAdd(router: "r", RouterInterface(network: "n1", address: IPv4Address(10, 1, 0, 1), prefixLength: 24, mac: gw1)),
+    .routerInterfaceAdd(router: "r", RouterInterface(network: "n2", address: IPv4Address(10, 2, 0, 1), prefixLength: 24, mac: gw2)),
+    .routerRouteAdd(router: "r", StaticRoute(prefix: IPv4Prefix(IPv4Address(10, 9, 0, 0), 16), nextHop: IPv4Address(10, 2, 0, 12))),
+    .routerGatewaySet(router: "r", ExternalGateway(externalIP: IPv4Address(203, 0, 113, 10), prefixLength: 24, upstream: upstream,
+                                                   mac: gatewayPortMAC, snatNode: IPv4Address(192, 0, 2, 11), portLow: 1024, portHigh: 1100)),
+    .floatingIPCreate(FloatingIP(address: IPv4Address(203, 0, 113, 5), port: "b", fixedIP: IPv4Address(10, 1, 0, 11))),
+  ]
+  var node = NodeFacts(role: .network, tunnelIP: IPv4Address(192, 0, 2, 11), dvrHostMAC: MACAddress(0xfa, 0x16, 0x3f, 0, 0, 11))
+  node.underlay = .init(mac: underlayMAC, localIP: IPv4Address(192, 0, 2, 11), prefixLength: 24)
+  node.underlayNeighbors = [peer: peerMAC]
+  node.uplink = .init(mac: uplinkMAC)
+  node.upstreamNeighbors = [upstream: upstreamMAC]
+  var byName: [String: Port] = [:]
+  for (n, p) in zip(names, ports) { byName[n] = .memory(p) }
+  do { return try DataplaneCompiler.snapshot(requests: requests, node: node, ports: byName) } catch { fatalError("fuzz rig: \(error)") }
 }
 
 /// Everything one run of the target keeps between inputs (libFuzzer calls it in one thread).
 final class Harness {
-  let ports = (0..<5).map { _ in MemoryPort() }
+  let ports = names.map { _ in MemoryPort() }
   let qsbr = QSBR(workers: 1)
   let tables: RCUBox<DataplaneSnapshot>
   var worker: Worker

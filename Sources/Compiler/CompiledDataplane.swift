@@ -66,14 +66,18 @@ extension DataplaneCompiler {
   /// The snapshot of a fresh node given `requests`: compiled with `node` and bound to
   /// `ports` (local port id → port, plus "underlay" and "uplink" when `node` has them).
   /// Every local port of the state must have its port in `ports` and counts as open.
-  /// For benchmarks, fixtures and tests; gannetd compiles through its transaction.
-  public static func snapshot(requests: [ControlRequest], node: NodeFacts, ports: [String: Port],
-                              generation: UInt64 = 1) throws(ControlError) -> (DataplaneSnapshot, CompiledDataplane) {
+  /// `poll`: the interfaces the worker polls (default: all), e.g. only a benchmark's input,
+  /// not its sink. For benchmarks, fixtures and tests; gannetd compiles through its transaction.
+  public static func snapshot(requests: [ControlRequest], node: NodeFacts, ports: [String: Port], poll: [String]? = nil,
+                              generation: UInt64 = 1) throws(ControlError) -> DataplaneSnapshot {
     let s = try ControlState(requests: requests)
     var node = node
     node.openAttachments = Set(s.localAttachments.values)
-    let c = try compile(s, node: node, generation: generation)
-    return (c.snapshot { i in ports[i.key.portName]! }, c)
+    var c = try compile(s, node: node, generation: generation)
+    if let poll {
+      c.poll = [c.assignment.interfaces.index.filter { poll.contains($0.key.portName) }.map(\.value).sorted()]
+    }
+    return c.snapshot { i in ports[i.key.portName]! }
   }
 }
 

@@ -137,15 +137,3 @@ public final class DataplaneSnapshot: @unchecked Sendable {
     s.external.destroy()
   }
 }
-
-extension DataplaneSnapshot {
-  /// One network (bridge domain 1) holding every port with port security off, and
-  /// static MAC → interface entries: the plain L2 switch of benchmarks and node tests.
-  public static func singleNetwork(ports: [Port], poll: [Int]? = nil, macs: [(MACAddress, Int)],
-                                   generation: UInt64 = 1) -> DataplaneSnapshot {
-    DataplaneSnapshot(generation: generation, ports: ports,
-                      interfaces: ports.map { _ in InterfaceInfo(domain: 1, portSecurity: false, mac: .zero) },
-                      poll: [poll ?? Array(ports.indices)], domains: 1,
-                      l2: macs.map { (domain: 1, mac: $0.0, value: L2Value.local($0.1)) })
-  }
-}

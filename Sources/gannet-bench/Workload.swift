@@ -22,16 +22,7 @@ struct Workload {
   /// The data plane for this workload, compiled from `requests`: the input port polled,
   /// the output port a sink (polled by nobody: it only sinks).
   func snapshot(input inPort: IO.Port, output outPort: IO.Port) throws -> DataplaneSnapshot {
-    let ports = [input: inPort, output: outPort]
-    let s = try ControlState(requests: requests)
-    var node = node
-    node.openAttachments = Set(s.localAttachments.values)
-    var c = try DataplaneCompiler.compile(s, node: node, generation: 1)
-    guard let i = c.assignment.interfaces.index.first(where: { $0.key.portName == input })?.value else {
-      throw BenchError("workload \(name): no interface '\(input)'")
-    }
-    c.poll = [[i]]
-    return c.snapshot { ports[$0.key.portName]! }
+    try DataplaneCompiler.snapshot(requests: requests, node: node, ports: [input: inPort, output: outPort], poll: [input])
   }
 
   /// Reads `manifest.json` in `directory` and derives the tables for `name`.

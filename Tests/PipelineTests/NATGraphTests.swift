@@ -1,4 +1,7 @@
 import Buffers
+import Compiler
+import Control
+import Fixtures
 import IO
 import Pipeline
 import Tables
@@ -11,32 +14,25 @@ import Wire
 let uplinkMAC = MACAddress(0x02, 0, 0, 0, 0x0e, 1), upstreamMAC = MACAddress(0x02, 0, 0, 0, 0, 0xfe)
 let gatewayPortMAC = MACAddress(0xfa, 0x16, 0x3e, 0xee, 0, 1)
 let vmNAT = MACAddress(0xfa, 0x16, 0x3e, 1, 0, 10), vmFIP = MACAddress(0xfa, 0x16, 0x3e, 1, 0, 11)
-let snatIP = IPv4Address(192, 0, 2, 1), fipIP = IPv4Address(203, 0, 113, 5)
+let snatIP = IPv4Address(192, 0, 2, 1), fipIP = IPv4Address(192, 0, 2, 5), upstreamIP = IPv4Address(192, 0, 2, 254)
 let remoteHost = IPv4Address(198, 51, 100, 1)
 
-/// Port 0: VM 10.1.0.10 (no floating IP), port 1: VM 10.1.0.11 (floating IP 203.0.113.5),
-/// port 2: the uplink. One router (gateway 10.1.0.1) with an external gateway 192.0.2.1 whose
-/// SNAT runs here, ports 1024…`portHigh`.
-func natRig(portHigh: UInt16 = 1030, timeouts: NATTimeouts = NATTimeouts(), mtu: Int = 1500, uplinkMTU: Int = 1500) -> Rig {
-  let ports = (0..<3).map { _ in MemoryPort() }
-  var r = RoutingConfig()
-  r.addInterface(vrf: 0, domain: 1, address: IPv4Address(10, 1, 0, 1), prefixLength: 24, mac: gw1, mtu: mtu)
-  r.addExternalRoute(vrf: 0)
-  r.neighbors = [(1, IPv4Address(10, 1, 0, 10), vmNAT, L2Value.local(0)), (1, IPv4Address(10, 1, 0, 11), vmFIP, L2Value.local(1))]
-  var e = ExternalConfig()
-  e.uplinkInterface = 2
-  e.uplinkMAC = uplinkMAC
-  e.uplinkMTU = uplinkMTU
-  e.gateways = [.init(vrf: 0, externalIP: snatIP, mac: gatewayPortMAC, upstreamMAC: upstreamMAC, portLow: 1024, portHigh: portHigh,
-                      snatHere: true, snatTunnel: nil, routerInterface: 0)]
-  e.floatingIPs = [.init(address: fipIP, vrf: 0, inside: IPv4Address(10, 1, 0, 11), upstreamMAC: upstreamMAC, routerInterface: 0)]
-  let snap = DataplaneSnapshot(generation: 1, ports: ports.map { .memory($0) },
-                               interfaces: [InterfaceInfo(domain: 1, portSecurity: true, mac: vmNAT),
-                                            InterfaceInfo(domain: 1, portSecurity: true, mac: vmFIP),
-                                            InterfaceInfo(domain: 0, portSecurity: false, mac: uplinkMAC)],
-                               poll: [[0, 1, 2]], domains: 1,
-                               l2: [(1, vmNAT, 0), (1, vmFIP, 1)] + r.gatewayL2Entries, routing: r, external: e)
-  return Rig(ports: ports, snapshot: snap, sessions: SessionTable(capacity: 4096, timeouts: timeouts))
+/// Port 0: VM 10.1.0.10 (no floating IP), port 1: VM 10.1.0.11 (floating IP 192.0.2.5),
+/// port 2: the uplink. One router (gateway 10.1.0.1) with an external gateway 192.0.2.1/24 whose
+/// SNAT runs here (this node is a network node), ports 1024…`portHigh`; the upstream
+/// 192.0.2.254 is resolved.
+func natRig(portHigh: UInt16 = 1030, timeouts: NATTimeouts = NATTimeouts(), mtu: Int = 1500, uplinkMTU: Int = 1500) throws -> Rig {
+  var node = NodeFacts.testNode
+  node.role = .network
+  node.uplink = .init(mac: uplinkMAC, mtu: uplinkMTU)
+  node.upstreamNeighbors = [upstreamIP: upstreamMAC]
+  return try Rig([Make.network("n1", vni: 1, mtu: mtu), Make.router("r"), Make.interface("r", "n1", IPv4Address(10, 1, 0, 1), 24, mac: gw1),
+                  Make.port("nat", on: "n1", mac: vmNAT, ips: [IPv4Address(10, 1, 0, 10)]),
+                  Make.port("fip", on: "n1", mac: vmFIP, ips: [IPv4Address(10, 1, 0, 11)]),
+                  Make.gateway("r", ExternalGateway(externalIP: snatIP, prefixLength: 24, upstream: upstreamIP, mac: gatewayPortMAC,
+                                                    snatNode: node.tunnelIP, portLow: 1024, portHigh: Int(portHigh))),
+                  Make.floatingIP(fipIP, port: "fip", fixedIP: IPv4Address(10, 1, 0, 11))],
+                 node: node, names: ["nat", "fip", "uplink"], sessions: SessionTable(capacity: 4096, timeouts: timeouts))
 }
 
 /// An IPv4 frame with a TCP, UDP or ICMP header and correct checksums.
@@ -111,7 +107,7 @@ func ipAt(_ f: [UInt8], _ at: Int) -> IPv4Address { IPv4Address(f[at], f[at + 1]
 
 @Suite struct NATGraphTests {
   @Test func floatingIPOutAndInTranslatesOneToOneWithEveryChecksum() throws {
-    var rig = natRig()
+    var rig = try natRig()
     let out = l4Frame(dst: gw1, src: vmFIP, from: IPv4Address(10, 1, 0, 11), to: remoteHost, proto: IPProtocol.udp, sport: 5000, dport: 53)
     rig.ports[1].inject(out)
     rig.pump()
@@ -132,7 +128,7 @@ func ipAt(_ f: [UInt8], _ at: Int) -> IPv4Address { IPv4Address(f[at], f[at + 1]
   }
 
   @Test func icmpErrorToAFloatingIPHasItsQuoteTranslated() throws {
-    var rig = natRig()
+    var rig = try natRig()
     // What the VM sent, as it left: 203.0.113.5:5000 → 198.51.100.1:33434, TTL 1.
     let left = l4Frame(dst: upstreamMAC, src: uplinkMAC, from: fipIP, to: remoteHost, proto: IPProtocol.udp, sport: 5000, dport: 33434, ttl: 1)
     for (type, code) in [(UInt8(11), UInt8(0)), (3, 3)] {
@@ -151,7 +147,7 @@ func ipAt(_ f: [UInt8], _ at: Int) -> IPv4Address { IPv4Address(f[at], f[at + 1]
   }
 
   @Test func snatTranslatesBothWaysAndTracksTheSession() throws {
-    var rig = natRig()
+    var rig = try natRig()
     rig.ports[0].inject(l4Frame(dst: gw1, src: vmNAT, from: IPv4Address(10, 1, 0, 10), to: remoteHost, proto: IPProtocol.udp, sport: 4000, dport: 53))
     rig.pump()
     let sent = try #require(rig.ports[2].drainCaptured().first)
@@ -181,7 +177,7 @@ func ipAt(_ f: [UInt8], _ at: Int) -> IPv4Address { IPv4Address(f[at], f[at + 1]
   }
 
   @Test func snatEchoUsesTheIdentifierAsPort() throws {
-    var rig = natRig()
+    var rig = try natRig()
     rig.ports[0].inject(l4Frame(dst: gw1, src: vmNAT, from: IPv4Address(10, 1, 0, 10), to: remoteHost, proto: IPProtocol.icmp, sport: 77, dport: 1))
     rig.pump()
     let sent = try #require(rig.ports[2].drainCaptured().first)
@@ -194,7 +190,7 @@ func ipAt(_ f: [UInt8], _ at: Int) -> IPv4Address { IPv4Address(f[at], f[at + 1]
   }
 
   @Test func exhaustedPortRangeDropsNewFlowsOnlyAndCountsThem() throws {
-    var rig = natRig(portHigh: 1026)    // three ports
+    var rig = try natRig(portHigh: 1026)    // three ports
     for sport in UInt16(4000)..<4004 {
       rig.ports[0].inject(l4Frame(dst: gw1, src: vmNAT, from: IPv4Address(10, 1, 0, 10), to: remoteHost, proto: IPProtocol.tcp, sport: sport, dport: 80))
     }
@@ -213,7 +209,7 @@ func ipAt(_ f: [UInt8], _ at: Int) -> IPv4Address { IPv4Address(f[at], f[at + 1]
 
   @Test func tcpStateDrivesTimeoutsAndExpiryRemovesSessions() throws {
     let t = NATTimeouts(tcpEstablished: 100, tcpTransitory: 5, udp: 10, icmp: 3)
-    var rig = natRig(timeouts: t)
+    var rig = try natRig(timeouts: t)
     rig.ports[0].inject(l4Frame(dst: gw1, src: vmNAT, from: IPv4Address(10, 1, 0, 10), to: remoteHost, proto: IPProtocol.tcp, sport: 4000, dport: 80))
     rig.pump()
     let syn = try #require(rig.ports[2].drainCaptured().first)
@@ -239,7 +235,7 @@ func ipAt(_ f: [UInt8], _ at: Int) -> IPv4Address { IPv4Address(f[at], f[at + 1]
   }
 
   @Test func uplinkARPAnswersForHostedAddressesOnly() throws {
-    var rig = natRig()
+    var rig = try natRig()
     rig.ports[2].inject(arpFrame(src: upstreamMAC, senderIP: IPv4Address(203, 0, 113, 1), targetIP: fipIP))
     rig.ports[2].inject(arpFrame(src: upstreamMAC, senderIP: IPv4Address(203, 0, 113, 1), targetIP: snatIP))
     rig.ports[2].inject(arpFrame(src: upstreamMAC, senderIP: IPv4Address(203, 0, 113, 1), targetIP: IPv4Address(203, 0, 113, 99)))
@@ -286,7 +282,7 @@ func ipAt(_ f: [UInt8], _ at: Int) -> IPv4Address { IPv4Address(f[at], f[at + 1]
   }
 
   @Test func packetTooBigForAFloatingIPGetsFragmentationNeededFromTheRouter() throws {
-    var rig = natRig(mtu: 1400)
+    var rig = try natRig(mtu: 1400)
     let big = l4Frame(dst: uplinkMAC, src: upstreamMAC, from: remoteHost, to: fipIP, proto: IPProtocol.tcp, sport: 443, dport: 8080,
                       payload: [UInt8](repeating: 7, count: 1400))
     rig.ports[2].inject(withDF(big))
@@ -305,7 +301,7 @@ func ipAt(_ f: [UInt8], _ at: Int) -> IPv4Address { IPv4Address(f[at], f[at + 1]
   }
 
   @Test func expiringTTLTowardsAFloatingIPGetsTimeExceededFromTheRouter() throws {
-    var rig = natRig()
+    var rig = try natRig()
     rig.ports[2].inject(l4Frame(dst: uplinkMAC, src: upstreamMAC, from: remoteHost, to: fipIP, proto: IPProtocol.udp, sport: 33434,
                                 dport: 33434, ttl: 1))
     rig.pump()
@@ -314,7 +310,7 @@ func ipAt(_ f: [UInt8], _ at: Int) -> IPv4Address { IPv4Address(f[at], f[at + 1]
   }
 
   @Test func theRoutersExternalIPAnswersEcho() throws {
-    var rig = natRig()
+    var rig = try natRig()
     rig.ports[2].inject(l4Frame(dst: gatewayPortMAC, src: upstreamMAC, from: remoteHost, to: snatIP, proto: IPProtocol.icmp, sport: 77,
                                 dport: 1))
     rig.pump()
@@ -326,7 +322,7 @@ func ipAt(_ f: [UInt8], _ at: Int) -> IPv4Address { IPv4Address(f[at], f[at + 1]
   }
 
   @Test func packetTooBigForTheExternalNetworkGetsFragmentationNeededFromTheGateway() throws {
-    var rig = natRig(uplinkMTU: 1400)
+    var rig = try natRig(uplinkMTU: 1400)
     let big = l4Frame(dst: gw1, src: vmNAT, from: IPv4Address(10, 1, 0, 10), to: remoteHost, proto: IPProtocol.udp, sport: 5000,
                       dport: 53, payload: [UInt8](repeating: 1, count: 1420))
     rig.ports[0].inject(withDF(big))

@@ -1,4 +1,7 @@
 import Buffers
+import Compiler
+import Control
+import Fixtures
 import IO
 import Pipeline
 import Tables
@@ -15,31 +18,22 @@ let peer2VTEP = IPv4Address(10, 9, 0, 3)
 let macD = MACAddress(0xfa, 0x16, 0x3e, 0, 0, 0xd)
 let macE = MACAddress(0xfa, 0x16, 0x3e, 0, 0, 0xe)
 
-/// Ports: 0 VM A (VNI 100), 1 underlay, 2 VM C (VNI 100), 3 VM E (VNI 200).
-/// Tunnel 0 → peer carries VNI 100 and 200 (B in 100), tunnel 1 → peer2 carries 200 (D).
-func overlaySnapshot(_ ports: [MemoryPort], resolved: Bool = true, mtu: Int = 1500) -> DataplaneSnapshot {
-  var o = OverlayConfig()
-  o.underlayInterface = 1
-  o.localMAC = underlayMAC
-  o.localIP = localVTEP
-  o.underlayMTU = mtu
-  o.tunnels = [.init(index: 0, remote: peerVTEP, nextHopMAC: resolved ? peerMAC : nil),
-               .init(index: 1, remote: peer2VTEP, nextHopMAC: resolved ? MACAddress(2, 0, 0, 0, 1, 3) : nil)]
-  o.vni = [1: 100, 2: 200]
-  o.domainTunnels = [1: [0], 2: [0, 1]]
-  o.arp = [(1, IPv4Address(10, 0, 0, 1), macA), (1, IPv4Address(10, 0, 0, 2), macB)]
-  return DataplaneSnapshot(
-    generation: 1, ports: ports.map { .memory($0) },
-    interfaces: [InterfaceInfo(domain: 1, portSecurity: true, mac: macA), InterfaceInfo(domain: 0, portSecurity: false, mac: underlayMAC),
-                 InterfaceInfo(domain: 1, portSecurity: true, mac: macC), InterfaceInfo(domain: 2, portSecurity: true, mac: macE)],
-    poll: [[0, 1, 2, 3]], domains: 2,
-    l2: [(1, macA, 0), (1, macC, 2), (1, macB, L2Value.tunnel(0)), (2, macE, 3), (2, macD, L2Value.tunnel(1))],
-    overlay: o)
-}
-
-func overlayRig(resolved: Bool = true, mtu: Int = 1500) -> Rig {
-  let ports = (0..<4).map { _ in MemoryPort() }
-  return Rig(ports: ports, snapshot: overlaySnapshot(ports, resolved: resolved, mtu: mtu))
+/// Ports: 0 VM A (VNI 100, 10.0.0.1), 1 underlay, 2 VM C (VNI 100), 3 VM E (VNI 200).
+/// Behind peer: B (VNI 100, 10.0.0.2) and F (VNI 200); behind peer2: D (VNI 200). Tunnel 0 →
+/// peer carries VNI 100 and 200, tunnel 1 → peer2 carries 200.
+func overlayRig(resolved: Bool = true, mtu: Int = 1500) throws -> Rig {
+  var node = NodeFacts.testNode
+  node.tunnelIP = localVTEP
+  node.underlayMTU = mtu
+  node.underlay = .init(mac: underlayMAC, localIP: localVTEP, prefixLength: 24)
+  if resolved { node.underlayNeighbors = [peerVTEP: peerMAC, peer2VTEP: MACAddress(2, 0, 0, 0, 1, 3)] }
+  return try Rig([Make.network("n1", vni: 100), Make.network("n2", vni: 200),
+                  Make.port("a", on: "n1", mac: macA, ips: [IPv4Address(10, 0, 0, 1)]), Make.port("c", on: "n1", mac: macC),
+                  Make.port("e", on: "n2", mac: macE),
+                  Make.port("b", on: "n1", mac: macB, ips: [IPv4Address(10, 0, 0, 2)], remote: peerVTEP),
+                  Make.port("f", on: "n2", mac: MACAddress(0xfa, 0x16, 0x3e, 0, 0, 0xf), remote: peerVTEP),
+                  Make.port("d", on: "n2", mac: macD, remote: peer2VTEP)],
+                 node: node, names: ["a", "underlay", "c", "e"])
 }
 
 /// An IPv4/UDP frame between two VMs, `length` bytes in all.
@@ -116,7 +110,7 @@ func drops(_ rig: borrowing Rig, _ node: NodeID, _ r: DropReason) -> UInt64 { ri
 
 @Suite struct VXLANEncapTests {
   @Test func unicastToRemoteMACIsEncapsulatedPerRFC7348() throws {
-    var rig = overlayRig()
+    var rig = try overlayRig()
     let inner = udpFrame(dst: macB, src: macA, from: IPv4Address(10, 0, 0, 1), to: IPv4Address(10, 0, 0, 2), sport: 1234, length: 200)
     rig.ports[0].inject(inner)
     rig.pump()
@@ -152,8 +146,8 @@ func drops(_ rig: borrowing Rig, _ node: NodeID, _ r: DropReason) -> UInt64 { ri
     #expect(c[2] == 1 && c[3] == UInt64(inner.count))
   }
 
-  @Test func outerSourcePortFollowsTheInnerFlow() {
-    var rig = overlayRig()
+  @Test func outerSourcePortFollowsTheInnerFlow() throws {
+    var rig = try overlayRig()
     var ports: [UInt16] = []
     for sport in [1000, 1000, 2000, 3000, 4000, 5000] as [UInt16] {
       rig.ports[0].inject(udpFrame(dst: macB, src: macA, from: IPv4Address(10, 0, 0, 1), to: IPv4Address(10, 0, 0, 2), sport: sport))
@@ -166,8 +160,8 @@ func drops(_ rig: borrowing Rig, _ node: NodeID, _ r: DropReason) -> UInt64 { ri
     #expect(ports.allSatisfy { $0 >= 49152 })
   }
 
-  @Test func frameOverUnderlayMTUIsDroppedAndCountedNeverTruncated() {
-    var rig = overlayRig(mtu: 1500)
+  @Test func frameOverUnderlayMTUIsDroppedAndCountedNeverTruncated() throws {
+    var rig = try overlayRig(mtu: 1500)
     let fits = frame(dst: macB, src: macA, length: 1464)      // 1464 + 36 = 1500
     let tooBig = frame(dst: macB, src: macA, length: 1465)
     rig.ports[0].inject(fits)
@@ -180,8 +174,8 @@ func drops(_ rig: borrowing Rig, _ node: NodeID, _ r: DropReason) -> UInt64 { ri
     #expect(rig.worker.pool.available == rig.worker.pool.capacity)
   }
 
-  @Test func unresolvedNextHopIsACountedDrop() {
-    var rig = overlayRig(resolved: false)
+  @Test func unresolvedNextHopIsACountedDrop() throws {
+    var rig = try overlayRig(resolved: false)
     rig.ports[0].inject(frame(dst: macB, src: macA))
     rig.pump()
     #expect(rig.ports[1].drainCaptured().isEmpty)
@@ -190,8 +184,8 @@ func drops(_ rig: borrowing Rig, _ node: NodeID, _ r: DropReason) -> UInt64 { ri
 }
 
 @Suite struct VXLANDecapTests {
-  @Test func knownTunnelAndVNIIsDeliveredInItsNetwork() {
-    var rig = overlayRig()
+  @Test func knownTunnelAndVNIIsDeliveredInItsNetwork() throws {
+    var rig = try overlayRig()
     let inner = udpFrame(dst: macA, src: macB, from: IPv4Address(10, 0, 0, 2), to: IPv4Address(10, 0, 0, 1), sport: 99, length: 300)
     rig.ports[1].inject(vxlanFrame(inner))
     rig.ports[1].inject(vxlanFrame(inner, udpChecksum: true))      // a non-zero checksum that verifies is fine too
@@ -202,8 +196,8 @@ func drops(_ rig: borrowing Rig, _ node: NodeID, _ r: DropReason) -> UInt64 { ri
     #expect(c[0] == 2 && c[1] == UInt64(2 * inner.count))
   }
 
-  @Test func everyBadOuterHeaderIsDroppedWithItsReason() {
-    var rig = overlayRig()
+  @Test func everyBadOuterHeaderIsDroppedWithItsReason() throws {
+    var rig = try overlayRig()
     let inner = frame(dst: macA, src: macB)
     let cases: [([UInt8], NodeID, DropReason)] = [
       (vxlanFrame(inner, from: IPv4Address(10, 9, 0, 77)), .vxlanInput, .vxlanNoTunnel),  // unknown VTEP
@@ -236,8 +230,8 @@ func drops(_ rig: borrowing Rig, _ node: NodeID, _ r: DropReason) -> UInt64 { ri
     #expect(rig.worker.pool.available == rig.worker.pool.capacity)
   }
 
-  @Test func frameFromATunnelNeverGoesIntoAnotherTunnel() {
-    var rig = overlayRig()
+  @Test func frameFromATunnelNeverGoesIntoAnotherTunnel() throws {
+    var rig = try overlayRig()
     rig.ports[1].inject(vxlanFrame(frame(dst: macD, src: macB), vni: 200))   // D is behind peer2
     rig.pump()
     #expect(rig.ports[1].drainCaptured().isEmpty)
@@ -247,7 +241,7 @@ func drops(_ rig: borrowing Rig, _ node: NodeID, _ r: DropReason) -> UInt64 { ri
 
 @Suite struct OverlayFloodTests {
   @Test func broadcastIsReplicatedToTheNetworksTunnelsOnly() throws {
-    var rig = overlayRig()
+    var rig = try overlayRig()
     let bcast = frame(dst: .broadcast, src: macE, fill: 7)          // VNI 200: local nobody else, tunnels 0 and 1
     rig.ports[3].inject(bcast)
     rig.pump()
@@ -267,8 +261,8 @@ func drops(_ rig: borrowing Rig, _ node: NodeID, _ r: DropReason) -> UInt64 { ri
     #expect(rig.worker.pool.available == rig.worker.pool.capacity)
   }
 
-  @Test func broadcastFromATunnelFloodsLocallyOnly() {
-    var rig = overlayRig()
+  @Test func broadcastFromATunnelFloodsLocallyOnly() throws {
+    var rig = try overlayRig()
     let b = frame(dst: .broadcast, src: macB, fill: 5)
     rig.ports[1].inject(vxlanFrame(b))
     rig.pump()
@@ -281,7 +275,7 @@ func drops(_ rig: borrowing Rig, _ node: NodeID, _ r: DropReason) -> UInt64 { ri
 
 @Suite struct ARPResponderTests {
   @Test func requestForAKnownPortIsAnsweredLocally() throws {
-    var rig = overlayRig()
+    var rig = try overlayRig()
     rig.ports[0].inject(arpFrame(src: macA, senderIP: IPv4Address(10, 0, 0, 1), targetIP: IPv4Address(10, 0, 0, 2)))
     rig.pump()
     #expect(rig.ports[1].drainCaptured().isEmpty)      // nothing crosses the overlay
@@ -291,8 +285,8 @@ func drops(_ rig: borrowing Rig, _ node: NodeID, _ r: DropReason) -> UInt64 { ri
                               targetIP: IPv4Address(10, 0, 0, 1)))
   }
 
-  @Test func unknownIPsProbesOfOwnAddressAndGratuitousARPAreSwitched() {
-    var rig = overlayRig()
+  @Test func unknownIPsProbesOfOwnAddressAndGratuitousARPAreSwitched() throws {
+    var rig = try overlayRig()
     let unknown = arpFrame(src: macA, senderIP: IPv4Address(10, 0, 0, 1), targetIP: IPv4Address(10, 0, 0, 77))
     let probe = arpFrame(src: macA, senderIP: IPv4Address(0), targetIP: IPv4Address(10, 0, 0, 1))
     let gratuitous = arpFrame(src: macA, senderIP: IPv4Address(10, 0, 0, 1), targetIP: IPv4Address(10, 0, 0, 1))
@@ -305,8 +299,8 @@ func drops(_ rig: borrowing Rig, _ node: NodeID, _ r: DropReason) -> UInt64 { ri
     }
   }
 
-  @Test func malformedARPFromAVMIsDropped() {
-    var rig = overlayRig()
+  @Test func malformedARPFromAVMIsDropped() throws {
+    var rig = try overlayRig()
     rig.ports[0].inject(frame(dst: .broadcast, src: macA, etherType: EtherType.arp, fill: 9))
     rig.pump()
     #expect(drops(rig, .arpResponder, .arpUnsupported) == 1)
@@ -316,18 +310,18 @@ func drops(_ rig: borrowing Rig, _ node: NodeID, _ r: DropReason) -> UInt64 { ri
 
 @Suite struct UnderlayARPTests {
   @Test func requestForTheTunnelIPIsAnsweredAndTheAskerReported() throws {
-    var rig = overlayRig()
+    var rig = try overlayRig()
     rig.ports[1].inject(arpFrame(src: peerMAC, senderIP: peerVTEP, targetIP: localVTEP))
     rig.pump()
     let reply = try #require(rig.ports[1].drainCaptured().first)
     #expect(reply == arpFrame(op: ARPHeader.reply, dst: peerMAC, src: underlayMAC, senderIP: localVTEP, targetMAC: peerMAC,
                               targetIP: peerVTEP))
     #expect(rig.worker.events.drain() == [EventRing.Event(kind: .neighbor, key: UInt64(peerVTEP.value), value: peerMAC.rawValue,
-                                                          interface: 1)])
+                                                          interface: UInt16(rig.index(of: "underlay")))])
   }
 
-  @Test func repliesAreReportedAndOtherARPIsNotForUs() {
-    var rig = overlayRig()
+  @Test func repliesAreReportedAndOtherARPIsNotForUs() throws {
+    var rig = try overlayRig()
     let m = MACAddress(2, 0, 0, 0, 1, 9)
     rig.ports[1].inject(arpFrame(op: ARPHeader.reply, dst: underlayMAC, src: m, senderIP: peer2VTEP, targetMAC: underlayMAC,
                                  targetIP: localVTEP))
@@ -343,7 +337,7 @@ func drops(_ rig: borrowing Rig, _ node: NodeID, _ r: DropReason) -> UInt64 { ri
   /// Every packet of one ICMP echo flow leaves with one outer source port: the hash reads
   /// the identifier, not the checksum or sequence number (issue 12).
   @Test func oneEchoFlowKeepsOneOuterSourcePort() throws {
-    var rig = overlayRig()
+    var rig = try overlayRig()
     var ports = Set<UInt16>()
     for seq in UInt16(1)...5 {
       rig.ports[0].inject(l4Frame(dst: macB, src: macA, from: IPv4Address(10, 0, 0, 1), to: IPv4Address(10, 0, 0, 2),

@@ -1,4 +1,6 @@
 import Buffers
+import Control
+import Fixtures
 import IO
 import Pipeline
 import Tables
@@ -10,20 +12,13 @@ import Wire
 let gw1 = MACAddress(0xfa, 0x16, 0x3e, 0xff, 1, 0), gw2 = MACAddress(0xfa, 0x16, 0x3e, 0xff, 2, 0)
 let vmA = MACAddress(0xfa, 0x16, 0x3e, 1, 0, 10), vmB = MACAddress(0xfa, 0x16, 0x3e, 2, 0, 10)
 
-/// Port 0: VM A 10.1.0.10 on subnet 1 (gateway 10.1.0.1), port 1: VM B 10.2.0.10 on subnet 2
+/// Port a: VM A 10.1.0.10 on subnet 1 (gateway 10.1.0.1), port b: VM B 10.2.0.10 on subnet 2
 /// (MTU 1400), one router.
-func routerRig() -> Rig {
-  let ports = (0..<2).map { _ in MemoryPort() }
-  var r = RoutingConfig()
-  r.addInterface(vrf: 0, domain: 1, address: IPv4Address(10, 1, 0, 1), prefixLength: 24, mac: gw1, mtu: 1500)
-  r.addInterface(vrf: 0, domain: 2, address: IPv4Address(10, 2, 0, 1), prefixLength: 24, mac: gw2, mtu: 1400)
-  r.neighbors = [(1, IPv4Address(10, 1, 0, 10), vmA, L2Value.local(0)), (2, IPv4Address(10, 2, 0, 10), vmB, L2Value.local(1))]
-  let snap = DataplaneSnapshot(generation: 1, ports: ports.map { .memory($0) },
-                               interfaces: [InterfaceInfo(domain: 1, portSecurity: true, mac: vmA),
-                                            InterfaceInfo(domain: 2, portSecurity: true, mac: vmB)],
-                               poll: [[0, 1]], domains: 2,
-                               l2: [(1, vmA, 0), (2, vmB, 1)] + r.gatewayL2Entries, routing: r)
-  return Rig(ports: ports, snapshot: snap)
+func routerRig() throws -> Rig {
+  try Rig([Make.network("n1", vni: 1, mtu: 1500), Make.network("n2", vni: 2, mtu: 1400), Make.router("r"),
+           Make.interface("r", "n1", IPv4Address(10, 1, 0, 1), 24, mac: gw1), Make.interface("r", "n2", IPv4Address(10, 2, 0, 1), 24, mac: gw2),
+           Make.port("a", on: "n1", mac: vmA, ips: [IPv4Address(10, 1, 0, 10)]), Make.port("b", on: "n2", mac: vmB, ips: [IPv4Address(10, 2, 0, 10)])],
+          names: ["a", "b"])
 }
 
 func routed(ttl: UInt8 = 64, to: IPv4Address = IPv4Address(10, 2, 0, 10), length: Int = 100, df: Bool = false,
@@ -42,7 +37,7 @@ func routed(ttl: UInt8 = 64, to: IPv4Address = IPv4Address(10, 2, 0, 10), length
 
 @Suite struct RoutingGraphTests {
   @Test func routedPacketGetsTTLMinusOneChecksumAndMACs() throws {
-    var rig = routerRig()
+    var rig = try routerRig()
     let f = routed()
     rig.ports[0].inject(f)
     rig.pump()
@@ -59,7 +54,7 @@ func routed(ttl: UInt8 = 64, to: IPv4Address = IPv4Address(10, 2, 0, 10), length
   }
 
   @Test func ttlExpiryGivesTimeExceededQuotingTheOriginal() throws {
-    var rig = routerRig()
+    var rig = try routerRig()
     let f = routed(ttl: 1)
     rig.ports[0].inject(f)
     rig.pump()
@@ -82,7 +77,7 @@ func routed(ttl: UInt8 = 64, to: IPv4Address = IPv4Address(10, 2, 0, 10), length
   }
 
   @Test func tooBigWithDFGetsFragmentationNeededWithTheMTU() throws {
-    var rig = routerRig()
+    var rig = try routerRig()
     rig.ports[0].inject(routed(length: 1414 + 14 - 14 + 1, df: true))      // IP length 1401 > 1400
     rig.ports[0].inject(routed(length: 1414, df: true))                     // IP length 1400: fits
     rig.ports[0].inject(routed(length: 1416, df: false))                    // too big, no DF: dropped
@@ -95,7 +90,7 @@ func routed(ttl: UInt8 = 64, to: IPv4Address = IPv4Address(10, 2, 0, 10), length
   }
 
   @Test func gatewayAnswersEchoAndNoRouteAnswersUnreachable() throws {
-    var rig = routerRig()
+    var rig = try routerRig()
     rig.ports[0].inject(routed(to: IPv4Address(10, 1, 0, 1), proto: IPProtocol.icmp))
     rig.ports[0].inject(routed(to: IPv4Address(10, 9, 9, 9)))
     rig.pump()
@@ -106,8 +101,8 @@ func routed(ttl: UInt8 = 64, to: IPv4Address = IPv4Address(10, 2, 0, 10), length
     #expect(drops(rig, .ip4Lookup, .ip4NoRoute) == 1)
   }
 
-  @Test func noErrorAboutAnErrorAndErrorsAreRateLimited() {
-    var rig = routerRig()
+  @Test func noErrorAboutAnErrorAndErrorsAreRateLimited() throws {
+    var rig = try routerRig()
     rig.ports[0].inject(routed(ttl: 1, proto: IPProtocol.icmp, icmpType: 3))
     rig.pump()
     #expect(rig.ports[0].drainCaptured().isEmpty)

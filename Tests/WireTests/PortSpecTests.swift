@@ -1,4 +1,4 @@
-import IO
+import Wire
 import Testing
 
 /// Port specs from operators and config files: malformed ones are refused with a message,
@@ -8,6 +8,10 @@ import Testing
     #expect(try PortSpec(parsing: "af-packet:tap0") == .afPacket(interface: "tap0"))
     #expect(try PortSpec(parsing: "dpdk:net_af_packet0,iface=ul0,qpairs=3") == .dpdk(name: "net_af_packet0", args: "iface=ul0,qpairs=3"))
     #expect(try PortSpec(parsing: "dpdk:net_null0") == .dpdk(name: "net_null0", args: ""))
+    #expect(try PortSpec(parsing: "null") == .null(name: ""))
+    #expect(try PortSpec(parsing: "null:vm1") == .null(name: "vm1"))
+    #expect(try PortSpec(parsing: "null:vm1").description == "null:vm1")
+    #expect(try PortSpec(parsing: "pcap:/tmp/x.pcap") == .pcapReplay(path: "/tmp/x.pcap"))
     #expect(try PortSpec(parsing: "dpdk:net_af_packet0,iface=ul0").hostResources == ["DPDK device net_af_packet0", "interface ul0"])
   }
 

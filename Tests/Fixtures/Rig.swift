@@ -1,0 +1,101 @@
+import Compiler
+import Control
+import IO
+import Pipeline
+import Tables
+import Wire
+
+/// "Requests in, packets out": a node built from control requests by the real compiler,
+/// its interfaces memory ports, one worker running the real graph on the test's thread.
+/// No root, no kernel, no DPDK: a fixture runs anywhere in milliseconds.
+///
+/// `ports[i]` is the memory port of `names[i]` (a local port id, "underlay" or "uplink"),
+/// in the order the test chose; the snapshot's own interface numbering is the compiler's
+/// (`index(of:)`).
+public struct Rig: ~Copyable {
+  public let names: [String]
+  public let ports: [MemoryPort]
+  public var worker: Worker
+  public private(set) var state: ControlState
+  public private(set) var node: NodeFacts
+  public private(set) var compiled: CompiledDataplane
+  /// Local ports whose interface is down (not open).
+  public var down: Set<String>
+  let qsbr = QSBR(workers: 1)
+  let tables: RCUBox<DataplaneSnapshot>
+
+  /// Compiles `requests` for `node` (every local port open unless in `down`) and starts a
+  /// worker on it. `names` lists the interfaces the test talks to; each gets a memory port.
+  public init(_ requests: [ControlRequest], node: NodeFacts = .testNode, names: [String], down: Set<String> = [],
+              poolSize: Int = 1024, sessions: SessionTable? = nil) throws {
+    let state = try ControlState(requests: requests)
+    let compiled = try Self.compile(state, node, down, previous: IndexAssignment(), generation: 1)
+    let ports = names.map { _ in MemoryPort() }
+    self.names = names
+    self.ports = ports
+    self.down = down
+    self.state = state
+    self.node = node
+    self.compiled = compiled
+    let snap = Self.bind(compiled, names: names, ports: ports)
+    tables = RCUBox(snap, qsbr: qsbr, retire: DataplaneSnapshot.retire)
+    worker = Worker(index: 0, tables: tables, maxPorts: 64, poolSize: poolSize, sessions: sessions)
+    qsbr.online(worker: 0)
+  }
+
+  static func compile(_ s: ControlState, _ node: NodeFacts, _ down: Set<String>, previous: IndexAssignment,
+                      generation: UInt64) throws(ControlError) -> CompiledDataplane {
+    var node = node
+    node.openAttachments = Set(s.ports.values.compactMap { p in
+      guard case .local(let text) = p.location, !down.contains(p.id) else { return nil }
+      return text
+    })
+    return try DataplaneCompiler.compile(s, node: node, previous: previous, generation: generation)
+  }
+
+  static func bind(_ c: CompiledDataplane, names: [String], ports: [MemoryPort]) -> DataplaneSnapshot {
+    c.snapshot { i in
+      guard let k = names.firstIndex(of: i.key.portName) else {
+        fatalError("fixture: interface '\(i.key.portName)' has no memory port; name it in `names`")
+      }
+      return .memory(ports[k])
+    }
+  }
+
+  /// The memory port of `name`.
+  public func port(_ name: String) -> MemoryPort { ports[names.firstIndex(of: name)!] }
+
+  /// The snapshot interface index of `name` ("underlay", "uplink" or a port id).
+  public func index(of name: String) -> Int {
+    let key: InterfaceKey = name == "underlay" ? .underlay : name == "uplink" ? .uplink : .port(name)
+    return compiled.index(of: key)!
+  }
+
+  /// Polls until no port has input left.
+  public mutating func pump() { while worker.poll() > 0 {} }
+
+  /// Commits more requests (and node changes) and publishes the recompiled snapshot, keeping
+  /// the numbering as gannetd does.
+  public mutating func apply(_ requests: [ControlRequest] = [], node change: (inout NodeFacts) -> Void = { _ in }) throws {
+    for r in requests { state = try state.applying(r) }
+    change(&node)
+    compiled = try Self.compile(state, node, down, previous: compiled.assignment, generation: compiled.generation + 1)
+    let snap = Self.bind(compiled, names: names, ports: ports)
+    // `update` waits for a grace period and the worker polls on this same thread: it goes
+    // offline around the update.
+    qsbr.offline(worker: 0)
+    tables.update { _ in snap }
+    qsbr.online(worker: 0)
+  }
+
+  deinit {
+    qsbr.offline(worker: 0)
+    worker.destroy()
+    for p in ports { p.close() }
+  }
+}
+
+extension NodeFacts {
+  /// A compute node without underlay or uplink (tests add what they need).
+  public static let testNode = NodeFacts(tunnelIP: IPv4Address(10, 9, 0, 1), dvrHostMAC: MACAddress(0xfa, 0x16, 0x3f, 0, 0, 1))
+}

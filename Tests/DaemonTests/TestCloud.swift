@@ -13,7 +13,7 @@ final class TestCloud: @unchecked Sendable {
   let host: String
   let dir: String
   var socket: String { "\(dir)/gannetd.sock" }
-  var stateFile: String { "\(dir)/state.json" }
+  let stateFile: String
   var configFile: String { "\(dir)/gannetd.json" }
   private(set) var vms: [String: (ns: String, hostIf: String)] = [:]
   private var daemon: Process?
@@ -27,13 +27,14 @@ final class TestCloud: @unchecked Sendable {
   /// `uplink`: gannetd attaches `up0` of the host namespace as its external-network port.
   /// `extraConfig`: more config fields, e.g. `"nat": {…}`.
   init(dpdk: Bool = false, workers: Int = 1, tunnelIP: String = "192.0.2.11", underlay: Bool = false, role: String = "compute",
-       dvrMAC: String = "fa:16:3f:00:00:11", uplink: Bool = false, extraConfig: String = "") throws {
+       dvrMAC: String = "fa:16:3f:00:00:11", uplink: Bool = false, extraConfig: String = "", stateDirectory: String? = nil) throws {
     self.dpdk = dpdk
     self.workers = workers
     self.tunnelIP = tunnelIP
     host = "gnH\(tag)"
     dir = FileManager.default.temporaryDirectory.appendingPathComponent("gannet-\(tag)").path
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    stateFile = "\(dir)/\(stateDirectory.map { $0 + "/" } ?? "")state.json"
     try sh(["ip", "netns", "add", host])
     try sh(["ip", "-n", host, "link", "set", "lo", "up"])
     // The underlay needs a TX queue per worker plus one for the control thread's ARP.

@@ -95,12 +95,12 @@ let package = Package(
       swiftSettings: swiftSettings),
 
     // ---- tests and benchmarks ---------------------------------------------------------
-    .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: swiftSettings),
+    .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"], swiftSettings: swiftSettings),
     .testTarget(name: "TablesTests", dependencies: ["Tables", "Wire"], swiftSettings: swiftSettings),
     // "Requests in, packets out": nodes compiled from control requests on memory ports.
     .target(name: "Fixtures", dependencies: ["Compiler", "Control", "Pipeline", "IO", "Tables", "Wire"], path: "Tests/Fixtures",
             swiftSettings: swiftSettings),
-    .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "IO", "Buffers", "Wire", "Tables", "Fixtures", "Compiler", "Control"],
+    .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "IO", "Buffers", "Wire", "Tables", "Fixtures", "Compiler", "Control", "TestSupport"],
                 swiftSettings: swiftSettings),
     .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
     .testTarget(name: "IOTests", dependencies: ["IO", "Buffers", "Wire", "TestSupport"], swiftSettings: swiftSettings),
@@ -120,7 +120,7 @@ let package = Package(
 // (libFuzzer brings it), so they build only with `-sanitize=fuzzer`.
 if Context.environment["GANNET_FUZZ"] != nil {
   let fuzz: [(String, [String])] = [
-    ("fuzz-frames", ["Compiler", "Control", "Pipeline", "IO", "Buffers", "Tables", "Wire"]),
+    ("fuzz-frames", ["Fixtures", "Compiler", "Control", "Pipeline", "IO", "Buffers", "Tables", "Wire"]),
     ("fuzz-control", ["Control", "Wire"]),
     ("fuzz-state", ["Control", "NodeConfig"]),
     ("fuzz-config", ["NodeConfig"]),

@@ -27,7 +27,7 @@ awk '
   /^[0-9a-f]+ <.*>:$/ {
     flush()
     name = $0; sub(/^[0-9a-f]+ </, "", name); sub(/>:$/, "", name); hot = 0; bad = ""
-    if (name ~ /Worker\.poll\(\)|Graph\.(run|dispatch|scatter)\(|\.process\(_:|Port\.(rx\(into:|tx\(_:count:releaser:)|BufferReleaser\.release\(/) hot = 1
+    if (name ~ /Worker\.poll\(\)|Graph\.(run|dispatch|scatter)\(|GraphNodes\.dispatch\(|\.process\(_:|Port\.(rx\(into:|tx\(_:count:releaser:)|BufferReleaser\.release\(/) hot = 1
     next
   }
   /rdtsc/ { hot = 1 }

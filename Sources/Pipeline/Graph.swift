@@ -89,27 +89,10 @@ public struct Graph {
   public let frames: UnsafeMutablePointer<PacketVector>
   public let counters: NodeCounters
   public let tunnelCounters: TunnelCounters
-  public var ethernetInput = EthernetInput()
-  public var underlayARP = UnderlayARP()
-  public var vxlanInput = VXLANInput()
-  public var externalInput = ExternalInput()
-  public var externalARP = ExternalARP()
-  public var fipDNAT = FIPDNAT()
-  public var snatOut2In = SNATOut2In()
-  public var ip4External = IP4External()
-  public var fipSNAT = FIPSNAT()
-  public var snatIn2Out = SNATIn2Out()
-  public var l2Input = L2Input()
-  public var arpResponder = ARPResponder()
-  public var l2Forward = L2Forward()
-  public var ip4Input = IP4Input()
-  public var ip4Lookup = IP4Lookup()
-  public var ip4Local = IP4Local()
-  public var icmpError = ICMPError(tscHz: TSC.hz)
-  public var l2Flood = L2Flood()
-  public var vxlanEncap = VXLANEncap()
-  public var portOutput: PortOutput
-  public var errorDrop = ErrorDrop()
+  public var nodes: GraphNodes
+  /// Per node, a bit per successor a packet was seen to take (debug builds only; release
+  /// builds leave it zero). Checked against the declarations by the fixture tests.
+  public let observedEdges: UnsafeMutablePointer<UInt32>
 
   /// `maxPorts`: the most interfaces a snapshot may have (port-output stages per port).
   public init(maxPorts: Int) {
@@ -117,7 +100,9 @@ public struct Graph {
     for i in 0..<NodeID.count { (frames + i).initialize(to: .allocate()) }
     counters = NodeCounters()
     tunnelCounters = TunnelCounters()
-    portOutput = PortOutput(portCount: maxPorts)
+    nodes = GraphNodes(maxPorts: maxPorts)
+    observedEdges = .allocate(capacity: NodeID.count)
+    observedEdges.initialize(repeating: 0, count: NodeID.count)
   }
 
   /// Frees the vectors and counters. Control thread, after the worker stopped and every
@@ -127,8 +112,8 @@ public struct Graph {
     frames.deallocate()
     counters.destroy()
     tunnelCounters.destroy()
-    ip4Lookup.destroy()
-    portOutput.destroy()
+    nodes.destroy()
+    observedEdges.deallocate()
   }
 
   /// The vector that input nodes append received packets to.
@@ -148,37 +133,9 @@ public struct Graph {
     let slot = frames + Int(id.rawValue)
     var v = slot.pointee
     let n = v.count
-    switch id {
-    case .ethernetInput:
-      ethernetInput.process(&v, underlayPort: env.overlay.underlayPort, uplinkPort: env.external.uplinkPort, counters: counters)
-    case .externalInput: externalInput.process(&v, external: env.external, counters: counters)
-    case .externalARP: externalARP.process(&v, external: env.external, events: env.events, counters: counters)
-    case .fipDNAT: fipDNAT.process(&v, external: env.external, counters: counters)
-    case .snatOut2In: snatOut2In.process(&v, routing: env.routing, external: env.external, sessions: env.sessions, now: env.now,
-                                         counters: counters)
-    case .ip4External: ip4External.process(&v, routing: env.routing, external: env.external, counters: counters)
-    case .fipSNAT: fipSNAT.process(&v, external: env.external, counters: counters)
-    case .snatIn2Out:
-      snatIn2Out.process(&v, routing: env.routing, external: env.external, sessions: env.sessions, now: env.now, counters: counters)
-    case .underlayARP: underlayARP.process(&v, overlay: env.overlay, events: env.events, counters: counters)
-    case .vxlanInput:
-      vxlanInput.process(&v, overlay: env.overlay, routing: env.routing, tunnelCounters: tunnelCounters, counters: counters)
-    case .l2Input:
-      l2Input.process(&v, interfaces: env.interfaces, table: env.l2, events: env.events, generation: env.generation, counters: counters)
-    case .arpResponder: arpResponder.process(&v, overlay: env.overlay, counters: counters)
-    case .l2Forward:
-      l2Forward.process(&v, table: env.l2, portCount: env.portCount, underlayPort: env.overlay.underlayPort, counters: counters)
-    case .ip4Input: ip4Input.process(&v, routing: env.routing, counters: counters)
-    case .ip4Lookup: ip4Lookup.process(&v, routing: env.routing, counters: counters)
-    case .ip4Local: ip4Local.process(&v, routing: env.routing, counters: counters)
-    case .icmpError: icmpError.process(&v, env: env, counters: counters)
-    case .l2Flood: l2Flood.process(&v, env: env, counters: counters)
-    case .vxlanEncap: vxlanEncap.process(&v, overlay: env.overlay, tunnelCounters: tunnelCounters, counters: counters)
-    case .portOutput: portOutput.process(&v, ports: env.ports, portCount: env.portCount, releaser: env.releaser, queue: env.queue)
-    case .errorDrop: errorDrop.process(&v, releaser: env.releaser)
-    }
+    nodes.dispatch(id, &v, env, counters: counters, tunnelCounters: tunnelCounters)
     if v.count > 0 {
-      scatter(v, from: slot)
+      scatter(v, from: slot, id: id)
     } else {
       slot.pointee.count = 0
     }
@@ -187,8 +144,11 @@ public struct Graph {
 
   /// Moves the packets of `v` (the vector at `slot`) to the vectors of their next nodes.
   @inlinable
-  func scatter(_ v: PacketVector, from slot: UnsafeMutablePointer<PacketVector>) {
+  func scatter(_ v: PacketVector, from slot: UnsafeMutablePointer<PacketVector>, id: NodeID) {
     let n = v.count
+    #if DEBUG
+    for i in 0..<n { observedEdges[Int(id.rawValue)] |= 1 << UInt32(v.next[i]) }
+    #endif
     let target = v.next[0]
     var same = true
     for i in 1..<n where v.next[i] != target { same = false; break }

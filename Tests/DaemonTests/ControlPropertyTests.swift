@@ -92,13 +92,9 @@ struct ControlPropertyTests {
   /// A deterministic generator (SplitMix64), so a seed replays a failure.
   struct Rng {
     var s: UInt64
-    mutating func next() -> UInt64 {
-      s &+= 0x9e37_79b9_7f4a_7c15
-      var z = s
-      z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-      z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-      return z ^ (z >> 31)
-    }
+    private lazy var g = SplitMix64(seed: s)
+    init(s: UInt64) { self.s = s }
+    mutating func next() -> UInt64 { g.next() }
     mutating func pick<T>(_ xs: [T]) -> T { xs[Int(next() % UInt64(xs.count))] }
   }
 

@@ -88,7 +88,33 @@ public struct Rig: ~Copyable {
     qsbr.online(worker: 0)
   }
 
+  /// Edges packets took that their node does not declare (`GraphNode.next`; error-drop is
+  /// implied by declared drops), as "from -> to". Recorded by debug builds only.
+  public var undeclaredEdges: [String] { Self.undeclaredEdges(worker.graph) }
+
+  /// Drops counted for a reason their node does not declare (`GraphNode.drops`), as "node: reason".
+  public var undeclaredDrops: [String] {
+    worker.graph.counters.allDrops().compactMap { node, reason, _ in
+      GraphNodes.declarations[Int(node.rawValue)].drops.contains(reason) ? nil : "\(node): \(reason.name)"
+    }
+  }
+
+  public static func undeclaredEdges(_ g: Graph) -> [String] {
+    var out: [String] = []
+    for from in NodeID.allCases {
+      let d = GraphNodes.declarations[Int(from.rawValue)]
+      let allowed = Set(d.next + (d.drops.isEmpty ? [] : [.errorDrop]))
+      for to in NodeID.allCases where g.observedEdges[Int(from.rawValue)] & (1 << UInt32(to.rawValue)) != 0 && !allowed.contains(to) {
+        out.append("\(from) -> \(to)")
+      }
+    }
+    return out
+  }
+
   deinit {
+    // Every fixture checks the graph's declarations against what its packets did.
+    let edges = undeclaredEdges, drops = undeclaredDrops
+    precondition(edges.isEmpty && drops.isEmpty, "graph declarations violated: \(edges + drops)")
     qsbr.offline(worker: 0)
     worker.destroy()
     for p in ports { p.close() }

@@ -41,3 +41,8 @@ public struct ARPResponder {
     }
   }
 }
+
+extension ARPResponder: GraphNode {
+  public static let next: [NodeID] = [.l2Forward, .portOutput]
+  public static let drops: [DropReason] = DropReason.arpErrors
+}

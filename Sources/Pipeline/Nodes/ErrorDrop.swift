@@ -1,3 +1,4 @@
+import Wire
 import Buffers
 
 /// `error-drop`: releases the buffers of dropped packets. The node that decided a drop
@@ -12,4 +13,9 @@ public struct ErrorDrop {
     releaser.release(v.packets, count: v.count)
     v.count = 0
   }
+}
+
+extension ErrorDrop: GraphNode {
+  public static let next: [NodeID] = []
+  public static let drops: [DropReason] = []
 }

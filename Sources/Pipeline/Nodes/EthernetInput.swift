@@ -42,3 +42,8 @@ public struct EthernetInput {
     }
   }
 }
+
+extension EthernetInput: GraphNode {
+  public static let next: [NodeID] = [.underlayARP, .vxlanInput, .externalInput, .l2Input]
+  public static let drops: [DropReason] = DropReason.ethernetErrors + [.l2SourceMulticast, .underlayUnsupported]
+}

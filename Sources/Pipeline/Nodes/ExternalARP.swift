@@ -49,3 +49,8 @@ public struct ExternalARP {
     }
   }
 }
+
+extension ExternalARP: GraphNode {
+  public static let next: [NodeID] = [.portOutput]
+  public static let drops: [DropReason] = DropReason.arpErrors + [.arpConsumed, .externalNotForUs]
+}

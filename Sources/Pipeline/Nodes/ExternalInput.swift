@@ -41,3 +41,8 @@ public struct ExternalInput {
     }
   }
 }
+
+extension ExternalInput: GraphNode {
+  public static let next: [NodeID] = [.externalARP, .fipDNAT, .snatOut2In]
+  public static let drops: [DropReason] = DropReason.ipv4Errors + [.externalNotForUs, .externalUnsupported]
+}

@@ -58,3 +58,8 @@ public struct FIPDNAT {
     }
   }
 }
+
+extension FIPDNAT: GraphNode {
+  public static let next: [NodeID] = [.ip4Lookup, .icmpError]
+  public static let drops: [DropReason] = DropReason.natErrors + DropReason.tooBig + [.natTTLExpired]
+}

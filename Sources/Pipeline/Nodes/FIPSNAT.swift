@@ -55,3 +55,8 @@ public struct FIPSNAT {
     NATRewrite.rewrite(ip, l4: l4, .source, address: fip.address, port: nil)
   }
 }
+
+extension FIPSNAT: GraphNode {
+  public static let next: [NodeID] = [.portOutput]
+  public static let drops: [DropReason] = DropReason.natErrors + [.externalNextHopUnresolved]
+}

@@ -146,3 +146,8 @@ extension PacketVector {
                                           mtu: UInt16(truncatingIfNeeded: mtu)))
   }
 }
+
+extension ICMPError: GraphNode {
+  public static let next: [NodeID] = [.portOutput]
+  public static let drops: [DropReason] = [.icmpErrorSuppressed, .icmpErrorNoSource, .icmpErrorRateLimited, .icmpErrorNoHeadroom]
+}

@@ -66,3 +66,8 @@ public struct IP4External {
     }
   }
 }
+
+extension IP4External: GraphNode {
+  public static let next: [NodeID] = [.fipSNAT, .snatIn2Out, .icmpError, .vxlanEncap]
+  public static let drops: [DropReason] = DropReason.tooBig + [.snatNoGateway]
+}

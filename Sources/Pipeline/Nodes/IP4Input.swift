@@ -38,3 +38,8 @@ public struct IP4Input {
     }
   }
 }
+
+extension IP4Input: GraphNode {
+  public static let next: [NodeID] = [.ip4Lookup, .ip4Local, .icmpError]
+  public static let drops: [DropReason] = DropReason.ipv4Errors + [.ip4UnsupportedEtherType, .ip4TTLExpired]
+}

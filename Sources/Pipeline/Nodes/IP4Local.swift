@@ -46,3 +46,8 @@ public struct IP4Local {
     }
   }
 }
+
+extension IP4Local: GraphNode {
+  public static let next: [NodeID] = [.portOutput]
+  public static let drops: [DropReason] = [.ip4LocalUnsupported, .icmpTooShort]
+}

@@ -87,3 +87,8 @@ public struct IP4Lookup {
   }
 
 }
+
+extension IP4Lookup: GraphNode {
+  public static let next: [NodeID] = [.ip4External, .icmpError, .vxlanEncap, .portOutput]
+  public static let drops: [DropReason] = DropReason.tooBig + [.ip4NoRoute, .ip4NeighborUnknown]
+}

@@ -93,3 +93,8 @@ public struct L2Flood {
     _ = env.ports[port].tx(&p, count: 1, releaser: env.releaser, queue: env.queue)
   }
 }
+
+extension L2Flood: GraphNode {
+  public static let next: [NodeID] = []
+  public static let drops: [DropReason] = [.l2FloodNoMembers, .l2FloodNoBuffer, .vxlanMTUExceeded, .vxlanNextHopUnresolved, .vxlanNoHeadroom]
+}

@@ -69,3 +69,8 @@ public struct L2Forward {
     }
   }
 }
+
+extension L2Forward: GraphNode {
+  public static let next: [NodeID] = [.ip4Input, .snatIn2Out, .l2Flood, .vxlanEncap, .portOutput]
+  public static let drops: [DropReason] = [.l2NoOutputPort, .l2Hairpin, .l2RemoteUnreachable, .l2TunnelToTunnel, .ip4RoutedFromTunnel]
+}

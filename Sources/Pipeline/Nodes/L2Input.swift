@@ -49,3 +49,8 @@ public struct L2Input {
     }
   }
 }
+
+extension L2Input: GraphNode {
+  public static let next: [NodeID] = [.arpResponder, .l2Forward]
+  public static let drops: [DropReason] = [.l2InterfaceUnattached, .l2SourceSpoofed]
+}

@@ -1,3 +1,4 @@
+import Wire
 import Buffers
 import IO
 
@@ -47,4 +48,9 @@ public struct PortOutput {
     }
     v.count = 0
   }
+}
+
+extension PortOutput: GraphNode {
+  public static let next: [NodeID] = []
+  public static let drops: [DropReason] = []
 }

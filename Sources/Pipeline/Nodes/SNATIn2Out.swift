@@ -117,3 +117,8 @@ public struct SNATIn2Out {
     NATRewrite.rewrite(ip, l4: l4, .source, address: gw.externalIP, port: nil)
   }
 }
+
+extension SNATIn2Out: GraphNode {
+  public static let next: [NodeID] = [.portOutput]
+  public static let drops: [DropReason] = DropReason.ipv4Errors + DropReason.natErrors + [.ip4UnsupportedEtherType, .snatNoGateway, .externalNextHopUnresolved, .snatFragment, .snatPortsExhausted, .snatTableFull]
+}

@@ -87,3 +87,8 @@ public struct SNATOut2In {
     }
   }
 }
+
+extension SNATOut2In: GraphNode {
+  public static let next: [NodeID] = [.ip4Lookup, .icmpError, .portOutput]
+  public static let drops: [DropReason] = DropReason.natErrors + DropReason.tooBig + [.natTTLExpired, .snatNoSession, .snatFragment]
+}

@@ -47,3 +47,8 @@ public struct UnderlayARP {
     }
   }
 }
+
+extension UnderlayARP: GraphNode {
+  public static let next: [NodeID] = [.portOutput]
+  public static let drops: [DropReason] = DropReason.arpErrors + [.arpConsumed, .underlayNotForUs]
+}

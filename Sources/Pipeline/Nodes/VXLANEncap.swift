@@ -82,3 +82,8 @@ public struct VXLANEncap {
     return (h ^ (h >> 29)) &* 0x9e37_79b9_7f4a_7c15
   }
 }
+
+extension VXLANEncap: GraphNode {
+  public static let next: [NodeID] = [.portOutput]
+  public static let drops: [DropReason] = [.vxlanMTUExceeded, .vxlanNextHopUnresolved, .vxlanNoHeadroom]
+}

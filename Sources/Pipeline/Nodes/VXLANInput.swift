@@ -85,3 +85,8 @@ public struct VXLANInput {
     if runPackets > 0 { tunnelCounters.rx(runTunnel, packets: runPackets, bytes: runBytes) }
   }
 }
+
+extension VXLANInput: GraphNode {
+  public static let next: [NodeID] = [.l2Forward]
+  public static let drops: [DropReason] = DropReason.ipv4Errors + [.udpTooShort, .udpBadLength, .vxlanTooShort, .vxlanBadFlags, .vxlanNoTunnel, .vxlanFragment, .vxlanInnerTooShort, .vxlanBadUDPChecksum, .underlayNotForUs, .underlayUnsupported, .l2SourceMulticast]
+}

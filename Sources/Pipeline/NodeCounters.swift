@@ -1,63 +1,6 @@
 import Buffers
 import Wire
 
-/// Every node of the graph. The raw value is the node's index in per-node arrays and the
-/// order in which the runner visits nodes: a node's successors have larger raw values
-/// (the graph is a DAG in this order). Names are the kebab-case strings that the CLI,
-/// metrics and traces share; never rename one.
-public enum NodeID: UInt16, CaseIterable, Sendable, CustomStringConvertible {
-  case ethernetInput = 0
-  case underlayARP = 1
-  case vxlanInput = 2
-  case externalInput = 3
-  case externalARP = 4
-  case l2Input = 5
-  case arpResponder = 6
-  case l2Forward = 7
-  case ip4Input = 8
-  case fipDNAT = 9
-  case snatOut2In = 10
-  case ip4Lookup = 11
-  case ip4Local = 12
-  case ip4External = 13
-  case fipSNAT = 14
-  case snatIn2Out = 15
-  case icmpError = 16
-  case l2Flood = 17
-  case vxlanEncap = 18
-  case portOutput = 19
-  case errorDrop = 20
-
-  public static let count = allCases.count
-
-  public var name: String {
-    switch self {
-    case .ethernetInput: "ethernet-input"
-    case .underlayARP: "underlay-arp"
-    case .vxlanInput: "vxlan-input"
-    case .arpResponder: "arp-responder"
-    case .vxlanEncap: "vxlan-encap"
-    case .ip4Input: "ip4-input"
-    case .externalInput: "external-input"
-    case .externalARP: "external-arp"
-    case .fipDNAT: "fip-dnat"
-    case .snatOut2In: "snat-out2in"
-    case .ip4External: "ip4-external"
-    case .fipSNAT: "fip-snat"
-    case .snatIn2Out: "snat-in2out"
-    case .ip4Lookup: "ip4-lookup"
-    case .ip4Local: "ip4-local"
-    case .icmpError: "icmp-error"
-    case .l2Input: "l2-input"
-    case .l2Forward: "l2-forward"
-    case .l2Flood: "l2-flood"
-    case .portOutput: "port-output"
-    case .errorDrop: "error-drop"
-    }
-  }
-  public var description: String { name }
-}
-
 /// Counters of every node on one worker. Index layout: per node a block of
 /// `stride` counters: 0 vectors (calls), 1 packets, 2 cycles (TSC), 3 + r: drops with
 /// `DropReason(rawValue: r)`.

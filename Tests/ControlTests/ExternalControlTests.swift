@@ -24,8 +24,7 @@ private let base = [
     #expect(s.routers["r1"]?.gateway?.portLow == 40000 && s.routers["r1"]?.gateway?.portHigh == 40099)
     s = try state([#""fip.create", "args": {"ip": "203.0.113.20", "port": "a1"}"#], to: s)
     #expect(s.floatingIPs["203.0.113.20"] == FloatingIP(address: IPv4Address(203, 0, 113, 20), port: "a1", fixedIP: IPv4Address(10, 1, 0, 10)))
-    let before = s
-    // Each refused with its reason, nothing changed.
+    // Each refused with its reason.
     let refused: [(String, String)] = [
       (#""fip.create", "args": {"ip": "203.0.113.10"}"#, "conflict"),                                         // the external IP
       (#""fip.create", "args": {"ip": "203.0.113.20"}"#, "exists"),
@@ -48,7 +47,12 @@ private let base = [
         Issue.record("\(error)")
       }
     }
-    #expect(s == before)
+    // The "in-use" refusals were for the floating IP and nothing else: once it is
+    // disassociated, each of them is accepted.
+    let free = try state([#""fip.disassociate", "args": {"ip": "203.0.113.20"}"#], to: s)
+    for (line, code) in refused where code == "in-use" {
+      do { _ = try state([line], to: free) } catch { Issue.record("still refused without the floating IP: \(line): \(error)") }
+    }
     // Disassociate, then everything above that was in use may go.
     s = try state([#""fip.disassociate", "args": {"ip": "203.0.113.20"}"#, #""router.gateway.clear", "args": {"router": "r1"}"#,
                    #""fip.delete", "args": {"ip": "203.0.113.20"}"#], to: s)

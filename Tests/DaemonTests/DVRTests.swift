@@ -138,7 +138,7 @@ struct DVRTests {
     try pinger.run()
     for k in 0..<5 {
       try c.n1.ctl("router route-add r1 --prefix 10.\(60 + k).0.0/16 --next-hop 10.3.0.20")
-      usleep(150_000)
+      usleep(150_000)   // pacing of the churn while the ping runs, not a wait for a condition
       try c.n1.ctl("router route-delete r1 --prefix 10.\(60 + k).0.0/16")
     }
     try c.n1.ctl("router route-add r1 --prefix 10.70.0.0/16 --next-hop 10.3.0.20")

@@ -195,7 +195,9 @@ struct NorthSouthTests {
       """]
     try echo.run()
     defer { if echo.isRunning { echo.terminate() } }
-    usleep(500_000)
+    try waitFor("the echo server to listen", seconds: 10) {
+      try sh(["ip", "netns", "exec", c.internet, "ss", "-ltnH", "sport = :9000"]).out.contains("9000")
+    }
     let r = try sh(["timeout", "-s", "KILL", "30", "ip", "netns", "exec", c.ns("b1"), "python3", "-c", """
       import socket, json
       socks, connect, echo = [], [], []
@@ -219,8 +221,10 @@ struct NorthSouthTests {
     // Move the floating IP to c2 on n2 while the internet pings it: n2 announces it with
     // gratuitous ARP, the upstream follows, and c2 answers.
     for node in [c.n1, c.n2, c.nn] { try node.ctl("fip associate 203.0.113.20 --port c2") }
-    usleep(500_000)
     let n2MAC = try TestCloud.mac(namespace: c.n2.host, interface: "up0")
+    try waitFor("the upstream to learn the floating IP at n2 (gratuitous ARP)", seconds: 10) {
+      try sh(["ip", "-n", c.upstream, "neigh", "show", "203.0.113.20"]).out.contains(n2MAC)
+    }
     let atC2 = try c.n2.capture(on: "c2", filter: "icmp.type == 8", seconds: 3) { () throws in
       #expect(try TestCloud.ping(namespace: c.internet, "203.0.113.20"), "internet -> floating IP, now c2's")
     }

@@ -36,3 +36,15 @@ public func executable(_ name: String) -> String {
   }
   return dir.appendingPathComponent(name).path
 }
+
+/// Polls `condition` every 100 ms until it holds; throws naming `what` when `seconds` pass
+/// first. For end-to-end tests: wait for the state you need, never for a fixed time.
+public func waitFor(_ what: String, seconds: Double, _ condition: () throws -> Bool) throws {
+  let deadline = Date().addingTimeInterval(seconds)
+  while Date() < deadline {
+    if try condition() { return }
+    usleep(100_000)
+  }
+  if try condition() { return }
+  throw CommandError(description: "timed out after \(seconds) s waiting for \(what)")
+}

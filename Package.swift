@@ -69,6 +69,8 @@ let package = Package(
       swiftSettings: swiftSettings),
     .target(name: "Pipeline", dependencies: ["Wire", "Tables", "Buffers", "IO", "CDPDKShim"], swiftSettings: swiftSettings),
     .target(name: "Control", dependencies: ["Wire"], swiftSettings: swiftSettings),
+    // What gannetctl prints: the typed replies rendered as operators read them.
+    .target(name: "ControlText", dependencies: ["Control"], swiftSettings: swiftSettings),
     // The one compiler from the control state (Control's object model) to snapshot tables
     // (Pipeline's configs): pure, no I/O.
     .target(name: "Compiler", dependencies: ["Control", "Pipeline", "IO", "Tables", "Wire"], swiftSettings: swiftSettings),
@@ -83,7 +85,7 @@ let package = Package(
       swiftSettings: swiftSettings),
     .executableTarget(
       name: "gannetctl",
-      dependencies: ["Control", "Wire", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      dependencies: ["Control", "ControlText", "Wire", .product(name: "ArgumentParser", package: "swift-argument-parser")],
       swiftSettings: swiftSettings),
     .executableTarget(
       name: "gannet-bench",
@@ -105,7 +107,7 @@ let package = Package(
     .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
     .testTarget(name: "IOTests", dependencies: ["IO", "Buffers", "Wire", "TestSupport"], swiftSettings: swiftSettings),
     .testTarget(name: "CompilerTests", dependencies: ["Compiler", "Control", "Pipeline", "Wire"], swiftSettings: swiftSettings),
-    .testTarget(name: "ControlTests", dependencies: ["Control", "Wire"], swiftSettings: swiftSettings),
+    .testTarget(name: "ControlTests", dependencies: ["Control", "ControlText", "Wire"], swiftSettings: swiftSettings),
     .testTarget(name: "DaemonTests", dependencies: ["Control", "Wire", "TestSupport"], swiftSettings: swiftSettings),
     .executableTarget(
       name: "HotPathBenchmarks",

@@ -20,6 +20,15 @@ public struct ControlClient {
 
   /// Sends raw bytes as one request line (tests use it for malformed input).
   public func sendRaw(_ line: Data, timeoutSeconds: Int = 30) throws(ControlError) -> [String: Any] {
+    let body = try exchange(line, timeoutSeconds: timeoutSeconds)
+    guard let obj = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] else {
+      throw ControlError("io", "gannetd sent a reply that is not a JSON object")
+    }
+    return obj
+  }
+
+  /// Sends one request line and returns the reply line (without its newline).
+  public func exchange(_ line: Data, timeoutSeconds: Int = 30) throws(ControlError) -> Data {
     let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw ControlError("io", "socket: \(String(cString: strerror(errno)))") }
     defer { close(fd) }
@@ -45,11 +54,7 @@ public struct ControlClient {
       if n <= 0 { throw ControlError("io", "gannetd closed the connection without a reply") }
       reply.append(contentsOf: buf[0..<n])
     }
-    let body = reply.prefix(upTo: reply.firstIndex(of: 0x0a)!)
-    guard let obj = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] else {
-      throw ControlError("io", "gannetd sent a reply that is not a JSON object")
-    }
-    return obj
+    return reply.prefix(upTo: reply.firstIndex(of: 0x0a)!)
   }
 
   /// Sends a typed request; returns `result` on success, throws the daemon's error otherwise.
@@ -58,5 +63,22 @@ public struct ControlClient {
     if reply["ok"] as? Bool == true { return reply["result"] ?? [String: Any]() }
     let e = reply["error"] as? [String: Any]
     throw ControlError(e?["code"] as? String ?? "internal", e?["message"] as? String ?? "no message")
+  }
+
+  /// Sends a typed request and decodes its typed result; also returns the reply line as
+  /// received (for `--json`). Throws the daemon's error, or `io` when the reply is not a `R`.
+  public func call<R: Decodable>(_ r: ControlRequest, as: R.Type) throws(ControlError) -> (result: R, reply: Data) {
+    let line: Data
+    do { line = try JSONSerialization.data(withJSONObject: r.json(), options: [.sortedKeys]) } catch {
+      throw .bad("cannot encode request: \(error)")
+    }
+    let reply = try exchange(line)
+    let decoded: ControlReply<R>
+    do { decoded = try JSONDecoder().decode(ControlReply<R>.self, from: reply) } catch {
+      throw ControlError("io", "gannetd's reply does not match this gannetctl's protocol: \(error)")
+    }
+    if let e = decoded.error { throw ControlError(e.code, e.message) }
+    guard decoded.ok, let result = decoded.result else { throw ControlError("io", "gannetd's reply has no result") }
+    return (result, reply)
   }
 }

@@ -94,8 +94,7 @@ public enum ControlRequest: Equatable, Sendable {
     case "router.interface.add":
       let id = try a.identifier("router"), network = try a.identifier("network")
       let text = try a.string("address")
-      guard let (gw, length) = IPv4Prefix.addressAndLength(text), gw != IPv4Prefix(gw, length).address,
-            gw.value | ~IPv4Prefix.mask(length) != gw.value, gw.isUnicastHost
+      guard let (gw, length) = RouterInterface.gateway(text)
       else { throw .bad("\(op): field 'address': '\(text)' is not a gateway address with its subnet's length (10.1.0.1/24)") }
       r = .routerInterfaceAdd(router: id, RouterInterface(network: network, address: gw, prefixLength: length, mac: try a.mac("mac")))
     case "router.interface.remove":
@@ -118,8 +117,7 @@ public enum ControlRequest: Equatable, Sendable {
       var g = ExternalGateway(externalIP: ip, prefixLength: length, upstream: try ipv4(&a, "upstream", op: op), mac: try a.mac("mac"),
                               snatNode: try ipv4(&a, "snat_node", op: op))
       if let range = try a.optionalString("port_range") {
-        let parts = range.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 2, let lo = Int(parts[0]), let hi = Int(parts[1]) else {
+        guard let (lo, hi) = ExternalGateway.portRange(range) else {
           throw .bad("\(op): field 'port_range': '\(range)' is not LOW-HIGH (1024-65535)")
         }
         g.portLow = lo
@@ -293,5 +291,24 @@ public enum ControlRequest: Equatable, Sendable {
       return d
     case .show: return [:]
     }
+  }
+}
+
+extension RouterInterface {
+  /// Parses a gateway address with its subnet's length ("10.1.0.1/24"): a unicast host
+  /// address of that subnet. nil for anything else.
+  public static func gateway(_ text: String) -> (IPv4Address, Int)? {
+    guard let (gw, length) = IPv4Prefix.addressAndLength(text), gw != IPv4Prefix(gw, length).address,
+          gw.value | ~IPv4Prefix.mask(length) != gw.value, gw.isUnicastHost else { return nil }
+    return (gw, length)
+  }
+}
+
+extension ExternalGateway {
+  /// Parses "LOW-HIGH" (decimal; the range itself is checked when applied).
+  public static func portRange(_ text: String) -> (Int, Int)? {
+    let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+    guard parts.count == 2, let lo = Int(parts[0]), let hi = Int(parts[1]) else { return nil }
+    return (lo, hi)
   }
 }

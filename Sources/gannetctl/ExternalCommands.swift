@@ -1,5 +1,6 @@
 import ArgumentParser
 import Control
+import ControlText
 import Foundation
 import Wire
 
@@ -25,9 +26,14 @@ struct GatewayCommand: ParsableCommand {
     @Option(help: "Tunnel IP of the network node that does this router's SNAT.") var snatNode: IPv4Address
     @Option(help: "External ports SNAT may use, LOW-HIGH.") var portRange = "1024-65535"
     func run() throws {
-      try common.run(try request("router.gateway.set", ["router": id, "external_ip": externalIP, "upstream": upstream.description,
-                                                        "mac": mac.description, "snat_node": snatNode.description,
-                                                        "port_range": portRange]), render: done)
+      guard let (ip, length) = IPv4Prefix.addressAndLength(externalIP) else {
+        throw ValidationError("--external-ip: '\(externalIP)' is not an address with its subnet's length (203.0.113.10/24)")
+      }
+      guard let (low, high) = ExternalGateway.portRange(portRange) else {
+        throw ValidationError("--port-range: '\(portRange)' is not LOW-HIGH (1024-65535)")
+      }
+      try common.change(.routerGatewaySet(router: id, ExternalGateway(externalIP: ip, prefixLength: length, upstream: upstream, mac: mac,
+                                                                      snatNode: snatNode, portLow: low, portHigh: high)))
     }
   }
   struct Clear: ParsableCommand {
@@ -35,7 +41,7 @@ struct GatewayCommand: ParsableCommand {
                                                     discussion: "Example: gannetctl gateway clear r1")
     @OptionGroup var common: Common
     @Argument(help: "Router id.") var id: String
-    func run() throws { try common.run(try request("router.gateway.clear", ["router": id]), render: done) }
+    func run() throws { try common.change(.routerGatewayClear(router: id)) }
   }
   struct List: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -43,12 +49,7 @@ struct GatewayCommand: ParsableCommand {
       discussion: "Example: gannetctl gateway list")
     @OptionGroup var common: Common
     func run() throws {
-      try common.run(.show(.gateways)) { r in
-        table(r as? [[String: Any]] ?? [], [("router", "ROUTER"), ("external_ip", "EXTERNAL-IP"), ("upstream", "UPSTREAM"),
-                                            ("upstream_mac", "UPSTREAM-MAC"), ("snat_node", "SNAT-NODE"), ("snat_here", "SNAT-HERE"),
-                                            ("port_range", "PORTS"), ("sessions", "SESSIONS"), ("tcp_ports_in_use", "TCP-PORTS"),
-                                            ("udp_ports_in_use", "UDP-PORTS"), ("icmp_ids_in_use", "ICMP-IDS")])
-      }
+      try common.run(.show(.gateways), as: [GatewayRow].self, render: Render.gateways)
     }
   }
 }
@@ -67,12 +68,7 @@ struct FloatingIPCommand: ParsableCommand {
     @Argument(help: "The floating IP.") var ip: IPv4Address
     @Option(help: "Port to associate with.") var port: String?
     @Option(help: "Which fixed IP of the port (default: its first).") var fixedIP: IPv4Address?
-    func run() throws {
-      var a: [String: Any] = ["ip": ip.description]
-      if let port { a["port"] = port }
-      if let fixedIP { a["fixed_ip"] = fixedIP.description }
-      try common.run(try request("fip.create", a), render: done)
-    }
+    func run() throws { try common.change(.floatingIPCreate(FloatingIP(address: ip, port: port, fixedIP: fixedIP))) }
   }
   struct Associate: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -82,34 +78,27 @@ struct FloatingIPCommand: ParsableCommand {
     @Argument(help: "The floating IP.") var ip: IPv4Address
     @Option(help: "Port.") var port: String
     @Option(help: "Which fixed IP of the port (default: its first).") var fixedIP: IPv4Address?
-    func run() throws {
-      var a: [String: Any] = ["ip": ip.description, "port": port]
-      if let fixedIP { a["fixed_ip"] = fixedIP.description }
-      try common.run(try request("fip.associate", a), render: done)
-    }
+    func run() throws { try common.change(.floatingIPAssociate(address: ip, port: port, fixedIP: fixedIP)) }
   }
   struct Disassociate: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Disassociate a floating IP from its port.",
                                                     discussion: "Example: gannetctl fip disassociate 203.0.113.20")
     @OptionGroup var common: Common
     @Argument(help: "The floating IP.") var ip: IPv4Address
-    func run() throws { try common.run(try request("fip.disassociate", ["ip": ip.description]), render: done) }
+    func run() throws { try common.change(.floatingIPDisassociate(address: ip)) }
   }
   struct Delete: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Delete a floating IP.", discussion: "Example: gannetctl fip delete 203.0.113.20")
     @OptionGroup var common: Common
     @Argument(help: "The floating IP.") var ip: IPv4Address
-    func run() throws { try common.run(try request("fip.delete", ["ip": ip.description]), render: done) }
+    func run() throws { try common.change(.floatingIPDelete(address: ip)) }
   }
   struct List: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Floating IPs, their ports, and whether this node hosts them.",
                                                     discussion: "Example: gannetctl fip list")
     @OptionGroup var common: Common
     func run() throws {
-      try common.run(.show(.fips)) { r in
-        table(r as? [[String: Any]] ?? [], [("ip", "FLOATING-IP"), ("port", "PORT"), ("fixed_ip", "FIXED-IP"), ("router", "ROUTER"),
-                                            ("location", "LOCATION"), ("hosted_here", "HOSTED-HERE")])
-      }
+      try common.run(.show(.fips), as: [FloatingIPRow].self, render: Render.floatingIPs)
     }
   }
 }
@@ -128,33 +117,9 @@ struct SessionsCommand: ParsableCommand {
   @Option(help: "tcp, udp or icmp.") var proto: String?
   @Option(help: "At most this many rows.") var limit = 1000
   func run() throws {
-    var a: [String: Any] = ["limit": limit]
-    if let router { a["router"] = router }
-    if let insideIP { a["inside_ip"] = insideIP.description }
-    if let remoteIP { a["remote_ip"] = remoteIP.description }
-    if let externalIP { a["external_ip"] = externalIP.description }
-    if let proto { a["proto"] = proto }
-    try common.run(try request("show.sessions", a)) { r in sessionTable(r) }
+    if let proto, !["tcp", "udp", "icmp"].contains(proto) { throw ValidationError("--proto must be tcp, udp or icmp") }
+    guard (1...10_000_000).contains(limit) else { throw ValidationError("--limit must be 1…10000000") }
+    let f = SessionFilter(router: router, insideIP: insideIP, remoteIP: remoteIP, externalIP: externalIP, proto: proto, limit: limit)
+    try common.run(.showSessions(f), as: [SessionRow].self, render: Render.sessions)
   }
-}
-
-func sessionTable(_ r: Any) -> String {
-  table(r as? [[String: Any]] ?? [], [("router", "ROUTER"), ("proto", "PROTO"), ("inside", "INSIDE"), ("external", "EXTERNAL"),
-                                      ("remote", "REMOTE"), ("state", "STATE"), ("idle_s", "IDLE-S"), ("expires_in_s", "EXPIRES-S"),
-                                      ("packets_out", "PKTS-OUT"), ("packets_in", "PKTS-IN")])
-}
-
-func natSummary(_ r: Any) -> String {
-  let d = r as? [String: Any] ?? [:]
-  var out = ""
-  for k in ["capacity", "live", "created", "expired", "ports_exhausted", "table_full"] {
-    out += "\(k.padding(toLength: 22, withPad: " ", startingAt: 0))\(d[k] ?? 0)\n"
-  }
-  if let t = d["timeouts"] as? [String: Any] {
-    out += "timeouts              " + t.keys.sorted().map { "\($0)=\(t[$0]!)" }.joined(separator: " ") + "\n"
-  }
-  return out + "\n" + table(d["external_ips"] as? [[String: Any]] ?? [],
-                            [("external_ip", "EXTERNAL-IP"), ("sessions", "SESSIONS"), ("tcp_sessions", "TCP"), ("udp_sessions", "UDP"),
-                             ("icmp_sessions", "ICMP"), ("tcp_ports_in_use", "TCP-PORTS"), ("udp_ports_in_use", "UDP-PORTS"),
-                             ("icmp_ids_in_use", "ICMP-IDS")])
 }

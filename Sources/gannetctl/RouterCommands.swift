@@ -1,5 +1,6 @@
 import ArgumentParser
 import Control
+import ControlText
 import Foundation
 import Wire
 
@@ -17,13 +18,13 @@ struct RouterCommand: ParsableCommand {
     @OptionGroup var common: Common
     @Argument(help: "Router id.") var id: String
     @Option(help: "Owning tenant.") var tenant: String
-    func run() throws { try common.run(try request("router.create", ["id": id, "tenant": tenant]), render: done) }
+    func run() throws { try common.change(.routerCreate(id: id, tenant: tenant)) }
   }
   struct Delete: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Delete a router.", discussion: "Example: gannetctl router delete r1")
     @OptionGroup var common: Common
     @Argument(help: "Router id.") var id: String
-    func run() throws { try common.run(try request("router.delete", ["id": id]), render: done) }
+    func run() throws { try common.change(.routerDelete(id: id)) }
   }
   struct InterfaceAdd: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -35,8 +36,10 @@ struct RouterCommand: ParsableCommand {
     @Option(help: "Gateway IP and subnet length, e.g. 10.1.0.1/24.") var address: String
     @Option(help: "Gateway MAC (the same on every node).") var mac: MACAddress
     func run() throws {
-      try common.run(try request("router.interface.add", ["router": id, "network": network, "address": address,
-                                                          "mac": mac.description]), render: done)
+      guard let (gw, length) = RouterInterface.gateway(address) else {
+        throw ValidationError("--address: '\(address)' is not a gateway address with its subnet's length (10.1.0.1/24)")
+      }
+      try common.change(.routerInterfaceAdd(router: id, RouterInterface(network: network, address: gw, prefixLength: length, mac: mac)))
     }
   }
   struct InterfaceRemove: ParsableCommand {
@@ -46,7 +49,7 @@ struct RouterCommand: ParsableCommand {
     @OptionGroup var common: Common
     @Argument(help: "Router id.") var id: String
     @Option(help: "Network id.") var network: String
-    func run() throws { try common.run(try request("router.interface.remove", ["router": id, "network": network]), render: done) }
+    func run() throws { try common.change(.routerInterfaceRemove(router: id, network: network)) }
   }
   struct RouteAdd: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -54,11 +57,9 @@ struct RouterCommand: ParsableCommand {
       discussion: "Example: gannetctl router route-add r1 --prefix 10.9.0.0/16 --next-hop 10.1.0.254")
     @OptionGroup var common: Common
     @Argument(help: "Router id.") var id: String
-    @Option(help: "Destination prefix.") var prefix: String
+    @Option(help: "Destination prefix.") var prefix: IPv4Prefix
     @Option(help: "Next-hop IP.") var nextHop: IPv4Address
-    func run() throws {
-      try common.run(try request("router.route.add", ["router": id, "prefix": prefix, "next_hop": nextHop.description]), render: done)
-    }
+    func run() throws { try common.change(.routerRouteAdd(router: id, StaticRoute(prefix: prefix, nextHop: nextHop))) }
   }
   struct RouteDelete: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -66,18 +67,15 @@ struct RouterCommand: ParsableCommand {
       discussion: "Example: gannetctl router route-delete r1 --prefix 10.9.0.0/16")
     @OptionGroup var common: Common
     @Argument(help: "Router id.") var id: String
-    @Option(help: "Destination prefix.") var prefix: String
-    func run() throws { try common.run(try request("router.route.delete", ["router": id, "prefix": prefix]), render: done) }
+    @Option(help: "Destination prefix.") var prefix: IPv4Prefix
+    func run() throws { try common.change(.routerRouteDelete(router: id, prefix: prefix)) }
   }
   struct List: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List routers with their interfaces.",
                                                     discussion: "Example: gannetctl router list")
     @OptionGroup var common: Common
     func run() throws {
-      try common.run(.show(.routers)) { r in
-        table(r as? [[String: Any]] ?? [], [("id", "ROUTER"), ("tenant", "TENANT"), ("vrf", "VRF"), ("interfaces", "INTERFACES"),
-                                             ("routes", "STATIC-ROUTES")])
-      }
+      try common.run(.show(.routers), as: [RouterRow].self, render: Render.routers)
     }
   }
   struct ShowRoute: ParsableCommand {
@@ -87,10 +85,7 @@ struct RouterCommand: ParsableCommand {
     @OptionGroup var common: Common
     @Argument(help: "Router id (all routers when omitted).") var id: String?
     func run() throws {
-      try common.run(.show(.routes)) { r in
-        let rows = (r as? [[String: Any]] ?? []).filter { id == nil || $0["router"] as? String == id }
-        return table(rows, [("router", "ROUTER"), ("prefix", "PREFIX"), ("kind", "KIND"), ("via", "VIA"), ("network", "NETWORK")])
-      }
+      try common.run(.show(.routes), as: [RouteRow].self) { Render.routes($0, router: id) }
     }
   }
 }
@@ -107,14 +102,12 @@ struct ChassisCommand: ParsableCommand {
     @OptionGroup var common: Common
     @Option(help: "The node's tunnel IP.") var tunnelIP: IPv4Address
     @Option(help: "The node's DVR host MAC.") var dvrMAC: MACAddress
-    func run() throws {
-      try common.run(try request("chassis.set", ["tunnel_ip": tunnelIP.description, "dvr_mac": dvrMAC.description]), render: done)
-    }
+    func run() throws { try common.change(.chassisSet(Chassis(tunnelIP: tunnelIP, dvrMAC: dvrMAC))) }
   }
   struct Delete: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Forget a node.", discussion: "Example: gannetctl chassis delete --tunnel-ip 192.0.2.12")
     @OptionGroup var common: Common
     @Option(help: "The node's tunnel IP.") var tunnelIP: IPv4Address
-    func run() throws { try common.run(try request("chassis.delete", ["tunnel_ip": tunnelIP.description]), render: done) }
+    func run() throws { try common.change(.chassisDelete(tunnelIP: tunnelIP)) }
   }
 }

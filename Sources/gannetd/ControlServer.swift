@@ -184,8 +184,8 @@ final class ControlServer: @unchecked Sendable {
     flush(c, now: now)
   }
 
-  private func queue(_ c: Client, _ reply: [String: Any]) {
-    guard var data = try? JSONSerialization.data(withJSONObject: reply, options: [.sortedKeys]) else { return }
+  private func queue(_ c: Client, _ reply: Data) {
+    var data = reply
     data.append(0x0a)
     if c.sent == c.output.count { c.output = []; c.sent = 0 }
     c.output.append(contentsOf: data)
@@ -227,25 +227,28 @@ final class ControlServer: @unchecked Sendable {
     }
   }
 
-  /// One request in, one response out. Never throws: every failure is a coded error.
-  func handle(_ line: Data) -> [String: Any] {
+  /// One request in, one response out (the encoded reply line). Never throws: every failure
+  /// is a coded error.
+  func handle(_ line: Data) -> Data {
     do {
       let r = try ControlRequest.parse(line)
-      if case .show(let what) = r {
-        return ["version": ControlProtocol.version, "ok": true, "result": controller.show(what)]
-      }
-      if case .showSessions(let filter) = r {
-        return ["version": ControlProtocol.version, "ok": true, "result": try controller.showSessions(filter)]
-      }
+      if case .show(let what) = r { return encode(ControlReply(result: controller.show(what))) }
+      if case .showSessions(let filter) = r { return encode(ControlReply(result: ShowReply.sessions(try controller.showSessions(filter)))) }
       try controller.commit(r)
-      return ["version": ControlProtocol.version, "ok": true, "result": ["generation": controller.state.generation]]
+      return encode(ControlReply(result: ChangeReply(generation: controller.state.generation)))
     } catch {
       if error.code != "bad-request" && error.code != "unknown-op" { log.warning("request refused: \(error)") }
       return failure(error)
     }
   }
 
-  private func failure(_ e: ControlError) -> [String: Any] {
-    ["version": ControlProtocol.version, "ok": false, "error": ["code": e.code, "message": e.message]]
+  private func failure(_ e: ControlError) -> Data { encode(ControlReply<ChangeReply>(error: e)) }
+
+  private func encode(_ reply: some Encodable) -> Data {
+    let enc = JSONEncoder()
+    enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    do { return try enc.encode(reply) } catch {
+      return Data(#"{"error":{"code":"internal","message":"reply cannot be encoded"},"ok":false,"version":1}"#.utf8)
+    }
   }
 }

@@ -297,95 +297,93 @@ final class DataplaneController {
 
   // MARK: - show
 
-  func show(_ what: ControlRequest.ShowWhat) -> Any {
+  func show(_ what: ControlRequest.ShowWhat) -> ShowReply {
     switch what {
-    case .node: return showNode()
-    case .networks: return showNetworks()
-    case .ports: return showPorts()
-    case .fdb: return showFDB()
-    case .tunnels: return showTunnels()
-    case .routers: return showRouters()
-    case .routes: return showRoutes()
-    case .neighbors: return showNeighbors()
-    case .counters: return showCounters()
-    case .drops: return showDrops()
-    case .fips: return showFloatingIPs()
-    case .gateways: return showGateways()
-    case .nat: return showNAT()
-    case .state:
-      // Configuration only, exactly as persisted (sorted keys): two states can be diffed.
-      // Runtime state is in show counters, drops, fdb, gateways, nat, tunnels.
-      guard let data = try? Persistence.encode(state), let o = try? JSONSerialization.jsonObject(with: data) else { return [:] }
-      return o
+    case .node: .node(showNode())
+    case .networks: .networks(showNetworks())
+    case .ports: .ports(showPorts())
+    case .fdb: .fdb(showFDB())
+    case .tunnels: .tunnels(showTunnels())
+    case .routers: .routers(showRouters())
+    case .routes: .routes(showRoutes())
+    case .neighbors: .neighbors(showNeighbors())
+    case .counters: .counters(showCounters())
+    case .drops: .drops(showDrops())
+    case .fips: .fips(showFloatingIPs())
+    case .gateways: .gateways(showGateways())
+    case .nat: .nat(showNAT())
+    // Configuration only, exactly as persisted: two states can be diffed. Runtime state is
+    // in show counters, drops, fdb, gateways, nat, tunnels.
+    case .state: .state(state)
     }
   }
 
-  private func showRouters() -> [[String: Any]] {
+  private func showRouters() -> [RouterRow] {
     state.routers.keys.sorted().map { id in
       let r = state.routers[id]!
-      return ["id": id, "tenant": r.tenant, "vrf": assignment.vrfs[id] ?? -1,
-              "interfaces": r.interfaces.map { "\($0.network) \($0.address)/\($0.prefixLength) \($0.mac)" },
-              "routes": r.routes.count]
+      return RouterRow(id: id, tenant: r.tenant, vrf: assignment.vrfs[id] ?? -1,
+                       interfaces: r.interfaces.map { "\($0.network) \($0.address)/\($0.prefixLength) \($0.mac)" }, routes: r.routes.count)
     }
   }
 
   /// Every router's routing table: connected subnets and static routes, longest first.
-  private func showRoutes() -> [[String: Any]] {
-    var rows: [[String: Any]] = []
+  private func showRoutes() -> [RouteRow] {
+    var rows: [RouteRow] = []
     for id in state.routers.keys.sorted() {
       let r = state.routers[id]!
-      var entries: [(IPv4Prefix, [String: Any])] = r.interfaces.map {
-        ($0.subnet, ["router": id, "prefix": $0.subnet.description, "kind": "connected", "via": "-", "network": $0.network,
-                     "gateway": $0.address.description])
+      var entries: [(IPv4Prefix, RouteRow)] = r.interfaces.map {
+        ($0.subnet, RouteRow(router: id, prefix: $0.subnet.description, kind: "connected", via: "-", network: $0.network,
+                             gateway: $0.address.description))
       }
       for rt in r.routes {
         let net = r.interfaces.first { $0.subnet.contains(rt.nextHop) }?.network ?? "?"
-        entries.append((rt.prefix, ["router": id, "prefix": rt.prefix.description, "kind": "static", "via": rt.nextHop.description,
-                                    "network": net]))
+        entries.append((rt.prefix, RouteRow(router: id, prefix: rt.prefix.description, kind: "static", via: rt.nextHop.description, network: net)))
       }
       rows += entries.sorted { ($0.0.length, $0.0.address) > ($1.0.length, $1.0.address) }.map(\.1)
     }
     return rows
   }
 
-  private func showNeighbors() -> [[String: Any]] {
-    var rows: [[String: Any]] = []
+  private func showNeighbors() -> [NeighborRow] {
+    var rows: [NeighborRow] = []
     for p in state.ports.values.sorted(by: { $0.id < $1.id }) {
       guard let (r, _) = state.routerInterface(of: p.network) else { continue }
       for ip in p.fixedIPs {
-        rows.append(["router": r.id, "network": p.network, "ip": ip.description, "mac": p.mac.description, "port": p.id,
-                     "location": p.location.description])
+        rows.append(NeighborRow(router: r.id, network: p.network, ip: ip.description, mac: p.mac.description, port: p.id,
+                                location: p.location.description))
       }
     }
     return rows
   }
 
-  private func showNode() -> [String: Any] {
-    ["name": config.name, "role": config.role.rawValue, "tunnel_ip": config.tunnelIP.description,
-     "dvr_host_mac": config.dvrHostMAC.description, "workers": config.workers, "underlay_mtu": config.underlayMTU,
-     "dpdk": config.dpdkEnabled ? "enabled (\(memoryMode))" : "disabled", "generation": state.generation,
-     "published_generation": tables.snapshot().generation, "control_protocol": ControlProtocol.version,
-     "learned_macs": learning.entries.count, "learning_refused_at_limit": learning.refusedAtLimit,
-     "learning_events_lost": eventRings.reduce(0) { $0 + $1.overflows.load(ordering: .relaxed) },
-     "cores": config.cores.map { $0.map(String.init).joined(separator: ",") } ?? "any",
-     "underlay": showUnderlay()]
+  private func showNode() -> NodeReply {
+    NodeReply(name: config.name, role: config.role.rawValue, tunnelIP: config.tunnelIP.description, dvrHostMAC: config.dvrHostMAC.description,
+              workers: config.workers, underlayMTU: config.underlayMTU, dpdk: config.dpdkEnabled ? "enabled (\(memoryMode))" : "disabled",
+              generation: state.generation, publishedGeneration: tables.snapshot().generation, controlProtocol: ControlProtocol.version,
+              learnedMACs: learning.entries.count, learningRefusedAtLimit: learning.refusedAtLimit,
+              learningEventsLost: eventRings.reduce(0) { $0 + $1.overflows.load(ordering: .relaxed) },
+              cores: config.cores.map { $0.map(String.init).joined(separator: ",") } ?? "any", underlay: showUnderlay())
   }
 
-  private func showUnderlay() -> [String: Any] {
-    guard let u = underlay else { return ["configured": false] }
+  private func showUnderlay() -> NodeReply.Underlay {
+    var o = NodeReply.Underlay(configured: underlay != nil)
+    guard let u = underlay else { return o }
     let c = u.port.counters
-    var o: [String: Any] = ["configured": true, "interface": u.config.interface, "mac": u.mac.description,
-                            "tunnel_ip": "\(u.localIP)/\(u.config.prefixLength)", "mtu": config.underlayMTU,
-                            "arp_requests_sent": u.requestsSent,
-                            "rx_packets": c.portTotal(PortCounter.rxPackets), "tx_packets": c.portTotal(PortCounter.txPackets),
-                            "neighbors": u.neighbors.sorted { $0.key < $1.key }.map { ["ip": $0.key.description, "mac": $0.value.mac.description] }]
-    if let g = u.config.gateway { o["gateway"] = g.description }
+    o.interface = u.config.interface
+    o.mac = u.mac.description
+    o.tunnelIP = "\(u.localIP)/\(u.config.prefixLength)"
+    o.gateway = u.config.gateway?.description
+    o.mtu = config.underlayMTU
+    o.arpRequestsSent = u.requestsSent
+    o.rxPackets = c.portTotal(PortCounter.rxPackets)
+    o.txPackets = c.portTotal(PortCounter.txPackets)
+    o.neighbors = u.neighbors.sorted { $0.key < $1.key }.map { .init(ip: $0.key.description, mac: $0.value.mac.description) }
     return o
   }
 
   /// One row per tunnel: remote VTEP, underlay next hop and its ARP state, the networks it
   /// carries, and its counters (inner frames, since the tunnel was set up).
-  private func showTunnels() -> [[String: Any]] {
+  private func showTunnels() -> [TunnelRow] {
     guard let u = underlay else { return [] }
     return assignment.tunnels.index.sorted { $0.key < $1.key }.map { remote, index in
       let ports = state.ports.values.filter { $0.location == .remote(remote) }
@@ -393,27 +391,19 @@ final class DataplaneController {
       // (their traffic to the internet crosses this tunnel on the VM's network).
       let snatFor = state.routers.values.filter { $0.gateway?.snatNode == remote }
       let networks = Set(ports.map(\.network) + snatFor.flatMap { $0.interfaces.map(\.network) }).sorted()
-      let now = tunnelTotals(index), base = u.baseline(of: index)
-      let c = zip(now, base).map { $0 &- $1 }
-      var o: [String: Any] = ["remote": remote.description, "index": index, "next_hop": u.nextHop(remote).description,
-                              "networks": networks, "vnis": networks.compactMap { state.networks[$0].map { Int($0.vni) } },
-                              "snat_for": snatFor.map(\.id).sorted(), "remote_ports": ports.count, "rx_packets": c[0], "rx_bytes": c[1], "tx_packets": c[2], "tx_bytes": c[3]]
-      if let m = u.resolvedMAC(remote) {
-        o["next_hop_mac"] = m.description
-        o["state"] = "resolved"
-      } else {
-        o["state"] = "unresolved"
-      }
-      return o
+      let c = zip(tunnelTotals(index), u.baseline(of: index)).map { $0 &- $1 }
+      let mac = u.resolvedMAC(remote)
+      return TunnelRow(remote: remote.description, index: index, nextHop: u.nextHop(remote).description, nextHopMAC: mac?.description,
+                       state: mac == nil ? "unresolved" : "resolved", networks: networks,
+                       vnis: networks.compactMap { state.networks[$0]?.vni }, snatFor: snatFor.map(\.id).sorted(), remotePorts: ports.count,
+                       rxPackets: c[0], rxBytes: c[1], txPackets: c[2], txBytes: c[3])
     }
   }
 
-  private func showNetworks() -> [[String: Any]] {
-    let d = assignment.domains
-    return state.networks.values.sorted { $0.id < $1.id }.map { n in
-      ["id": n.id, "tenant": n.tenant, "vni": Int(n.vni), "mtu": mtu(of: n), "mtu_source": n.mtu == nil ? "underlay_mtu" : "network",
-       "learning": n.learning,
-       "bridge_domain": Int(d[n.id]!), "ports": state.ports.values.filter { $0.network == n.id }.count]
+  private func showNetworks() -> [NetworkRow] {
+    state.networks.values.sorted { $0.id < $1.id }.map { n in
+      NetworkRow(id: n.id, tenant: n.tenant, vni: n.vni, mtu: mtu(of: n), mtuSource: n.mtu == nil ? "underlay_mtu" : "network",
+                 learning: n.learning, bridgeDomain: assignment.domains[n.id] ?? 0, ports: state.ports.values.filter { $0.network == n.id }.count)
     }
   }
 
@@ -422,83 +412,74 @@ final class DataplaneController {
     return open[text]?.port
   }
 
-  private func showPorts() -> [[String: Any]] {
+  private func showPorts() -> [PortRow] {
     state.ports.values.sorted { $0.id < $1.id }.map { p in
-      var o: [String: Any] = ["id": p.id, "network": p.network, "mac": p.mac.description,
-                              "fixed_ips": p.fixedIPs.map(\.description), "port_security": p.portSecurity]
+      var o = PortRow(id: p.id, network: p.network, mac: p.mac.description, fixedIPs: p.fixedIPs.map(\.description),
+                      portSecurity: p.portSecurity, status: "remote")
       switch p.location {
       case .local(let s):
-        o["local"] = s
+        o.local = s
         if let port = interfaceOf(p) {
-          let c = port.counters
-          o["status"] = "up"
-          o["rx_packets"] = c.portTotal(PortCounter.rxPackets)
-          o["tx_packets"] = c.portTotal(PortCounter.txPackets)
+          o.status = "up"
+          o.rxPackets = port.counters.portTotal(PortCounter.rxPackets)
+          o.txPackets = port.counters.portTotal(PortCounter.txPackets)
         } else {
-          o["status"] = "down: " + (attachErrors[p.id] ?? "interface not open")
+          o.status = "down: " + (attachErrors[p.id] ?? "interface not open")
         }
       case .remote(let ip):
-        o["remote"] = ip.description
-        o["status"] = "remote"
+        o.remote = ip.description
       }
       return o
     }
   }
 
-  private func showFDB() -> [[String: Any]] {
+  private func showFDB() -> [FDBRow] {
     func location(_ portID: String) -> String {
       guard let p = state.ports[portID] else { return "?" }
       if case .remote(let ip) = p.location, let n = state.networks[p.network] { return "vxlan \(ip) vni \(n.vni)" }
       return "\(p.location)"
     }
-    var rows: [[String: Any]] = state.ports.values.map {
-      ["network": $0.network, "mac": $0.mac.description, "port": $0.id, "kind": "port", "location": location($0.id)]
-    }
-    rows += state.fdb.map { ["network": $0.network, "mac": $0.mac.description, "port": $0.port, "kind": "static",
-                             "location": location($0.port)] }
+    var rows = state.ports.values.map { FDBRow(network: $0.network, mac: $0.mac.description, port: $0.id, kind: "port", location: location($0.id)) }
+    rows += state.fdb.map { FDBRow(network: $0.network, mac: $0.mac.description, port: $0.port, kind: "static", location: location($0.port)) }
     rows += learning.entries.map { k, e in
-      ["network": k.network, "mac": k.mac.description, "port": e.port, "kind": e.stale ? "learned (stale)" : "learned",
-       "location": location(e.port)]
+      FDBRow(network: k.network, mac: k.mac.description, port: e.port, kind: e.stale ? "learned (stale)" : "learned", location: location(e.port))
     }
-    return rows.sorted { ($0["network"] as! String, $0["mac"] as! String) < ($1["network"] as! String, $1["mac"] as! String) }
+    return rows.sorted { ($0.network, $0.mac) < ($1.network, $1.mac) }
   }
 
-  private func showCounters() -> [String: Any] {
-    var ports: [[String: Any]] = []
+  private func showCounters() -> CountersReply {
+    var ports: [CountersReply.Port] = []
     for p in state.ports.values.sorted(by: { $0.id < $1.id }) {
       guard let port = interfaceOf(p) else { continue }
       let c = port.counters
-      ports.append(["port": p.id, "interface": port.kind, "rx_packets": c.portTotal(PortCounter.rxPackets),
-                    "rx_bytes": c.portTotal(PortCounter.rxBytes), "tx_packets": c.portTotal(PortCounter.txPackets),
-                    "tx_bytes": c.portTotal(PortCounter.txBytes)])
+      ports.append(.init(port: p.id, interface: port.kind, rxPackets: c.portTotal(PortCounter.rxPackets), rxBytes: c.portTotal(PortCounter.rxBytes),
+                         txPackets: c.portTotal(PortCounter.txPackets), txBytes: c.portTotal(PortCounter.txBytes)))
     }
-    var nodes: [[String: Any]] = []
+    var nodes: [CountersReply.Node] = []
     for n in NodeID.allCases {
       let packets = nodeCounters.reduce(0) { $0 + $1.packets(n) }
       guard packets > 0 else { continue }
       let vectors = nodeCounters.reduce(0) { $0 + $1.vectors(n) }, cycles = nodeCounters.reduce(0) { $0 + $1.cycles(n) }
-      nodes.append(["node": n.name, "vectors": vectors, "packets": packets,
-                    "cycles_per_packet": Double(cycles) / Double(max(packets, 1))])
+      nodes.append(.init(node: n.name, vectors: vectors, packets: packets, cyclesPerPacket: Double(cycles) / Double(max(packets, 1))))
     }
-    return ["ports": ports, "nodes": nodes]
+    return CountersReply(ports: ports, nodes: nodes)
   }
 
-  private func showDrops() -> [[String: Any]] {
-    var rows: [[String: Any]] = []
+  private func showDrops() -> [DropRow] {
+    var rows: [DropRow] = []
     var byNode: [String: (NodeID, DropReason, UInt64)] = [:]
     for nc in nodeCounters {
       for (n, r, c) in nc.allDrops() { byNode["\(n.rawValue)/\(r.rawValue)", default: (n, r, 0)].2 += c }
     }
     for (n, r, c) in byNode.values.sorted(by: { ($0.0.rawValue, $0.1.rawValue) < ($1.0.rawValue, $1.1.rawValue) }) {
-      rows.append(["where": n.name, "reason": r.name, "code": Int(r.rawValue), "count": c, "description": r.description])
+      rows.append(DropRow(location: n.name, reason: r.name, code: Int(r.rawValue), count: c, description: r.description))
     }
     var interfaces = state.ports.values.sorted(by: { $0.id < $1.id }).compactMap { p in interfaceOf(p).map { ("port \(p.id)", $0) } }
     if let u = underlay { interfaces.append(("underlay", u.port)) }
     if let u = uplink { interfaces.append(("uplink", u.port)) }
     for (name, port) in interfaces {
       for r in DropReason.allCases where port.counters.drops(r) > 0 {
-        rows.append(["where": name, "reason": r.name, "code": Int(r.rawValue), "count": port.counters.drops(r),
-                     "description": r.description])
+        rows.append(DropRow(location: name, reason: r.name, code: Int(r.rawValue), count: port.counters.drops(r), description: r.description))
       }
     }
     return rows

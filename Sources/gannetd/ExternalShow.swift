@@ -8,39 +8,34 @@ import Wire
 /// this node sees it. Control thread; sessions are read from the worker-owned connection
 /// table through its seqlock, never by stopping the worker.
 extension DataplaneController {
-  func showFloatingIPs() -> [[String: Any]] {
+  func showFloatingIPs() -> [FloatingIPRow] {
     let served = servedAddresses(state)
     return state.floatingIPs.values.sorted { $0.address < $1.address }.map { f in
-      var o: [String: Any] = ["ip": f.address.description, "port": f.port ?? "-", "fixed_ip": f.fixedIP?.description ?? "-"]
+      var o = FloatingIPRow(ip: f.address.description, port: f.port ?? "-", fixedIP: f.fixedIP?.description ?? "-",
+                            hostedHere: served[f.address] != nil)
       if let pid = f.port, let p = state.ports[pid] {
-        o["router"] = state.router(ofPort: pid)?.id ?? "-"
-        o["location"] = p.location.description
+        o.router = state.router(ofPort: pid)?.id ?? "-"
+        o.location = p.location.description
       }
-      o["hosted_here"] = served[f.address] != nil
       return o
     }
   }
 
-  func showGateways() -> [[String: Any]] {
+  func showGateways() -> [GatewayRow] {
     let counts = sessionCounts()
-    return state.routers.keys.sorted().compactMap { id -> [String: Any]? in
+    return state.routers.keys.sorted().compactMap { id -> GatewayRow? in
       guard let g = state.routers[id]!.gateway else { return nil }
-      var o: [String: Any] = ["router": id, "external_ip": "\(g.externalIP)/\(g.prefixLength)", "upstream": g.upstream.description,
-                              "mac": g.mac.description, "snat_node": g.snatNode.description, "snat_here": isSNATNode(g),
-                              "port_range": "\(g.portLow)-\(g.portHigh)"]
-      if let m = uplink?.resolvedMAC(g.upstream) {
-        o["upstream_mac"] = m.description
-      } else {
-        o["upstream_mac"] = upstreamTargets(state)[g.upstream] == nil ? "not needed here" : "unresolved"
-      }
-      if isSNATNode(g) { o.merge(counts[g.externalIP] ?? ["sessions": 0]) { a, _ in a } }
-      return o
+      let upstreamMAC = uplink?.resolvedMAC(g.upstream)?.description
+        ?? (upstreamTargets(state)[g.upstream] == nil ? "not needed here" : "unresolved")
+      return GatewayRow(router: id, externalIP: "\(g.externalIP)/\(g.prefixLength)", upstream: g.upstream.description, upstreamMAC: upstreamMAC,
+                        mac: g.mac.description, snatNode: g.snatNode.description, snatHere: isSNATNode(g), portRange: "\(g.portLow)-\(g.portHigh)",
+                        counts: isSNATNode(g) ? counts[g.externalIP] ?? SessionCounts() : nil)
     }
   }
 
   /// Per external IP: sessions by protocol and the ports they use (a port serves one session
   /// per remote endpoint, so a port range is full per remote endpoint, not in total).
-  func sessionCounts() -> [IPv4Address: [String: Any]] {
+  func sessionCounts() -> [IPv4Address: SessionCounts] {
     var bySIP: [UInt32: (total: Int, proto: [UInt8: Int], ports: [UInt8: Set<UInt16>])] = [:]
     let now = NATClock.now()
     for s in sessions.allSessions() where !sessions.isExpired(s, now: now) {
@@ -50,27 +45,25 @@ extension DataplaneController {
       e.ports[s.proto, default: []].insert(s.externalPort)
       bySIP[s.externalIP] = e
     }
-    var out: [IPv4Address: [String: Any]] = [:]
+    var out: [IPv4Address: SessionCounts] = [:]
     for (ip, e) in bySIP {
-      out[IPv4Address(ip)] = ["sessions": e.total, "tcp_sessions": e.proto[6] ?? 0, "udp_sessions": e.proto[17] ?? 0,
-                              "icmp_sessions": e.proto[1] ?? 0, "tcp_ports_in_use": e.ports[6]?.count ?? 0,
-                              "udp_ports_in_use": e.ports[17]?.count ?? 0, "icmp_ids_in_use": e.ports[1]?.count ?? 0]
+      out[IPv4Address(ip)] = SessionCounts(sessions: e.total, tcpSessions: e.proto[6] ?? 0, udpSessions: e.proto[17] ?? 0,
+                                           icmpSessions: e.proto[1] ?? 0, tcpPortsInUse: e.ports[6]?.count ?? 0,
+                                           udpPortsInUse: e.ports[17]?.count ?? 0, icmpIDsInUse: e.ports[1]?.count ?? 0)
     }
     return out
   }
 
-  func showNAT() -> [String: Any] {
+  func showNAT() -> NATReply {
     let t = sessions.currentTimeouts
-    var perIP: [[String: Any]] = []
-    for (ip, c) in sessionCounts().sorted(by: { $0.key < $1.key }) { perIP.append(["external_ip": ip.description].merging(c) { a, _ in a }) }
-    return ["capacity": sessions.capacity, "live": sessions.stat(.live), "created": sessions.stat(.created),
-            "expired": sessions.stat(.expired), "ports_exhausted": sessions.stat(.portsExhausted),
-            "table_full": sessions.stat(.tableFull),
-            "timeouts": ["tcp_established_s": t.tcpEstablished, "tcp_transitory_s": t.tcpTransitory, "udp_s": t.udp, "icmp_s": t.icmp],
-            "external_ips": perIP]
+    return NATReply(capacity: sessions.capacity, live: UInt64(sessions.stat(.live)), created: UInt64(sessions.stat(.created)),
+                    expired: UInt64(sessions.stat(.expired)), portsExhausted: UInt64(sessions.stat(.portsExhausted)),
+                    tableFull: UInt64(sessions.stat(.tableFull)),
+                    timeouts: .init(tcpEstablished: Int(t.tcpEstablished), tcpTransitory: Int(t.tcpTransitory), udp: Int(t.udp), icmp: Int(t.icmp)),
+                    externalIPs: sessionCounts().sorted { $0.key < $1.key }.map { .init(externalIP: $0.key.description, counts: $0.value) })
   }
 
-  func showSessions(_ f: SessionFilter) throws(ControlError) -> [[String: Any]] {
+  func showSessions(_ f: SessionFilter) throws(ControlError) -> [SessionRow] {
     var routerIP: UInt32?
     if let id = f.router {
       guard let r = state.routers[id] else { throw ControlError("not-found", "no router '\(id)'") }
@@ -81,7 +74,7 @@ extension DataplaneController {
     var names: [UInt32: String] = [:]
     for r in state.routers.values { if let g = r.gateway { names[g.externalIP.value] = r.id } }
     let now = NATClock.now()
-    var rows: [[String: Any]] = []
+    var rows: [SessionRow] = []
     for s in sessions.allSessions() {
       guard !sessions.isExpired(s, now: now) else { continue }   // expired, not yet swept
       if let v = routerIP, s.externalIP != v { continue }
@@ -91,12 +84,11 @@ extension DataplaneController {
       if let v = protoNumber, s.proto != v { continue }
       let proto = s.proto == 6 ? "tcp" : s.proto == 17 ? "udp" : "icmp"
       let timeout = sessions.timeout(s)
-      rows.append(["router": names[s.externalIP] ?? "-", "proto": proto,
-                   "inside": "\(IPv4Address(s.insideIP)):\(s.insidePort)", "external": "\(IPv4Address(s.externalIP)):\(s.externalPort)",
-                   "remote": "\(IPv4Address(s.remoteIP)):\(s.remotePort)", "state": s.proto == 6 ? TCPState.name(s.tcp) : "-",
-                   "age_s": Int(now &- s.created), "idle_s": Int(now &- s.lastSeen),
-                   "expires_in_s": Int(timeout) - Int(now &- s.lastSeen),
-                   "packets_out": s.packetsIn2Out, "packets_in": s.packetsOut2In])
+      rows.append(SessionRow(router: names[s.externalIP] ?? "-", proto: proto, inside: "\(IPv4Address(s.insideIP)):\(s.insidePort)",
+                             external: "\(IPv4Address(s.externalIP)):\(s.externalPort)", remote: "\(IPv4Address(s.remoteIP)):\(s.remotePort)",
+                             state: s.proto == 6 ? TCPState.name(s.tcp) : "-", ageSeconds: Int(now &- s.created),
+                             idleSeconds: Int(now &- s.lastSeen), expiresInSeconds: Int(timeout) - Int(now &- s.lastSeen),
+                             packetsOut: UInt64(s.packetsIn2Out), packetsIn: UInt64(s.packetsOut2In)))
       if rows.count >= f.limit { break }
     }
     return rows

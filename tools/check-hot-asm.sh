@@ -26,10 +26,19 @@ awk '
   }
   /^[0-9a-f]+ <.*>:$/ {
     flush()
-    name = $0; sub(/^[0-9a-f]+ </, "", name); sub(/>:$/, "", name); hot = 0; bad = ""
+    name = $0; sub(/^[0-9a-f]+ </, "", name); sub(/>:$/, "", name); hot = 0; bad = ""; ended = 0; padded = 0
     if (name ~ /Worker\.poll\(\)|Graph\.(run|dispatch|scatter)\(|GraphNodes\.dispatch\(|\.process\(_:|Port\.(rx\(into:|tx\(_:count:releaser:)|BufferReleaser\.release\(/) hot = 1
     next
   }
+  # The linker may place a symbol-less function (merged value witnesses, say) right after
+  # a labelled one: code that starts a frame after the labelled function ended (ret, ud2
+  # or jmp) and alignment padding belongs to another function, not to the hot one.
+  /\t(ret|ud2|jmp) / || /\t(ret|ud2)$/ { ended = 1; padded = 0 }
+  /\t(nop|cs nopw|xchg +%ax,%ax|int3)/ { if (ended) padded = 1; next }
+  /\tpush +%rbp$/ {
+    if (ended && padded) { flush(); name = "(no symbol, after " name ")"; hot = 0; bad = "" }
+  }
+  /\t[a-z]/ && !/\t(ret|ud2|jmp)/ { ended = 0; padded = 0 }
   /rdtsc/ { hot = 1 }
   /call.*(swift_retain|swift_release|swift_allocObject|swift_bridgeObjectRetain|swift_bridgeObjectRelease|swift_unknownObjectRetain|swift_unknownObjectRelease)/ {
     sub(/^.*call +[0-9a-f]+ /, ""); bad = bad " " $0

@@ -47,9 +47,10 @@ let benchmarks: @Sendable () -> Void = {
     .portCreate(LogicalPort(id: id, network: net, mac: mac, fixedIPs: ips, location: remote.map { .remote($0) } ?? .local("null:\(id)"),
                             portSecurity: false))
   }
-  /// Network "n" (VNI 1001), port "in", and the 64 VM MACs behind `behind`.
-  func l2(behind: String, _ extra: [ControlRequest]) -> [ControlRequest] {
-    [network("n", 1001), port("in", "n", MACAddress(2, 0, 0, 0, 0, 1))] + extra
+  /// Network "n" (VNI 1001), port "in" (unless the input is the underlay), and the 64 VM
+  /// MACs behind `behind`.
+  func l2(behind: String, _ extra: [ControlRequest], vmInput: Bool = true) -> [ControlRequest] {
+    [network("n", 1001)] + (vmInput ? [port("in", "n", MACAddress(2, 0, 0, 0, 0, 1))] : []) + extra
       + macs.map { .fdbAdd(FDBEntry(network: "n", mac: $0, port: behind)) }
   }
 
@@ -82,7 +83,7 @@ let benchmarks: @Sendable () -> Void = {
       return f
     }
     measure(benchmark, encapsulated, l2(behind: "out", [port("out", "n", MACAddress(2, 0, 0, 0, 0, 2)),
-                                                      port("peer", "n", MACAddress(2, 0, 0, 0, 0, 3), remote: remoteIP)]),
+                                                      port("peer", "n", MACAddress(2, 0, 0, 0, 0, 3), remote: remoteIP)], vmInput: false),
             node: vtep, input: "underlay")
   }
 

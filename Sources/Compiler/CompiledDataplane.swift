@@ -77,6 +77,9 @@ extension DataplaneCompiler {
     if let poll {
       c.poll = [c.assignment.interfaces.index.filter { poll.contains($0.key.portName) }.map(\.value).sorted()]
     }
+    if let missing = c.interfaces.compactMap({ $0?.key.portName }).first(where: { ports[$0] == nil }) {
+      throw ControlError("bad-request", "no port given for interface '\(missing)'")
+    }
     return c.snapshot { i in ports[i.key.portName]! }
   }
 }

@@ -98,7 +98,7 @@ let package = Package(
 
     // ---- tests and benchmarks ---------------------------------------------------------
     .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"], swiftSettings: swiftSettings),
-    .testTarget(name: "TablesTests", dependencies: ["Tables", "Wire"], swiftSettings: swiftSettings),
+    .testTarget(name: "TablesTests", dependencies: ["Tables", "Wire", "TestSupport"], swiftSettings: swiftSettings),
     // "Requests in, packets out": nodes compiled from control requests on memory ports.
     .target(name: "Fixtures", dependencies: ["Compiler", "Control", "Pipeline", "IO", "Tables", "Wire"], path: "Tests/Fixtures",
             swiftSettings: swiftSettings),

@@ -31,6 +31,10 @@ public struct CompiledDataplane: Sendable {
   public var overlay: OverlayConfig
   public var routing: RoutingConfig
   public var external: ExternalConfig
+  public var acl = ACLConfig()
+  /// Filtered port id → the key of its policy (its groups and lists), for revalidating
+  /// connections after a change.
+  public var policyKeys: [String: String] = [:]
 
   /// The snapshot workers read, with `port` giving the open port of each interface. A hole
   /// is given the first interface's port with no network (domain 0): never polled, never
@@ -52,7 +56,7 @@ public struct CompiledDataplane: Sendable {
       }
     }
     return DataplaneSnapshot(generation: generation, ports: ports, interfaces: infos, poll: poll, domains: domainCount, l2: l2,
-                             overlay: overlay, routing: routing, external: external)
+                             overlay: overlay, routing: routing, external: external, acl: acl)
   }
 
   /// The index of an interface, when it is present (open).

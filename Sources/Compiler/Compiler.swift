@@ -32,6 +32,7 @@ public enum DataplaneCompiler {
     var out = CompiledDataplane(generation: generation, assignment: a, interfaces: [], poll: [], domainCount: a.domains.end - 1,
                                 l2: [], overlay: OverlayConfig(), routing: RoutingConfig(), external: ExternalConfig())
     compileInterfaces(s, node: node, into: &out)
+    try compileSecurity(s, into: &out)
     compileOverlay(s, node: node, into: &out)
     compileL2(s, node: node, into: &out)
     try compileRouting(s, node: node, into: &out)
@@ -42,7 +43,7 @@ public enum DataplaneCompiler {
   /// `remote` marker (behind another node, no tunnel: counted as unreachable). nil for a
   /// local port whose interface is down (an unknown destination).
   static func target(_ portID: String, _ s: ControlState, _ out: CompiledDataplane) -> UInt32? {
-    if let i = out.index(of: .port(portID)) { return L2Value.local(i) }
+    if let i = out.index(of: .port(portID)) { return L2Value.local(i) | (out.interfaces[i]!.info.filtered ? L2Value.filtered : 0) }
     if case .remote(let ip) = s.ports[portID]?.location {
       if let t = out.assignment.tunnels[ip] { return L2Value.tunnel(t) }
       return L2Value.remote

@@ -84,5 +84,9 @@ public struct IndexAssignment: Equatable, Sendable {
   public var routerInterfaces = StableIndices<String>()
   /// FIB entry by "router prefix" ("router 0.0.0.0/0 external" for the external route).
   public var fib = StableIndices<String>()
+  /// Security rule number by "sg GROUP RULE" / "seclist LIST RULE" (hit counters).
+  public var rules = StableIndices<String>()
+  /// Connection-tracking zone of each filtered port (from 1).
+  public var zones = StableIndices<String>(first: 1)
   public init() {}
 }

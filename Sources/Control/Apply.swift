@@ -18,6 +18,7 @@ extension ControlState {
       if let other = networks.values.first(where: { $0.vni == n.vni }) {
         throw ControlError("conflict", "VNI \(n.vni) is used by network '\(other.id)'")
       }
+      try checkLists(n.securityLists, of: n)
       networks[n.id] = n
     case .networkDelete(let id):
       guard networks[id] != nil else { throw ControlError("not-found", "no network '\(id)'") }
@@ -28,15 +29,21 @@ extension ControlState {
       guard users.isEmpty else { throw ControlError("in-use", "network '\(id)' still has ports: \(users.joined(separator: ", "))") }
       networks[id] = nil
       fdb.removeAll { $0.network == id }
-    case .portCreate(let p):
+    case .portCreate(var p):
       guard ports[p.id] == nil else { throw ControlError("exists", "port '\(p.id)' exists") }
+      // Not given: the tenant's default group (Neutron's behaviour), when port security is on.
+      if p.securityGroups == nil {
+        let tenant = networks[p.network]?.tenant
+        p.securityGroups = p.portSecurity ? tenant.flatMap(defaultGroup(ofTenant:)).map { [$0] } ?? [] : []
+      }
       try validate(p)
       ports[p.id] = p
-    case .portUpdate(let id, let location, let ips, let sec):
+    case .portUpdate(let id, let location, let ips, let sec, let groups):
       guard var p = ports[id] else { throw ControlError("not-found", "no port '\(id)'") }
       if let location { p.location = location }
       if let ips { p.fixedIPs = ips }
       if let sec { p.portSecurity = sec }
+      if let groups { p.securityGroups = groups }
       ports[id] = nil
       try validate(p)
       ports[id] = p
@@ -70,6 +77,9 @@ extension ControlState {
       try applyRouting(r)
     case .routerGatewaySet, .routerGatewayClear, .floatingIPCreate, .floatingIPAssociate, .floatingIPDisassociate, .floatingIPDelete:
       try applyExternal(r)
+    case .networkUpdate, .securityGroupCreate, .securityGroupDelete, .securityGroupRuleAdd, .securityGroupRuleDelete,
+         .securityListCreate, .securityListDelete, .securityListRuleAdd, .securityListRuleDelete:
+      try applySecurity(r)
     case .show, .showSessions:
       throw .bad("show requests change nothing")
     }
@@ -78,6 +88,7 @@ extension ControlState {
   /// Checks a port against everything else in the state (the port itself is not in it).
   func validate(_ p: LogicalPort) throws(ControlError) {
     guard networks[p.network] != nil else { throw ControlError("not-found", "no network '\(p.network)'") }
+    try checkGroups(p)
     guard p.mac.isUnicast, p.mac != .zero else { throw .bad("port '\(p.id)': \(p.mac) is not a unicast MAC") }
     if case .remote(let vtep) = p.location, !vtep.isUnicastHost {
       throw .bad("port '\(p.id)': remote tunnel IP \(vtep) is not a unicast host address")

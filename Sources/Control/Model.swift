@@ -14,8 +14,11 @@ public struct Network: Codable, Equatable, Sendable {
   public var learningLimit: Int
   /// A learned MAC not seen for this long is forgotten.
   public var agingSeconds: Int
+  /// Security lists (OCI) that apply to every port of the network, at most five.
+  public var securityLists: [String] = []
   public init(id: String, tenant: String, vni: UInt32, mtu: Int? = nil, learning: Bool = false, learningLimit: Int = 4096,
-              agingSeconds: Int = 300) {
+              agingSeconds: Int = 300, securityLists: [String] = []) {
+    self.securityLists = securityLists
     self.id = id
     self.tenant = tenant
     self.vni = vni
@@ -23,6 +26,19 @@ public struct Network: Codable, Equatable, Sendable {
     self.learning = learning
     self.learningLimit = learningLimit
     self.agingSeconds = agingSeconds
+  }
+  enum CodingKeys: String, CodingKey { case id, tenant, vni, mtu, learning, learningLimit, agingSeconds, securityLists }
+  /// State files written before security lists existed load with none.
+  public init(from d: Decoder) throws {
+    let c = try d.container(keyedBy: CodingKeys.self)
+    id = try c.decode(String.self, forKey: .id)
+    tenant = try c.decode(String.self, forKey: .tenant)
+    vni = try c.decode(UInt32.self, forKey: .vni)
+    mtu = try c.decodeIfPresent(Int.self, forKey: .mtu)
+    learning = try c.decode(Bool.self, forKey: .learning)
+    learningLimit = try c.decode(Int.self, forKey: .learningLimit)
+    agingSeconds = try c.decode(Int.self, forKey: .agingSeconds)
+    securityLists = try c.decodeIfPresent([String].self, forKey: .securityLists) ?? []
   }
 }
 
@@ -48,13 +64,32 @@ public struct LogicalPort: Codable, Equatable, Sendable {
   public var location: PortLocation
   /// Anti-spoofing: frames from this port must carry its MAC as source.
   public var portSecurity: Bool
-  public init(id: String, network: String, mac: MACAddress, fixedIPs: [IPv4Address], location: PortLocation, portSecurity: Bool) {
+  /// Security groups. In a `port.create` request nil means "not given": the port gets its
+  /// tenant's default group if there is one. In the state it is never nil.
+  public var securityGroups: [String]?
+  /// The port's groups ([] when none).
+  public var groups: [String] { securityGroups ?? [] }
+  public init(id: String, network: String, mac: MACAddress, fixedIPs: [IPv4Address], location: PortLocation, portSecurity: Bool,
+              securityGroups: [String]? = []) {
+    self.securityGroups = securityGroups
     self.id = id
     self.network = network
     self.mac = mac
     self.fixedIPs = fixedIPs
     self.location = location
     self.portSecurity = portSecurity
+  }
+  enum CodingKeys: String, CodingKey { case id, network, mac, fixedIPs, location, portSecurity, securityGroups }
+  /// State files written before security groups existed load with none.
+  public init(from d: Decoder) throws {
+    let c = try d.container(keyedBy: CodingKeys.self)
+    id = try c.decode(String.self, forKey: .id)
+    network = try c.decode(String.self, forKey: .network)
+    mac = try c.decode(MACAddress.self, forKey: .mac)
+    fixedIPs = try c.decode([IPv4Address].self, forKey: .fixedIPs)
+    location = try c.decode(PortLocation.self, forKey: .location)
+    portSecurity = try c.decode(Bool.self, forKey: .portSecurity)
+    securityGroups = try c.decodeIfPresent([String].self, forKey: .securityGroups) ?? []
   }
 }
 
@@ -82,9 +117,11 @@ public struct ControlState: Codable, Equatable, Sendable {
   public var chassis: [Chassis] = []
   /// Floating IPs by address (dotted quad).
   public var floatingIPs: [String: FloatingIP] = [:]
+  public var securityGroups: [String: SecurityGroup] = [:]
+  public var securityLists: [String: SecurityList] = [:]
   public init() {}
 
-  enum CodingKeys: String, CodingKey { case generation, networks, ports, fdb, routers, chassis, floatingIPs }
+  enum CodingKeys: String, CodingKey { case generation, networks, ports, fdb, routers, chassis, floatingIPs, securityGroups, securityLists }
   /// State files written before routers existed load with none.
   public init(from d: Decoder) throws {
     let c = try d.container(keyedBy: CodingKeys.self)
@@ -95,6 +132,8 @@ public struct ControlState: Codable, Equatable, Sendable {
     routers = try c.decodeIfPresent([String: Router].self, forKey: .routers) ?? [:]
     chassis = try c.decodeIfPresent([Chassis].self, forKey: .chassis) ?? []
     floatingIPs = try c.decodeIfPresent([String: FloatingIP].self, forKey: .floatingIPs) ?? [:]
+    securityGroups = try c.decodeIfPresent([String: SecurityGroup].self, forKey: .securityGroups) ?? [:]
+    securityLists = try c.decodeIfPresent([String: SecurityList].self, forKey: .securityLists) ?? [:]
   }
 
   /// Port specs of every local port, by port id.

@@ -7,6 +7,20 @@ extension ControlState {
   /// FDB entries, chassis, then gateways and floating IPs (which need ports and interfaces).
   public var replayRequests: [ControlRequest] {
     var out: [ControlRequest] = []
+    // Security lists and groups first (networks and ports name them), each group's rules once
+    // every group exists (a rule may name another group).
+    for id in securityLists.keys.sorted() {
+      let l = securityLists[id]!
+      out.append(.securityListCreate(SecurityList(id: id, tenant: l.tenant)))
+      for rule in l.rules { out.append(.securityListRuleAdd(list: id, rule)) }
+    }
+    for id in securityGroups.keys.sorted() {
+      let g = securityGroups[id]!
+      out.append(.securityGroupCreate(SecurityGroup(id: id, tenant: g.tenant, name: g.name)))
+    }
+    for id in securityGroups.keys.sorted() {
+      for rule in securityGroups[id]!.rules { out.append(.securityGroupRuleAdd(group: id, rule)) }
+    }
     for id in networks.keys.sorted() { out.append(.networkCreate(networks[id]!)) }
     let routerIDs = routers.keys.sorted()
     for id in routerIDs {
@@ -66,6 +80,10 @@ extension ControlRequest {
     case .chassisSet(let c): "chassis \(c.tunnelIP)"
     case .routerGatewaySet(let id, _): "router '\(id)' gateway"
     case .floatingIPCreate(let f): "floating IP \(f.address)"
+    case .securityGroupCreate(let g): "security group '\(g.id)'"
+    case .securityGroupRuleAdd(let g, let r): "security group '\(g)' rule '\(r.id)'"
+    case .securityListCreate(let l): "security list '\(l.id)'"
+    case .securityListRuleAdd(let l, let r): "security list '\(l)' rule '\(r.id)'"
     default: op
     }
   }

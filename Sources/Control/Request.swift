@@ -11,7 +11,7 @@ public enum ControlRequest: Equatable, Sendable {
   case networkCreate(Network)
   case networkDelete(id: String)
   case portCreate(LogicalPort)
-  case portUpdate(id: String, location: PortLocation?, fixedIPs: [IPv4Address]?, portSecurity: Bool?)
+  case portUpdate(id: String, location: PortLocation?, fixedIPs: [IPv4Address]?, portSecurity: Bool?, securityGroups: [String]? = nil)
   case portDelete(id: String)
   case fdbAdd(FDBEntry)
   case fdbDelete(network: String, mac: MACAddress)
@@ -30,6 +30,15 @@ public enum ControlRequest: Equatable, Sendable {
   case floatingIPAssociate(address: IPv4Address, port: String, fixedIP: IPv4Address?)
   case floatingIPDisassociate(address: IPv4Address)
   case floatingIPDelete(address: IPv4Address)
+  case networkUpdate(id: String, securityLists: [String]?)
+  case securityGroupCreate(SecurityGroup)
+  case securityGroupDelete(id: String)
+  case securityGroupRuleAdd(group: String, SecurityGroupRule)
+  case securityGroupRuleDelete(group: String, rule: String)
+  case securityListCreate(SecurityList)
+  case securityListDelete(id: String)
+  case securityListRuleAdd(list: String, SecurityListRule)
+  case securityListRuleDelete(list: String, rule: String)
   case show(ShowWhat)
   case showSessions(SessionFilter)
 
@@ -70,17 +79,20 @@ public enum ControlRequest: Equatable, Sendable {
         id: try a.identifier("id"), tenant: try a.identifier("tenant"), vni: UInt32(try a.int("vni", 1...0xff_ffff)),
         mtu: mtu, learning: try a.optionalBool("learning") ?? false,
         learningLimit: try a.optionalInt("learning_limit", 1...1_000_000) ?? 4096,
-        agingSeconds: try a.optionalInt("aging_seconds", 1...86_400) ?? 300))
+        agingSeconds: try a.optionalInt("aging_seconds", 1...86_400) ?? 300,
+        securityLists: try a.optionalIdentifierList("security_lists") ?? []))
     case "network.delete":
       r = .networkDelete(id: try a.identifier("id"))
     case "port.create":
       let id = try a.identifier("id"), network = try a.identifier("network"), mac = try a.mac("mac")
       guard let location = try location(&a, op: op) else { throw .bad("\(op): one of 'local' or 'remote' is required") }
       r = .portCreate(LogicalPort(id: id, network: network, mac: mac, fixedIPs: try a.optionalIPv4List("fixed_ips") ?? [],
-                                  location: location, portSecurity: try a.optionalBool("port_security") ?? true))
+                                  location: location, portSecurity: try a.optionalBool("port_security") ?? true,
+                                  securityGroups: try a.optionalIdentifierList("security_groups")))
     case "port.update":
       r = .portUpdate(id: try a.identifier("id"), location: try location(&a, op: op),
-                      fixedIPs: try a.optionalIPv4List("fixed_ips"), portSecurity: try a.optionalBool("port_security"))
+                      fixedIPs: try a.optionalIPv4List("fixed_ips"), portSecurity: try a.optionalBool("port_security"),
+                      securityGroups: try a.optionalIdentifierList("security_groups"))
     case "port.delete":
       r = .portDelete(id: try a.identifier("id"))
     case "fdb.add":
@@ -135,6 +147,35 @@ public enum ControlRequest: Equatable, Sendable {
       r = .floatingIPDisassociate(address: try ipv4(&a, "ip", op: op))
     case "fip.delete":
       r = .floatingIPDelete(address: try ipv4(&a, "ip", op: op))
+    case "network.update":
+      r = .networkUpdate(id: try a.identifier("id"), securityLists: try a.optionalIdentifierList("security_lists"))
+    case "sg.create":
+      let id = try a.identifier("id")
+      r = .securityGroupCreate(SecurityGroup(id: id, tenant: try a.identifier("tenant"), name: try a.optionalIdentifier("name")))
+    case "sg.delete":
+      r = .securityGroupDelete(id: try a.identifier("id"))
+    case "sg.rule.add":
+      let group = try a.identifier("group"), id = try a.identifier("id")
+      let direction = try Self.direction(&a, op: op)
+      let match = try Self.l4Match(&a, op: op)
+      r = .securityGroupRuleAdd(group: group, SecurityGroupRule(id: id, direction: direction, match: match,
+                                                                remoteCIDR: try Self.optionalPrefix(&a, "remote_cidr", op: op),
+                                                                remoteGroup: try a.optionalIdentifier("remote_group")))
+    case "sg.rule.delete":
+      r = .securityGroupRuleDelete(group: try a.identifier("group"), rule: try a.identifier("id"))
+    case "seclist.create":
+      r = .securityListCreate(SecurityList(id: try a.identifier("id"), tenant: try a.identifier("tenant")))
+    case "seclist.delete":
+      r = .securityListDelete(id: try a.identifier("id"))
+    case "seclist.rule.add":
+      let list = try a.identifier("list"), id = try a.identifier("id")
+      let direction = try Self.direction(&a, op: op)
+      let stateless = try a.optionalBool("stateless") ?? false
+      let cidr = try Self.prefix(&a, "cidr", op: op)
+      r = .securityListRuleAdd(list: list, SecurityListRule(id: id, direction: direction, stateless: stateless, cidr: cidr,
+                                                            match: try Self.l4Match(&a, op: op)))
+    case "seclist.rule.delete":
+      r = .securityListRuleDelete(list: try a.identifier("list"), rule: try a.identifier("id"))
     case "show.sessions":
       var f = SessionFilter()
       f.router = try a.optionalIdentifier("router")
@@ -178,6 +219,35 @@ public enum ControlRequest: Equatable, Sendable {
     let text = try a.string(key)
     guard let p = IPv4Prefix(text) else { throw .bad("\(op): field '\(key)': '\(text)' is not an IPv4 prefix (10.2.0.0/24)") }
     return p
+  }
+
+  static func optionalPrefix(_ a: inout StrictObject, _ key: String, op: String) throws(ControlError) -> IPv4Prefix? {
+    guard let text = try a.optionalString(key) else { return nil }
+    guard let p = IPv4Prefix(text) else { throw .bad("\(op): field '\(key)': '\(text)' is not an IPv4 prefix (10.2.0.0/24)") }
+    return p
+  }
+
+  static func direction(_ a: inout StrictObject, op: String) throws(ControlError) -> TrafficDirection {
+    let text = try a.string("direction")
+    guard let d = TrafficDirection(rawValue: text) else { throw .bad("\(op): field 'direction': '\(text)' is not ingress or egress") }
+    return d
+  }
+
+  /// protocol (any|tcp|udp|icmp|0-255), port_min/port_max, source_port_min/source_port_max,
+  /// icmp_type/icmp_code; whether they agree is checked when the rule is applied.
+  static func l4Match(_ a: inout StrictObject, op: String) throws(ControlError) -> L4Match {
+    var m = L4Match()
+    if let text = try a.optionalString("protocol") {
+      guard let p = L4Match.proto(text) else { throw .bad("\(op): field 'protocol': '\(text)' is not any, tcp, udp, icmp or 0-255") }
+      m.proto = p
+    }
+    m.portMin = try a.optionalInt("port_min", 0...65535)
+    m.portMax = try a.optionalInt("port_max", 0...65535)
+    m.sourcePortMin = try a.optionalInt("source_port_min", 0...65535)
+    m.sourcePortMax = try a.optionalInt("source_port_max", 0...65535)
+    m.icmpType = try a.optionalInt("icmp_type", 0...255)
+    m.icmpCode = try a.optionalInt("icmp_code", 0...255)
+    return m
   }
 
   static func ipv4(_ a: inout StrictObject, _ key: String, op: String) throws(ControlError) -> IPv4Address {
@@ -226,6 +296,15 @@ public enum ControlRequest: Equatable, Sendable {
     case .floatingIPAssociate: "fip.associate"
     case .floatingIPDisassociate: "fip.disassociate"
     case .floatingIPDelete: "fip.delete"
+    case .networkUpdate: "network.update"
+    case .securityGroupCreate: "sg.create"
+    case .securityGroupDelete: "sg.delete"
+    case .securityGroupRuleAdd: "sg.rule.add"
+    case .securityGroupRuleDelete: "sg.rule.delete"
+    case .securityListCreate: "seclist.create"
+    case .securityListDelete: "seclist.delete"
+    case .securityListRuleAdd: "seclist.rule.add"
+    case .securityListRuleDelete: "seclist.rule.delete"
     case .show(let w): "show.\(w.rawValue)"
     case .showSessions: "show.sessions"
     }
@@ -244,17 +323,39 @@ public enum ControlRequest: Equatable, Sendable {
       var d: [String: Any] = ["id": n.id, "tenant": n.tenant, "vni": Int(n.vni), "learning": n.learning,
                               "learning_limit": n.learningLimit, "aging_seconds": n.agingSeconds]
       if let mtu = n.mtu { d["mtu"] = mtu }
+      if !n.securityLists.isEmpty { d["security_lists"] = n.securityLists }
       return d
     case .networkDelete(let id), .portDelete(let id): return ["id": id]
     case .portCreate(let p):
-      return ["id": p.id, "network": p.network, "mac": p.mac.description, "fixed_ips": p.fixedIPs.map(\.description),
-              "port_security": p.portSecurity].merging(loc(p.location)) { a, _ in a }
-    case .portUpdate(let id, let l, let ips, let sec):
+      var d: [String: Any] = ["id": p.id, "network": p.network, "mac": p.mac.description, "fixed_ips": p.fixedIPs.map(\.description),
+                              "port_security": p.portSecurity]
+      d.merge(loc(p.location)) { a, _ in a }
+      if let g = p.securityGroups { d["security_groups"] = g }
+      return d
+    case .portUpdate(let id, let l, let ips, let sec, let groups):
       var d: [String: Any] = ["id": id]
       d.merge(loc(l)) { a, _ in a }
       if let ips { d["fixed_ips"] = ips.map(\.description) }
       if let sec { d["port_security"] = sec }
+      if let groups { d["security_groups"] = groups }
       return d
+    case .networkUpdate(let id, let lists):
+      var d: [String: Any] = ["id": id]
+      if let lists { d["security_lists"] = lists }
+      return d
+    case .securityGroupCreate(let g): return ["id": g.id, "tenant": g.tenant, "name": g.name]
+    case .securityGroupDelete(let id), .securityListDelete(let id): return ["id": id]
+    case .securityGroupRuleAdd(let g, let rule):
+      var d: [String: Any] = ["group": g, "id": rule.id, "direction": rule.direction.rawValue].merging(rule.match.args) { a, _ in a }
+      if let c = rule.remoteCIDR { d["remote_cidr"] = c.description }
+      if let rg = rule.remoteGroup { d["remote_group"] = rg }
+      return d
+    case .securityGroupRuleDelete(let g, let id): return ["group": g, "id": id]
+    case .securityListCreate(let l): return ["id": l.id, "tenant": l.tenant]
+    case .securityListRuleAdd(let l, let rule):
+      return ["list": l, "id": rule.id, "direction": rule.direction.rawValue, "stateless": rule.stateless,
+              "cidr": rule.cidr.description].merging(rule.match.args) { a, _ in a }
+    case .securityListRuleDelete(let l, let id): return ["list": l, "id": id]
     case .fdbAdd(let e): return ["network": e.network, "mac": e.mac.description, "port": e.port]
     case .fdbDelete(let n, let m): return ["network": n, "mac": m.description]
     case .batch(let rs): return ["requests": rs.map { ["op": $0.op, "args": $0.args] }]
@@ -310,5 +411,19 @@ extension ExternalGateway {
     let parts = text.split(separator: "-", omittingEmptySubsequences: false)
     guard parts.count == 2, let lo = Int(parts[0]), let hi = Int(parts[1]) else { return nil }
     return (lo, hi)
+  }
+}
+
+extension L4Match {
+  /// The request fields of this match (protocol, ports, ICMP type and code).
+  var args: [String: Any] {
+    var d: [String: Any] = ["protocol": protocolName]
+    if let v = portMin { d["port_min"] = v }
+    if let v = portMax { d["port_max"] = v }
+    if let v = sourcePortMin { d["source_port_min"] = v }
+    if let v = sourcePortMax { d["source_port_max"] = v }
+    if let v = icmpType { d["icmp_type"] = v }
+    if let v = icmpCode { d["icmp_code"] = v }
+    return d
   }
 }

@@ -57,10 +57,11 @@ public struct StrictObject {
   /// A non-empty identifier: letters, digits, '-', '_', '.', at most 64 characters.
   public mutating func identifier(_ key: String) throws(ControlError) -> String {
     let s = try string(key)
-    guard !s.isEmpty, s.count <= 64, s.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
-      throw fail(key, "'\(s)' is not an identifier (1–64 of letters, digits, - _ .)")
-    }
+    guard Self.isIdentifier(s) else { throw fail(key, "'\(s)' is not an identifier (1–64 of letters, digits, - _ .)") }
     return s
+  }
+  public static func isIdentifier(_ s: String) -> Bool {
+    !s.isEmpty && s.count <= 64 && s.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }
   }
   public mutating func optionalIdentifier(_ key: String) throws(ControlError) -> String? {
     guard fields[key] != nil, !(fields[key] is NSNull) else {
@@ -101,6 +102,18 @@ public struct StrictObject {
     guard let a = IPv4Address(s) else { throw fail(key, "not an IPv4 address: '\(s)'") }
     return a
   }
+  /// A list of identifiers (each in the identifier grammar), or nil when absent.
+  public mutating func optionalIdentifierList(_ key: String) throws(ControlError) -> [String]? {
+    guard let v = take(key) else { return nil }
+    guard let list = v as? [Any] else { throw fail(key, "not a list") }
+    var out: [String] = []
+    for item in list {
+      guard let text = item as? String, Self.isIdentifier(text) else { throw fail(key, "'\(item)' is not an identifier") }
+      out.append(text)
+    }
+    return out
+  }
+
   public mutating func optionalIPv4List(_ key: String) throws(ControlError) -> [IPv4Address]? {
     guard let v = take(key) else { return nil }
     guard let list = v as? [Any] else { throw fail(key, "expected a list of IPv4 addresses") }

@@ -18,6 +18,8 @@ import Wire
 ///       "uplink": {"interface": "af-packet:eth2"},
 ///       "nat": {"max_sessions": 1048576, "tcp_established_s": 7440, "tcp_transitory_s": 240,
 ///               "udp_s": 300, "icmp_s": 60},
+///       "conntrack": {"max_connections": 262144, "tcp_established_s": 432000, "udp_s": 30, "udp_stream_s": 120,
+///                     "icmp_s": 30, "other_s": 600},
 ///       "dpdk": {"enabled": false, "memory_mb": 1024},
 ///       "idle_sleep_us": 50
 ///     }
@@ -30,7 +32,10 @@ import Wire
 /// `uplink` is the port on the external (provider) network: floating IPs of local ports
 /// (any role) and routers' SNAT (role `network`) use it; `mac` overrides the interface's.
 /// `nat` sizes the SNAT connection table of a network node and sets its idle timeouts
-/// (seconds; defaults from RFC 5382, RFC 4787 and RFC 5508).
+/// (seconds; defaults from RFC 5382, RFC 4787 and RFC 5508). `conntrack` sizes the
+/// connection table of security groups and lists and sets its idle timeouts (Linux's
+/// defaults; TCP per state: tcp_syn_sent_s, tcp_syn_recv_s, tcp_established_s, tcp_fin_wait_s,
+/// tcp_close_wait_s, tcp_last_ack_s, tcp_time_wait_s, tcp_close_s, tcp_syn_sent2_s).
 ///
 /// Every field is checked; an unknown or malformed field stops the daemon with a
 /// message that names it.
@@ -62,6 +67,9 @@ public struct DaemonConfig: Sendable {
   public var uplink: Uplink?
   public var maxSessions = 1 << 20
   public var natTimeouts = NATTimeouts()
+  /// Security groups' connection table: size and idle timeouts.
+  public var maxConnections = 1 << 18
+  public var conntrackTimeouts = ConnTrackTimeouts()
   public var dpdkEnabled = false
   public var dpdkMemoryMB = 1024
   /// A worker that found no packet for a while sleeps this long before polling again
@@ -139,6 +147,19 @@ public struct DaemonConfig: Sendable {
       if let v = try n.optionalInt("icmp_s", 1...86_400) { t.icmp = UInt32(v) }
       try n.finish()
       c.natTimeouts = t
+    }
+    if var n = try o.optionalObject("conntrack") {
+      if let v = try n.optionalInt("max_connections", 1024...(1 << 26)) { c.maxConnections = v }
+      var t = ConnTrackTimeouts()
+      for (i, name) in TCPTracking.names.enumerated() where i > 0 {
+        if let v = try n.optionalInt("tcp_\(name.lowercased())_s", 1...86_400 * 30) { t.tcp[i] = UInt32(v) }
+      }
+      if let v = try n.optionalInt("udp_s", 1...86_400) { t.udp = UInt32(v) }
+      if let v = try n.optionalInt("udp_stream_s", 1...86_400) { t.udpStream = UInt32(v) }
+      if let v = try n.optionalInt("icmp_s", 1...86_400) { t.icmp = UInt32(v) }
+      if let v = try n.optionalInt("other_s", 1...86_400) { t.other = UInt32(v) }
+      try n.finish()
+      c.conntrackTimeouts = t
     }
     if let i = try o.optionalInt("idle_sleep_us", 0...100_000) { c.idleSleepMicroseconds = UInt32(i) }
     if var d = try o.optionalObject("dpdk") {

@@ -12,21 +12,24 @@ public struct InterfaceInfo: Sendable {
   public var portSecurity: Bool
   /// The network learns source MACs seen on this interface.
   public var learning: Bool
+  /// Security groups or lists filter the port (its non-ARP frames go to acl-egress).
+  public var filtered: Bool
   public var mac: MACAddress
-  public init(domain: UInt16, portSecurity: Bool, mac: MACAddress, learning: Bool = false) {
+  public init(domain: UInt16, portSecurity: Bool, mac: MACAddress, learning: Bool = false, filtered: Bool = false) {
     self.domain = domain
     self.portSecurity = portSecurity
     self.learning = learning
+    self.filtered = filtered
     self.mac = mac
   }
 }
 
 /// The value an `L2Table` entry holds:
 ///
-///     31       30        29       28       27     26 … 16   15 … 0
-///     +--------+---------+--------+--------+------+---------+-----------------------------------+
-///     | remote | learned | stale  | router | snat | (zero)  | interface, tunnel or router iface |
-///     +--------+---------+--------+--------+------+---------+-----------------------------------+
+///     31       30        29       28       27     26         25 … 16   15 … 0
+///     +--------+---------+--------+--------+------+----------+---------+-----------------------------------+
+///     | remote | learned | stale  | router | snat | filtered | (zero)  | interface, tunnel or router iface |
+///     +--------+---------+--------+--------+------+----------+---------+-----------------------------------+
 ///
 /// `router` entries are a router interface's gateway MAC: frames to it are routed.
 /// `remote` entries name a tunnel index (the MAC is behind another node's VTEP) instead of
@@ -39,6 +42,8 @@ public enum L2Value {
   public static let router: UInt32 = 1 << 28
   /// With `router`: the router's SNAT port MAC on the SNAT node (frames go to snat-in2out).
   public static let snat: UInt32 = 1 << 27
+  /// With a local interface: security groups or lists filter it (frames go to acl-ingress).
+  public static let filtered: UInt32 = 1 << 26
   public static let interfaceMask: UInt32 = 0xffff
   @inlinable public static func local(_ interface: Int) -> UInt32 { UInt32(interface) }
   @inlinable public static func tunnel(_ index: Int) -> UInt32 { remote | UInt32(index) }
@@ -72,6 +77,8 @@ public final class DataplaneSnapshot: @unchecked Sendable {
   public let routing: RoutingTables
   /// Uplink, external gateways, hosted floating IPs (see `ExternalTables`).
   public let external: ExternalTables
+  /// Security groups and lists (see `ACLTables`).
+  public let acl: ACLTables
 
   /// - Parameters:
   ///   - interfaces: one per port, same order.
@@ -80,7 +87,7 @@ public final class DataplaneSnapshot: @unchecked Sendable {
   ///   - overlay: the underlay and tunnels; the default is no overlay.
   public init(generation: UInt64, ports: [Port], interfaces: [InterfaceInfo], poll: [[Int]], domains: Int,
               l2: [(domain: UInt16, mac: MACAddress, value: UInt32)], overlay: OverlayConfig = OverlayConfig(),
-              routing: RoutingConfig = RoutingConfig(), external: ExternalConfig = ExternalConfig()) {
+              routing: RoutingConfig = RoutingConfig(), external: ExternalConfig = ExternalConfig(), acl: ACLConfig = ACLConfig()) {
     precondition(ports.count == interfaces.count && ports.count <= Int(UInt16.max))
     self.generation = generation
     self.l2 = L2Table(l2)
@@ -115,6 +122,7 @@ public final class DataplaneSnapshot: @unchecked Sendable {
     self.overlay = OverlayTables(overlay, domains: domains)
     self.routing = RoutingTables(routing, domains: domains)
     self.external = ExternalTables(external, routing: routing)
+    self.acl = ACLTables(acl, interfaces: ports.count)
   }
 
   /// An empty data plane: no ports.
@@ -135,5 +143,6 @@ public final class DataplaneSnapshot: @unchecked Sendable {
     s.overlay.destroy()
     s.routing.destroy()
     s.external.destroy()
+    s.acl.destroy()
   }
 }

@@ -27,6 +27,11 @@ public struct GraphEnvironment {
   public let external: ExternalTables
   /// The SNAT connection table (used on the worker that polls the underlay and the uplink).
   public let sessions: SessionTable
+  /// Security groups and lists: the snapshot's tables, the node's connection table, and
+  /// this worker's hit counter per rule.
+  public let acl: ACLTables
+  public let conntrack: ConnTrack
+  public let aclHits: CounterBlock
   /// NAT clock (seconds), read once per poll round.
   public let now: UInt32
   public let tunnelCounters: TunnelCounters
@@ -36,7 +41,8 @@ public struct GraphEnvironment {
 
   @inlinable
   public init(snapshot: DataplaneSnapshot, pool: NativePool, releaser: BufferReleaser, events: Unmanaged<EventRing>,
-              tunnelCounters: TunnelCounters, queue: Int, sessions: SessionTable, now: UInt32) {
+              tunnelCounters: TunnelCounters, queue: Int, sessions: SessionTable, conntrack: ConnTrack, aclHits: CounterBlock,
+              now: UInt32) {
     l2 = snapshot.l2
     floodStart = snapshot.floodStart
     floodMembers = snapshot.floodMembers
@@ -50,6 +56,9 @@ public struct GraphEnvironment {
     routing = snapshot.routing
     external = snapshot.external
     self.sessions = sessions
+    acl = snapshot.acl
+    self.conntrack = conntrack
+    self.aclHits = aclHits
     self.now = now
     self.tunnelCounters = tunnelCounters
     generation = snapshot.generation
@@ -89,6 +98,8 @@ public struct Graph {
   public let frames: UnsafeMutablePointer<PacketVector>
   public let counters: NodeCounters
   public let tunnelCounters: TunnelCounters
+  /// Classifications per security rule (index: rule number), this worker's.
+  public let aclHits: CounterBlock
   public var nodes: GraphNodes
   /// Per node, a bit per successor a packet was seen to take (debug builds only; release
   /// builds leave it zero). Checked against the declarations by the fixture tests.
@@ -100,6 +111,7 @@ public struct Graph {
     for i in 0..<NodeID.count { (frames + i).initialize(to: .allocate()) }
     counters = NodeCounters()
     tunnelCounters = TunnelCounters()
+    aclHits = CounterBlock(count: ACLConfig.maxRules)
     nodes = GraphNodes(maxPorts: maxPorts)
     observedEdges = .allocate(capacity: NodeID.count)
     observedEdges.initialize(repeating: 0, count: NodeID.count)
@@ -112,6 +124,7 @@ public struct Graph {
     frames.deallocate()
     counters.destroy()
     tunnelCounters.destroy()
+    aclHits.destroy()
     nodes.destroy()
     observedEdges.deallocate()
   }

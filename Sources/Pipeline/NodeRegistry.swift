@@ -17,21 +17,23 @@ public enum NodeID: UInt16, CaseIterable, Sendable, CustomStringConvertible {
   case externalInput = 3
   case externalARP = 4
   case l2Input = 5
-  case arpResponder = 6
-  case l2Forward = 7
-  case ip4Input = 8
-  case fipDNAT = 9
-  case snatOut2In = 10
-  case ip4Lookup = 11
-  case ip4Local = 12
-  case ip4External = 13
-  case fipSNAT = 14
-  case snatIn2Out = 15
-  case icmpError = 16
-  case l2Flood = 17
-  case vxlanEncap = 18
-  case portOutput = 19
-  case errorDrop = 20
+  case aclEgress = 6
+  case arpResponder = 7
+  case l2Forward = 8
+  case ip4Input = 9
+  case fipDNAT = 10
+  case snatOut2In = 11
+  case ip4Lookup = 12
+  case ip4Local = 13
+  case ip4External = 14
+  case fipSNAT = 15
+  case snatIn2Out = 16
+  case icmpError = 17
+  case l2Flood = 18
+  case vxlanEncap = 19
+  case aclIngress = 20
+  case portOutput = 21
+  case errorDrop = 22
 
   public static let count = allCases.count
 
@@ -54,6 +56,8 @@ public enum NodeID: UInt16, CaseIterable, Sendable, CustomStringConvertible {
     case .ip4Local: "ip4-local"
     case .icmpError: "icmp-error"
     case .l2Input: "l2-input"
+    case .aclEgress: "acl-egress"
+    case .aclIngress: "acl-ingress"
     case .l2Forward: "l2-forward"
     case .l2Flood: "l2-flood"
     case .portOutput: "port-output"
@@ -80,13 +84,15 @@ public struct GraphNodes {
   public var fipSNAT = FIPSNAT()
   public var snatIn2Out = SNATIn2Out()
   public var l2Input = L2Input()
+  public var aclEgress = ACLEgress()
+  public var aclIngress = ACLIngress()
   public var arpResponder = ARPResponder()
   public var l2Forward = L2Forward()
   public var ip4Input = IP4Input()
   public var ip4Lookup = IP4Lookup()
   public var ip4Local = IP4Local()
   public var icmpError = ICMPError(tscHz: TSC.hz)
-  public var l2Flood = L2Flood()
+  public var l2Flood: L2Flood
   public var vxlanEncap = VXLANEncap()
   public var portOutput: PortOutput
   public var errorDrop = ErrorDrop()
@@ -94,15 +100,19 @@ public struct GraphNodes {
   /// Every node's declaration, in `NodeID` order.
   /// (Immutable; metatypes of nodes that are not `Sendable` themselves.)
   nonisolated(unsafe) public static let declarations: [any GraphNode.Type] = [
-    EthernetInput.self, UnderlayARP.self, VXLANInput.self, ExternalInput.self, ExternalARP.self, L2Input.self, ARPResponder.self,
-    L2Forward.self, IP4Input.self, FIPDNAT.self, SNATOut2In.self, IP4Lookup.self, IP4Local.self, IP4External.self, FIPSNAT.self,
-    SNATIn2Out.self, ICMPError.self, L2Flood.self, VXLANEncap.self, PortOutput.self, ErrorDrop.self,
+    EthernetInput.self, UnderlayARP.self, VXLANInput.self, ExternalInput.self, ExternalARP.self, L2Input.self, ACLEgress.self,
+    ARPResponder.self, L2Forward.self, IP4Input.self, FIPDNAT.self, SNATOut2In.self, IP4Lookup.self, IP4Local.self, IP4External.self,
+    FIPSNAT.self, SNATIn2Out.self, ICMPError.self, L2Flood.self, VXLANEncap.self, ACLIngress.self, PortOutput.self, ErrorDrop.self,
   ]
 
-  public init(maxPorts: Int) { portOutput = PortOutput(portCount: maxPorts) }
+  public init(maxPorts: Int) {
+    portOutput = PortOutput(portCount: maxPorts)
+    l2Flood = L2Flood(maxPorts: maxPorts)
+  }
 
   public func destroy() {
     ip4Lookup.destroy()
+    l2Flood.destroy()
     portOutput.destroy()
   }
 
@@ -128,6 +138,8 @@ public struct GraphNodes {
     case .l2Input:
       l2Input.process(&v, interfaces: env.interfaces, table: env.l2, events: env.events, generation: env.generation, counters: counters)
     case .arpResponder: arpResponder.process(&v, overlay: env.overlay, counters: counters)
+    case .aclEgress: aclEgress.process(&v, env: env, counters: counters)
+    case .aclIngress: aclIngress.process(&v, env: env, counters: counters)
     case .l2Forward:
       l2Forward.process(&v, table: env.l2, portCount: env.portCount, underlayPort: env.overlay.underlayPort, counters: counters)
     case .ip4Input: ip4Input.process(&v, routing: env.routing, counters: counters)

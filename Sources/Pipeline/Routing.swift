@@ -106,8 +106,10 @@ public struct RouterInterfaceInfo {
 @frozen
 public struct RoutingTables: @unchecked Sendable {
   /// Neighbour value: MAC in bits 0…47, where-to in bits 48…63 (bit 63 tunnel, else local
-  /// interface; the low 15 bits are the index).
+  /// interface; bit 62 the interface is filtered; the low 14 bits are the index).
   public static let neighborTunnel: UInt64 = 1 << 63
+  /// Neighbour value: the local interface is filtered by security groups or lists.
+  public static let neighborFiltered: UInt64 = 1 << 62
   /// `fibInterface` of a route to the external network.
   public static let external: UInt16 = 0xffff
   public let interfaces: UnsafeMutablePointer<RouterInterfaceInfo>
@@ -168,9 +170,9 @@ public struct RoutingTables: @unchecked Sendable {
     }
     neighbors = ExactTable(c.neighbors.map { n in
       let tunnel = n.l2 & L2Value.remote != 0
-      let index = UInt64(n.l2 & 0x7fff)
+      let index = UInt64(n.l2 & 0x3fff)
       return (Self.neighborKey(domain: n.domain, ip: n.ip.value),
-              n.mac.rawValue | index << 48 | (tunnel ? Self.neighborTunnel : 0))
+              n.mac.rawValue | index << 48 | (tunnel ? Self.neighborTunnel : 0) | (n.l2 & L2Value.filtered != 0 ? Self.neighborFiltered : 0))
     })
     local = ExactTable(c.interfaces.enumerated().compactMap { i, f in
       f.map { (Self.localKey(vrf: UInt16($0.vrf), ip: $0.address.value), UInt64(i)) }

@@ -40,12 +40,15 @@ public struct Worker {
   /// underlay and the uplink — worker 0 — ever touches it, so it has one writer).
   public let sessions: SessionTable
   let ownsSessions: Bool
+  /// The node's connection table of security groups and lists, shared by every worker.
+  public let conntrack: ConnTrack
+  let ownsConntrack: Bool
   @usableFromInline let tscHz: UInt64
   /// Session slots the expiry clock hand visits per poll round.
   public static let expiryBudget = 64
 
   public init(index: Int, tables: RCUBox<DataplaneSnapshot>, maxPorts: Int = defaultMaxPorts, poolSize: Int = 8192,
-              burst: Int = 32, sessions: SessionTable? = nil) {
+              burst: Int = 32, sessions: SessionTable? = nil, conntrack: ConnTrack? = nil) {
     precondition(burst > 0 && burst <= PacketVector.capacity)
     self.index = index
     self.maxPorts = maxPorts
@@ -62,6 +65,8 @@ public struct Worker {
     // Without a table of the node's, a minimal one of the worker's own (nodes without SNAT).
     self.sessions = sessions ?? SessionTable(capacity: 16)
     ownsSessions = sessions == nil
+    self.conntrack = conntrack ?? ConnTrack(capacity: 1024)
+    ownsConntrack = conntrack == nil
     tscHz = TSC.hz
   }
 
@@ -79,7 +84,7 @@ public struct Worker {
       // A snapshot built for fewer workers gives this one nothing to poll.
       guard index < s.workers else { return }
       let env = GraphEnvironment(snapshot: s, pool: pool, releaser: releaser, events: hotEvents, tunnelCounters: graph.tunnelCounters, queue: index,
-                                 sessions: sessions, now: now)
+                                 sessions: sessions, conntrack: conntrack, aclHits: graph.aclHits, now: now)
       for i in s.pollStart[index]..<s.pollStart[index &+ 1] {
         let p = s.poll[i]
         let n = s.ports[Int(p)].rx(into: &graph.input.pointee, max: burst, inPort: p, pool: pool)
@@ -122,6 +127,7 @@ public struct Worker {
   public func destroy() {
     graph.destroy()
     if ownsSessions { sessions.destroy() }
+    if ownsConntrack { conntrack.destroy() }
     releaser.destroy()
     pool.destroy()
   }

@@ -77,6 +77,13 @@ public enum DropReason: UInt8, CaseIterable, Error, Sendable, CustomStringConver
   case natICMPErrorNoMatch = 129
   case snatNoGateway = 130
   case natTruncated = 131
+  // Security groups and lists, connection tracking.
+  case aclIngressDeny = 140
+  case aclEgressDeny = 141
+  case ctInvalid = 142
+  case ctTableFull = 143
+  case ctFragment = 144
+  case aclNotIPv4 = 145
   // ---- I/O (200–219)
   case rxNoBuffer = 200
   case rxTruncated = 201
@@ -149,6 +156,12 @@ public enum DropReason: UInt8, CaseIterable, Error, Sendable, CustomStringConver
     case .natICMPErrorNoMatch: "nat-icmp-error-no-match"
     case .snatNoGateway: "snat-no-gateway"
     case .natTruncated: "nat-truncated"
+    case .aclIngressDeny: "acl-ingress-deny"
+    case .aclEgressDeny: "acl-egress-deny"
+    case .ctInvalid: "ct-invalid"
+    case .ctTableFull: "ct-table-full"
+    case .ctFragment: "ct-fragment"
+    case .aclNotIPv4: "acl-not-ipv4"
     case .underlayUnsupported: "underlay-unsupported"
     case .ip6TooShort: "ip6-too-short"
     case .ip6BadVersion: "ip6-bad-version"
@@ -226,6 +239,12 @@ public enum DropReason: UInt8, CaseIterable, Error, Sendable, CustomStringConver
     case .natICMPErrorNoMatch: "ICMP error quoting a packet of no session or floating IP"
     case .snatNoGateway: "external route but the router has no external gateway or its SNAT node is unreachable"
     case .natTruncated: "TCP/UDP/ICMP header (or an ICMP error's quote) too short to translate"
+    case .aclIngressDeny: "no rule of the port's security groups or lists admits it towards the VM"
+    case .aclEgressDeny: "no rule of the port's security groups or lists admits it from the VM"
+    case .ctInvalid: "TCP segment that fits no tracked connection's state and starts none"
+    case .ctTableFull: "new connection of a filtered port, but its connection-table bucket is full"
+    case .ctFragment: "non-first IPv4 fragment on a filtered port (no ports to match or track)"
+    case .aclNotIPv4: "neither IPv4 nor ARP, on a filtered port (rules are IPv4)"
     case .underlayUnsupported: "underlay packet that is neither ARP nor VXLAN (UDP 4789) for this node"
     case .ip6TooShort: "IPv6 packet shorter than 40 bytes"
     case .ip6BadVersion: "IP version field is not 6"

@@ -44,6 +44,10 @@ final class DataplaneController {
   /// The SNAT connection table (sized by `nat.max_sessions` on a network node; minimal on
   /// a compute node). Worker 0 owns it; the control thread only reads it.
   let sessions: SessionTable
+  /// Security groups' and lists' connection table, shared by every worker; the control
+  /// thread expires idle entries and removes those a change no longer admits.
+  let conntrack: ConnTrack
+  private var conntrackHand = 0
   /// External addresses this node served at the last publish (for gratuitous ARP).
   private var servedExternal: [IPv4Address: MACAddress] = [:]
   private var learning = MACLearning()
@@ -57,6 +61,7 @@ final class DataplaneController {
     self.memoryMode = memoryMode
     qsbr = QSBR(workers: config.workers)
     sessions = SessionTable(capacity: config.role == .network ? config.maxSessions : 1024, timeouts: config.natTimeouts)
+    conntrack = ConnTrack(capacity: config.maxConnections)
     tables = RCUBox(DataplaneSnapshot(), qsbr: qsbr, retire: DataplaneSnapshot.retire)
   }
 
@@ -144,6 +149,7 @@ final class DataplaneController {
     open = kept
     attachErrors = attachErrors.filter { next.ports[$0.key] != nil && next.ports[$0.key] == state.ports[$0.key] }
     state = next
+    revalidateConnections()
     underlay?.resolve()   // a new tunnel's next hop: ask now, not at the next tick
     announceExternal()
     uplink?.resolve(upstreamTargets(state))
@@ -218,6 +224,7 @@ final class DataplaneController {
     for a in open.values { a.port.collectKernelDrops() }
     underlay?.port.collectKernelDrops()
     uplink?.port.collectKernelDrops()
+    expireConnections()
     if now.timeIntervalSince(lastAging) >= 0.5 {
       changed = learning.age(state: state, now: now) || changed
       lastAging = now
@@ -282,6 +289,22 @@ final class DataplaneController {
     let now = servedAddresses(state)
     for (ip, mac) in now.sorted(by: { $0.key < $1.key }) where servedExternal[ip] != mac { up.announce(ip, mac: mac) }
     servedExternal = now
+  }
+
+  /// Removes the tracked connections the published rules no longer admit, right after a
+  /// publish (so within the commit).
+  private func revalidateConnections() {
+    var interfaceOfZone: [Int: Int] = [:]
+    for (id, zone) in assignment.zones.index { if let i = assignment.interfaces[.port(id)] { interfaceOfZone[zone] = i } }
+    let fresh = Set(assignment.zones.since.filter { $0.value == publishedGeneration }.map(\.key))
+    ConnTrackMaintenance.revalidate(conntrack, acl: tables.snapshot().acl, interfaceOfZone: interfaceOfZone, freshZones: fresh)
+  }
+
+  /// Expires idle connections: a sixteenth of the table per tick (every 200 ms), so the
+  /// whole table every 3.2 s.
+  private func expireConnections() {
+    conntrackHand = ConnTrackMaintenance.expire(conntrack, from: conntrackHand, count: max(conntrack.capacity / 16, 1),
+                                                now: NATClock.now(), timeouts: config.conntrackTimeouts)
   }
 
   /// Closes every interface. At shutdown, after the worker stopped.

@@ -87,7 +87,8 @@ struct Gannetd: ParsableCommand {
     // Each thread touches only its own slot of this buffer (a Swift array mutated from
     // several threads would share its storage).
     nonisolated(unsafe) let workers = UnsafeMutablePointer<Worker>.allocate(capacity: cfg.workers)
-    for w in 0..<cfg.workers { (workers + w).initialize(to: Worker(index: w, tables: controller.tables, sessions: controller.sessions)) }
+    for w in 0..<cfg.workers { (workers + w).initialize(to: Worker(index: w, tables: controller.tables, sessions: controller.sessions,
+                                                                         conntrack: controller.conntrack)) }
     controller.nodeCounters = (0..<cfg.workers).map { workers[$0].graph.counters }
     controller.eventRings = (0..<cfg.workers).map { workers[$0].events }
     controller.tunnelCounters = (0..<cfg.workers).map { workers[$0].graph.tunnelCounters }
@@ -116,6 +117,7 @@ struct Gannetd: ParsableCommand {
     controller.shutdown()
     for w in 0..<cfg.workers { workers[w].destroy() }
     controller.sessions.destroy()
+    controller.conntrack.destroy()
     workers.deinitialize(count: cfg.workers)
     workers.deallocate()
     log.info("stopped")

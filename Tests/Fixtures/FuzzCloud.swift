@@ -26,14 +26,25 @@ public enum FuzzCloud {
 
   static var cloud: (requests: [ControlRequest], node: NodeFacts) {
     func port(_ id: String, _ net: String, _ mac: MACAddress, _ ip: IPv4Address, security: Bool = true,
-              remote: IPv4Address? = nil) -> ControlRequest {
+              remote: IPv4Address? = nil, groups: [String] = []) -> ControlRequest {
       .portCreate(LogicalPort(id: id, network: net, mac: mac, fixedIPs: [ip], location: remote.map { .remote($0) } ?? .local("null:\(id)"),
-                              portSecurity: security))
+                              portSecurity: security, securityGroups: groups))
     }
     let peer = IPv4Address(192, 0, 2, 12), upstream = IPv4Address(203, 0, 113, 1)
     let requests: [ControlRequest] = [
-      .networkCreate(Network(id: "n1", tenant: "t", vni: 100)), .networkCreate(Network(id: "n2", tenant: "t", vni: 200, learning: true)),
-      port("a", "n1", vmA, IPv4Address(10, 1, 0, 10)), port("b", "n1", vmB, IPv4Address(10, 1, 0, 11)),
+      // Security: a is in group g1 (SSH and ICMP in, anything out); n1's list l1 admits DNS
+      // statelessly and TCP out statefully (it filters b, which has no group).
+      .securityGroupCreate(SecurityGroup(id: "g1", tenant: "t")),
+      .securityGroupRuleAdd(group: "g1", SecurityGroupRule(id: "ssh", direction: .ingress, match: L4Match(proto: 6, portMin: 22, portMax: 22))),
+      .securityGroupRuleAdd(group: "g1", SecurityGroupRule(id: "icmp", direction: .ingress, match: L4Match(proto: 1))),
+      .securityGroupRuleAdd(group: "g1", SecurityGroupRule(id: "out", direction: .egress)),
+      .securityListCreate(SecurityList(id: "l1", tenant: "t")),
+      .securityListRuleAdd(list: "l1", SecurityListRule(id: "dns", direction: .ingress, stateless: true, cidr: IPv4Prefix(IPv4Address(10, 0, 0, 0), 8),
+                                                        match: L4Match(proto: 17, portMin: 53, portMax: 53))),
+      .securityListRuleAdd(list: "l1", SecurityListRule(id: "tcp-out", direction: .egress, stateless: false,
+                                                        cidr: IPv4Prefix(IPv4Address(0), 0), match: L4Match(proto: 6))),
+      .networkCreate(Network(id: "n1", tenant: "t", vni: 100, securityLists: ["l1"])), .networkCreate(Network(id: "n2", tenant: "t", vni: 200, learning: true)),
+      port("a", "n1", vmA, IPv4Address(10, 1, 0, 10), groups: ["g1"]), port("b", "n1", vmB, IPv4Address(10, 1, 0, 11)),
       port("c", "n2", vmC, IPv4Address(10, 2, 0, 12), security: false),
       port("r1", "n1", remoteVM, IPv4Address(10, 1, 0, 20), remote: peer),
       port("r2", "n2", MACAddress(0xfa, 0x16, 0x3e, 2, 0, 20), IPv4Address(10, 2, 0, 20), remote: peer),

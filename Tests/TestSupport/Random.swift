@@ -9,4 +9,7 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
     z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
     return z ^ (z >> 31)
   }
+
+  /// Uniform enough for tests: `next() % n`.
+  public mutating func next(below n: UInt64) -> UInt64 { next() % n }
 }

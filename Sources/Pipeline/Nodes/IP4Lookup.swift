@@ -81,14 +81,15 @@ public struct IP4Lookup {
       p.data.storeMAC(MACAddress(rawValue: n), at: 0)
       p.data.storeMAC(tunnel ? routing.localDVRMAC : egress.mac, at: 6)
       v.packets[i].context = UInt32(egress.domain)
-      v.packets[i].outPort = UInt16(truncatingIfNeeded: (n >> 48) & 0x7fff)
-      v.next[i] = tunnel ? NodeID.vxlanEncap.rawValue : NodeID.portOutput.rawValue
+      v.packets[i].outPort = UInt16(truncatingIfNeeded: (n >> 48) & 0x3fff)
+      v.next[i] = tunnel ? NodeID.vxlanEncap.rawValue
+        : n & RoutingTables.neighborFiltered != 0 ? NodeID.aclIngress.rawValue : NodeID.portOutput.rawValue
     }
   }
 
 }
 
 extension IP4Lookup: GraphNode {
-  public static let next: [NodeID] = [.ip4External, .icmpError, .vxlanEncap, .portOutput]
+  public static let next: [NodeID] = [.ip4External, .icmpError, .vxlanEncap, .aclIngress, .portOutput]
   public static let drops: [DropReason] = DropReason.tooBig + [.ip4NoRoute, .ip4NeighborUnknown]
 }

@@ -14,11 +14,40 @@ import Wire
 /// Drops: `l2-flood-no-members` (no other local port and no tunnel in the network),
 /// `l2-flood-no-buffer` (a copy could not be made; that target misses the frame), and the
 /// encapsulation drops of vxlan-encap for tunnel copies (`vxlan-mtu-exceeded`, …).
+/// A copy for a port filtered by security groups or lists goes through `ACLFilter` first
+/// (ARP passes; anything else but IPv4 is refused); a refused member is skipped and counted.
 /// Terminal node (its packets leave through the ports or error-drop).
 @frozen
 public struct L2Flood {
   public static let id = NodeID.l2Flood
-  public init() {}
+  /// Per flood member of the current frame: admitted (1) or not (0). Allocated once.
+  @usableFromInline let admitted: UnsafeMutablePointer<UInt8>
+  @usableFromInline let capacity: Int
+  public init(maxPorts: Int = 1024) {
+    capacity = maxPorts
+    admitted = .allocate(capacity: max(maxPorts, 1))
+  }
+  public func destroy() { admitted.deallocate() }
+
+  /// Does the member interface take this frame? (Unfiltered ones always do.)
+  @inlinable @inline(__always)
+  func admits(_ p: Packet, member: Int, _ env: GraphEnvironment, _ counters: NodeCounters) -> Bool {
+    let acl = env.acl
+    let policy = acl.policy(ofInterface: member)
+    guard policy != 0 else { return true }
+    let etherType = p.data.loadBE16(at: 12)
+    if etherType == EtherType.arp { return true }
+    guard etherType == EtherType.ipv4 else {
+      counters.drop(Self.id, .aclNotIPv4)
+      return false
+    }
+    if let reason = ACLFilter.check(p.data, length: Int(p.length), l3: 14, egress: false, policy: policy, zone: acl.zone(ofInterface: member),
+                                    acl: acl, ct: env.conntrack, now: env.now, hits: env.aclHits) {
+      counters.drop(Self.id, reason)
+      return false
+    }
+    return true
+  }
 
   @inlinable
   public func process(_ v: inout PacketVector, env: GraphEnvironment, counters: NodeCounters) {
@@ -32,7 +61,11 @@ public struct L2Flood {
       let fromTunnel = underlay >= 0 && Int(p.inPort) == underlay
       let tunnelStart = fromTunnel ? 0 : overlay.floodStart[d], tunnelEnd = fromTunnel ? 0 : overlay.floodStart[d &+ 1]
       var lastLocal = -1
-      for k in start..<end where floodMembers[k] != p.inPort { lastLocal = k }
+      for k in start..<end where floodMembers[k] != p.inPort {
+        let ok = k &- start >= capacity || admits(p, member: Int(floodMembers[k]), env, counters)
+        if k &- start < capacity { admitted[k &- start] = ok ? 1 : 0 }
+        if ok { lastLocal = k }
+      }
       if lastLocal < 0 && tunnelEnd == tunnelStart {
         counters.drop(Self.id, .l2FloodNoMembers)
         v.packets[kept] = p
@@ -42,7 +75,7 @@ public struct L2Flood {
         continue
       }
       // The original goes to the last target: the last tunnel if any, else the last local port.
-      for k in start..<end where floodMembers[k] != p.inPort {
+      for k in start..<end where floodMembers[k] != p.inPort && (k &- start >= capacity || admitted[k &- start] != 0) {
         if k == lastLocal && tunnelEnd == tunnelStart {
           var original = p
           transmit(&original, port: Int(floodMembers[k]), env)
@@ -97,4 +130,5 @@ public struct L2Flood {
 extension L2Flood: GraphNode {
   public static let next: [NodeID] = []
   public static let drops: [DropReason] = [.l2FloodNoMembers, .l2FloodNoBuffer, .vxlanMTUExceeded, .vxlanNextHopUnresolved, .vxlanNoHeadroom]
+    + DropReason.ipv4Errors + DropReason.l4Errors + [.aclIngressDeny, .ctInvalid, .ctTableFull, .ctFragment, .aclNotIPv4]
 }

@@ -64,13 +64,13 @@ public struct L2Forward {
         v.drop(i, .l2Hairpin, node: Self.id, counters: counters)
       } else {
         v.packets[i].outPort = UInt16(truncatingIfNeeded: out)
-        v.next[i] = NodeID.portOutput.rawValue
+        v.next[i] = value & L2Value.filtered != 0 ? NodeID.aclIngress.rawValue : NodeID.portOutput.rawValue
       }
     }
   }
 }
 
 extension L2Forward: GraphNode {
-  public static let next: [NodeID] = [.ip4Input, .snatIn2Out, .l2Flood, .vxlanEncap, .portOutput]
+  public static let next: [NodeID] = [.ip4Input, .snatIn2Out, .l2Flood, .vxlanEncap, .aclIngress, .portOutput]
   public static let drops: [DropReason] = [.l2NoOutputPort, .l2Hairpin, .l2RemoteUnreachable, .l2TunnelToTunnel, .ip4RoutedFromTunnel]
 }

@@ -44,13 +44,14 @@ public struct L2Input {
           }
         }
         v.packets[i].context = UInt32(info.domain)
-        v.next[i] = p.data.loadBE16(at: 12) == EtherType.arp ? NodeID.arpResponder.rawValue : NodeID.l2Forward.rawValue
+        v.next[i] = p.data.loadBE16(at: 12) == EtherType.arp ? NodeID.arpResponder.rawValue
+          : info.filtered ? NodeID.aclEgress.rawValue : NodeID.l2Forward.rawValue
       }
     }
   }
 }
 
 extension L2Input: GraphNode {
-  public static let next: [NodeID] = [.arpResponder, .l2Forward]
+  public static let next: [NodeID] = [.aclEgress, .arpResponder, .l2Forward]
   public static let drops: [DropReason] = [.l2InterfaceUnattached, .l2SourceSpoofed]
 }

@@ -1,0 +1,111 @@
+import Buffers
+import Tables
+import Wire
+
+/// The stateful filter of a filtered port (security groups and lists), for one IPv4 packet
+/// crossing it: a tracked connection's packets pass (TCP states as `TCPTracking`), ICMP
+/// errors quoting a tracked connection pass as related (traceroute, path-MTU discovery),
+/// and a packet of no connection is classified once: a stateless rule admits it alone, a
+/// stateful rule admits it and starts tracking its connection, nothing denies it.
+///
+/// Fragments: a non-first fragment carries no ports, so it can be neither classified nor
+/// matched to a connection: dropped (`ct-fragment`). First fragments are handled as whole
+/// packets.
+///
+/// Called by acl-egress (packets from the VM), acl-ingress (packets to it) and l2-flood
+/// (flooded copies to a filtered port), on any worker.
+public enum ACLFilter {
+  /// Protocol classes of `ACLConfig.Policy.tables`.
+  public static let tcpClass = 0, udpClass = 1, icmpClass = 2, otherClass = 3
+
+  /// nil: the packet passes; else why it is dropped. `frame` holds an Ethernet frame of
+  /// `length` bytes whose IPv4 header is at `l3` (offset); `egress` true for a packet the VM
+  /// sends. Counts the admitting rule's hit in `hits` when a packet is classified.
+  @inlinable
+  public static func check(_ frame: UnsafeMutableRawPointer, length: Int, l3: Int, egress: Bool, policy: Int, zone: UInt16,
+                           acl: ACLTables, ct: ConnTrack, now: UInt32, hits: CounterBlock) -> DropReason? {
+    let ip: IPv4Header
+    do { ip = try IPv4Header(validating: frame + l3, length: length &- l3) } catch { return error }
+    if ip.fragmentOffset != 0 { return .ctFragment }
+    let proto = ip.proto
+    let l4 = ip.payload, l4Length = ip.payloadLength
+    let src = ip.source.value, dst = ip.destination.value
+    var sourcePort: UInt16 = 0, destinationPort: UInt16 = 0, key: UInt32 = 0, flags: UInt8 = 0
+    let protoClass: Int
+    switch proto {
+    case IPProtocol.tcp:
+      do {
+        let t = try TCPHeader(validating: l4, length: l4Length)
+        sourcePort = t.sourcePort
+        destinationPort = t.destinationPort
+        flags = t.flags
+      } catch { return error }
+      key = UInt32(destinationPort)
+      protoClass = tcpClass
+    case IPProtocol.udp:
+      do {
+        let u = try UDPHeader(validating: l4, length: l4Length)
+        sourcePort = u.sourcePort
+        destinationPort = u.destinationPort
+      } catch { return error }
+      key = UInt32(destinationPort)
+      protoClass = udpClass
+    case IPProtocol.icmp:
+      let icmp: ICMPv4Header
+      do { icmp = try ICMPv4Header(validating: l4, length: l4Length) } catch { return error }
+      key = UInt32(icmp.type) << 8 | UInt32(icmp.code)
+      protoClass = icmpClass
+      if ICMPv4Header.MessageType.isQuery(icmp.type) {
+        sourcePort = icmp.identifier
+        destinationPort = icmp.identifier
+      } else if ICMPv4Header.MessageType.isError(icmp.type), let q = try? NATRewrite.quote(icmp: l4, length: l4Length) {
+        // Related: the error is about a packet of a tracked connection, which travelled the
+        // other way (the quote's source is this packet's destination side).
+        let vmIP = egress ? q.destination : q.source, remoteIP = egress ? q.source : q.destination
+        let vmPort = egress ? q.destinationPort : q.sourcePort, remotePort = egress ? q.sourcePort : q.destinationPort
+        let (k0, k1) = ConnTrack.keys(zone: zone, proto: q.proto, vmIP: vmIP, vmPort: vmPort, remoteIP: remoteIP, remotePort: remotePort)
+        if ct.find(k0, k1) >= 0 { return nil }
+      }
+    default:
+      key = UInt32(proto)
+      protoClass = otherClass
+    }
+    let vmIP = egress ? src : dst, remoteIP = egress ? dst : src
+    let vmPort = egress ? sourcePort : destinationPort, remotePort = egress ? destinationPort : sourcePort
+    let (k0, k1) = ConnTrack.keys(zone: zone, proto: proto, vmIP: vmIP, vmPort: vmPort, remoteIP: remoteIP, remotePort: remotePort)
+    let slot = ct.find(k0, k1)
+    if slot >= 0 {
+      let old = ct.loadState(slot)
+      let isReply = egress != (old & ConnTrack.openedByVM != 0)
+      var state = old & ~0xffff_ffff | UInt64(now)
+      if isReply { state |= ConnTrack.replySeen }
+      if proto == IPProtocol.tcp {
+        let next = TCPTracking.next(UInt8(truncatingIfNeeded: old >> 32), flags: flags, isReply: isReply)
+        if next == TCPTracking.invalid { return .ctInvalid }
+        if next != TCPTracking.ignore { state = state & ~(0xff << 32) | UInt64(next) << 32 }
+      }
+      _ = ct.updateState(slot, from: old, to: state)   // a racing update by another worker wins: fine
+      return nil
+    }
+    let direction = egress ? 1 : 0
+    if let rule = acl.admit(policy: policy, direction: direction, stateless: true, protoClass: protoClass, remote: remoteIP, key: key,
+                            sourcePort: sourcePort) {
+      hits.add(Int(rule), 1)
+      return nil
+    }
+    guard let rule = acl.admit(policy: policy, direction: direction, stateless: false, protoClass: protoClass, remote: remoteIP, key: key,
+                               sourcePort: sourcePort) else {
+      if proto == IPProtocol.tcp && TCPTracking.flagClass(flags) != 0 { return .ctInvalid }   // starts nothing, matches nothing
+      return egress ? .aclEgressDeny : .aclIngressDeny
+    }
+    var tcpState: UInt8 = 0
+    if proto == IPProtocol.tcp {
+      tcpState = TCPTracking.next(TCPTracking.none, flags: flags, isReply: false)
+      if tcpState == TCPTracking.invalid { return .ctInvalid }
+    }
+    let initial = UInt64(now) | UInt64(tcpState) << 32 | (egress ? ConnTrack.openedByVM : 0) | UInt64(rule & 0xffff) << 48
+    guard ct.insert(k0, k1, initial: initial) >= 0 else { return .ctTableFull }
+    hits.add(Int(rule), 1)
+    return nil
+  }
+}

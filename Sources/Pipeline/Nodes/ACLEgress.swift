@@ -1,0 +1,39 @@
+import Buffers
+import Tables
+import Wire
+
+/// `acl-egress`: the security groups and lists of the port a frame comes from, right after
+/// l2-input (before switching, routing or NAT). l2-input sends here every non-ARP frame of
+/// a filtered interface; IPv4 goes through `ACLFilter`, anything else is dropped
+/// (`acl-not-ipv4`: rules are IPv4). Admitted frames continue to l2-forward.
+@frozen
+public struct ACLEgress {
+  public static let id = NodeID.aclEgress
+  public init() {}
+
+  @inlinable
+  public func process(_ v: inout PacketVector, env: GraphEnvironment, counters: NodeCounters) {
+    let acl = env.acl
+    for i in 0..<v.count {
+      let p = v.packets[i]
+      let interface = Int(p.inPort)
+      let policy = acl.policy(ofInterface: interface)
+      guard p.data.loadBE16(at: 12) == EtherType.ipv4 else {
+        v.drop(i, .aclNotIPv4, node: Self.id, counters: counters)
+        continue
+      }
+      if let reason = ACLFilter.check(p.data, length: Int(p.length), l3: 14, egress: true, policy: policy,
+                                      zone: acl.zone(ofInterface: interface), acl: acl, ct: env.conntrack, now: env.now, hits: env.aclHits) {
+        v.drop(i, reason, node: Self.id, counters: counters)
+      } else {
+        v.next[i] = NodeID.l2Forward.rawValue
+      }
+    }
+  }
+}
+
+extension ACLEgress: GraphNode {
+  public static let next: [NodeID] = [.l2Forward]
+  public static let drops: [DropReason] = DropReason.ipv4Errors + DropReason.l4Errors
+    + [.aclEgressDeny, .ctInvalid, .ctTableFull, .ctFragment, .aclNotIPv4]
+}

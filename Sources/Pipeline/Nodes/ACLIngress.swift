@@ -1,0 +1,47 @@
+import Buffers
+import Tables
+import Wire
+
+/// `acl-ingress`: the security groups and lists of the local port a frame is delivered to,
+/// just before port-output — after a floating IP's DNAT and after routing, so rules see the
+/// VM's fixed IP (as in Neutron). l2-forward and ip4-lookup send here the frames whose
+/// destination interface is filtered (`L2Value.filtered`); ARP passes, other IPv4 goes
+/// through `ACLFilter`, anything else is dropped (`acl-not-ipv4`).
+///
+/// Packets the router itself answers (echo replies from ip4-local, ICMP errors from
+/// icmp-error) are responses to the VM's own packets and are not filtered.
+@frozen
+public struct ACLIngress {
+  public static let id = NodeID.aclIngress
+  public init() {}
+
+  @inlinable
+  public func process(_ v: inout PacketVector, env: GraphEnvironment, counters: NodeCounters) {
+    let acl = env.acl
+    for i in 0..<v.count {
+      let p = v.packets[i]
+      let interface = Int(p.outPort)
+      let etherType = p.data.loadBE16(at: 12)
+      if etherType == EtherType.arp {
+        v.next[i] = NodeID.portOutput.rawValue
+        continue
+      }
+      guard etherType == EtherType.ipv4 else {
+        v.drop(i, .aclNotIPv4, node: Self.id, counters: counters)
+        continue
+      }
+      if let reason = ACLFilter.check(p.data, length: Int(p.length), l3: 14, egress: false, policy: acl.policy(ofInterface: interface),
+                                      zone: acl.zone(ofInterface: interface), acl: acl, ct: env.conntrack, now: env.now, hits: env.aclHits) {
+        v.drop(i, reason, node: Self.id, counters: counters)
+      } else {
+        v.next[i] = NodeID.portOutput.rawValue
+      }
+    }
+  }
+}
+
+extension ACLIngress: GraphNode {
+  public static let next: [NodeID] = [.portOutput]
+  public static let drops: [DropReason] = DropReason.ipv4Errors + DropReason.l4Errors
+    + [.aclIngressDeny, .ctInvalid, .ctTableFull, .ctFragment, .aclNotIPv4]
+}

@@ -1,0 +1,157 @@
+import Synchronization
+import Wire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The connection table of security groups and lists: one entry per connection of a
+/// filtered port, for both directions, shared by every worker.
+///
+/// Key: the port's zone (so two ports, or two tenants, with the same 5-tuple never share
+/// an entry), the protocol, and the VM's and the remote side's address and port (ICMP echo:
+/// the identifier as both ports). A packet the VM sends and one delivered to it compute the
+/// same key, so both directions find the entry whichever worker handles them.
+///
+///     key0 = VM address << 32 | remote address
+///     key1 = present (bit 63) | zone << 40 | protocol << 32 | VM port << 16 | remote port
+///     state = last seen (seconds, bits 0…31) | TCP state (32…39) | flags (40…47: 1 reply seen,
+///             2 opened by the VM) | rule (48…63, low bits of the admitting rule)
+///
+/// Lock-free: buckets of `ways` slots; a worker claims an empty slot by a compare-and-swap
+/// of `key1` from 0 to `reserved`, writes `key0` and `state`, then publishes `key1` with a
+/// releasing store; readers load `key1` acquiring before `key0`. States change by
+/// compare-and-swap. A full bucket refuses a new connection (counted by the caller as
+/// `ct-table-full`); existing entries are never displaced. The control thread expires
+/// idle entries (a compare-and-swap of `key1` back to 0) and removes those that rules no
+/// longer admit.
+@frozen
+public struct ConnTrack: @unchecked Sendable {
+  public static let ways = 8
+  public static let present: UInt64 = 1 << 63
+  @usableFromInline static let reserved: UInt64 = 1
+  public let capacity: Int
+  @usableFromInline let mask: Int
+  @usableFromInline let key1: UnsafeMutablePointer<Atomic<UInt64>>
+  @usableFromInline let key0: UnsafeMutablePointer<UInt64>
+  @usableFromInline let state: UnsafeMutablePointer<Atomic<UInt64>>
+  /// 0 live, 1 created, 2 expired, 3 table full, 4 removed by rule changes (any reader).
+  public let stats: UnsafeMutablePointer<Atomic<UInt64>>
+  public enum Stat: Int, CaseIterable { case live, created, expired, tableFull, revoked }
+
+  /// Flags in `state`.
+  public static let replySeen: UInt64 = 1 << 40
+  public static let openedByVM: UInt64 = 1 << 41
+
+  /// `capacity` rounded up to a power of two of buckets × `ways`.
+  public init(capacity: Int) {
+    var buckets = 1
+    while buckets * Self.ways < capacity { buckets <<= 1 }
+    self.capacity = buckets * Self.ways
+    mask = buckets - 1
+    key1 = .allocate(capacity: self.capacity)
+    for i in 0..<self.capacity { (key1 + i).initialize(to: Atomic(0)) }
+    key0 = .allocate(capacity: self.capacity)
+    key0.initialize(repeating: 0, count: self.capacity)
+    state = .allocate(capacity: self.capacity)
+    for i in 0..<self.capacity { (state + i).initialize(to: Atomic(0)) }
+    stats = .allocate(capacity: Stat.allCases.count)
+    for i in 0..<Stat.allCases.count { (stats + i).initialize(to: Atomic(0)) }
+  }
+
+  public func destroy() {
+    key1.deinitialize(count: capacity)
+    key1.deallocate()
+    key0.deallocate()
+    state.deinitialize(count: capacity)
+    state.deallocate()
+    stats.deinitialize(count: Stat.allCases.count)
+    stats.deallocate()
+  }
+
+  @inlinable @inline(__always)
+  public static func keys(zone: UInt16, proto: UInt8, vmIP: UInt32, vmPort: UInt16, remoteIP: UInt32, remotePort: UInt16) -> (UInt64, UInt64) {
+    (UInt64(vmIP) << 32 | UInt64(remoteIP),
+     present | UInt64(zone) << 40 | UInt64(proto) << 32 | UInt64(vmPort) << 16 | UInt64(remotePort))
+  }
+
+  @inlinable @inline(__always)
+  func bucket(_ k0: UInt64, _ k1: UInt64) -> Int {
+    var h = k0 &* 0x9e37_79b9_7f4a_7c15 ^ k1 &* 0xc2b2_ae3d_27d4_eb4f
+    h ^= h >> 29
+    return Int(truncatingIfNeeded: h) & mask &* Self.ways
+  }
+
+  /// The slot of the connection, or -1. Any worker.
+  @inlinable
+  public func find(_ k0: UInt64, _ k1: UInt64) -> Int {
+    let b = bucket(k0, k1)
+    for i in b..<(b &+ Self.ways) where key1[i].load(ordering: .acquiring) == k1 && key0[i] == k0 { return i }
+    return -1
+  }
+
+  /// Creates the connection with `initial` state; returns its slot, or -1 when its bucket
+  /// is full. Any worker.
+  @inlinable
+  public func insert(_ k0: UInt64, _ k1: UInt64, initial: UInt64) -> Int {
+    let b = bucket(k0, k1)
+    for i in b..<(b &+ Self.ways) where key1[i].load(ordering: .relaxed) == 0 {
+      guard key1[i].compareExchange(expected: 0, desired: Self.reserved, ordering: .acquiring).exchanged else { continue }
+      key0[i] = k0
+      state[i].store(initial, ordering: .relaxed)
+      key1[i].store(k1, ordering: .releasing)
+      stats[Stat.created.rawValue].add(1, ordering: .relaxed)
+      stats[Stat.live.rawValue].add(1, ordering: .relaxed)
+      return i
+    }
+    stats[Stat.tableFull.rawValue].add(1, ordering: .relaxed)
+    return -1
+  }
+
+  @inlinable @inline(__always)
+  public func loadState(_ slot: Int) -> UInt64 { state[slot].load(ordering: .relaxed) }
+
+  /// Replaces the state of `slot` if it is still `old`; false when another worker changed it.
+  @inlinable @inline(__always)
+  public func updateState(_ slot: Int, from old: UInt64, to new: UInt64) -> Bool {
+    old == new || state[slot].compareExchange(expected: old, desired: new, ordering: .relaxed).exchanged
+  }
+
+  // MARK: - control thread
+
+  /// One live entry, as `show conntrack` reads it.
+  public struct Entry: Sendable, Equatable {
+    public var slot: Int
+    public var zone: UInt16
+    public var proto: UInt8
+    public var vmIP: UInt32
+    public var vmPort: UInt16
+    public var remoteIP: UInt32
+    public var remotePort: UInt16
+    public var state: UInt64
+    public var tcpState: UInt8 { UInt8(truncatingIfNeeded: state >> 32) }
+    public var lastSeen: UInt32 { UInt32(truncatingIfNeeded: state) }
+  }
+
+  /// The entry in `slot`, if any. Any thread (a racing removal may make it stale).
+  public func entry(_ slot: Int) -> Entry? {
+    let k1 = key1[slot].load(ordering: .acquiring)
+    guard k1 & Self.present != 0 else { return nil }
+    let k0 = key0[slot]
+    return Entry(slot: slot, zone: UInt16(truncatingIfNeeded: k1 >> 40 & 0x7fff), proto: UInt8(truncatingIfNeeded: k1 >> 32),
+                 vmIP: UInt32(truncatingIfNeeded: k0 >> 32), vmPort: UInt16(truncatingIfNeeded: k1 >> 16),
+                 remoteIP: UInt32(truncatingIfNeeded: k0), remotePort: UInt16(truncatingIfNeeded: k1),
+                 state: state[slot].load(ordering: .relaxed))
+  }
+
+  /// Removes the entry in `slot` if it still holds `entry`'s key. Control thread.
+  @discardableResult
+  public func remove(_ e: Entry, as stat: Stat) -> Bool {
+    let k1 = Self.present | UInt64(e.zone) << 40 | UInt64(e.proto) << 32 | UInt64(e.vmPort) << 16 | UInt64(e.remotePort)
+    guard key1[e.slot].compareExchange(expected: k1, desired: 0, ordering: .acquiringAndReleasing).exchanged else { return false }
+    stats[Stat.live.rawValue].subtract(1, ordering: .relaxed)
+    stats[stat.rawValue].add(1, ordering: .relaxed)
+    return true
+  }
+
+  public func stat(_ s: Stat) -> UInt64 { stats[s.rawValue].load(ordering: .relaxed) }
+}

@@ -27,7 +27,7 @@ public struct Rig: ~Copyable {
   /// Compiles `requests` for `node` (every local port open unless in `down`) and starts a
   /// worker on it. `names` lists the interfaces the test talks to; each gets a memory port.
   public init(_ requests: [ControlRequest], node: NodeFacts = .testNode, names: [String], down: Set<String> = [],
-              poolSize: Int = 1024, sessions: SessionTable? = nil) throws {
+              poolSize: Int = 1024, sessions: SessionTable? = nil, conntrack: ConnTrack? = nil) throws {
     let state = try ControlState(requests: requests)
     let compiled = try Self.compile(state, node, down, previous: IndexAssignment(), generation: 1)
     let ports = names.map { _ in MemoryPort() }
@@ -39,7 +39,7 @@ public struct Rig: ~Copyable {
     self.compiled = compiled
     let snap = Self.bind(compiled, names: names, ports: ports)
     tables = RCUBox(snap, qsbr: qsbr, retire: DataplaneSnapshot.retire)
-    worker = Worker(index: 0, tables: tables, maxPorts: 64, poolSize: poolSize, sessions: sessions)
+    worker = Worker(index: 0, tables: tables, maxPorts: 64, poolSize: poolSize, sessions: sessions, conntrack: conntrack)
     qsbr.online(worker: 0)
   }
 
@@ -86,6 +86,18 @@ public struct Rig: ~Copyable {
     qsbr.offline(worker: 0)
     tables.update { _ in snap }
     qsbr.online(worker: 0)
+    revalidate()
+  }
+
+  /// What gannetd does right after a publish: removes the tracked connections the new rules
+  /// no longer admit. Returns how many.
+  @discardableResult
+  public func revalidate() -> Int {
+    let a = compiled.assignment
+    var interfaceOfZone: [Int: Int] = [:]
+    for (id, zone) in a.zones.index { if let i = a.interfaces[.port(id)] { interfaceOfZone[zone] = i } }
+    let fresh = Set(a.zones.since.filter { $0.value == compiled.generation && compiled.generation > 1 }.map(\.key))
+    return ConnTrackMaintenance.revalidate(worker.conntrack, acl: tables.snapshot().acl, interfaceOfZone: interfaceOfZone, freshZones: fresh)
   }
 
   /// Edges packets took that their node does not declare (`GraphNode.next`; error-drop is

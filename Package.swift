@@ -80,7 +80,7 @@ let package = Package(
     // ---- executables ------------------------------------------------------------------
     .executableTarget(
       name: "gannetd",
-      dependencies: ["Pipeline", "Compiler", "Control", "NodeConfig", "CNumaShim", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      dependencies: ["Pipeline", "Compiler", "Control", "NodeConfig", "Buffers", "Tables", "CNumaShim", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                      .product(name: "Logging", package: "swift-log")],
       swiftSettings: swiftSettings),
     .executableTarget(

@@ -80,7 +80,7 @@ extension ControlState {
     case .networkUpdate, .securityGroupCreate, .securityGroupDelete, .securityGroupRuleAdd, .securityGroupRuleDelete,
          .securityListCreate, .securityListDelete, .securityListRuleAdd, .securityListRuleDelete:
       try applySecurity(r)
-    case .show, .showSessions:
+    case .show, .showSessions, .showConntrack, .conntrackFlush:
       throw .bad("show requests change nothing")
     }
   }

@@ -218,6 +218,9 @@ public enum ShowReply: Encodable, Sendable {
   case gateways([GatewayRow])
   case nat(NATReply)
   case sessions([SessionRow])
+  case securityGroups([SecurityGroupRow])
+  case securityLists([SecurityListRow])
+  case conntrack(ConntrackReply)
 
   public func encode(to e: Encoder) throws {
     switch self {
@@ -236,6 +239,9 @@ public enum ShowReply: Encodable, Sendable {
     case .gateways(let v): try v.encode(to: e)
     case .nat(let v): try v.encode(to: e)
     case .sessions(let v): try v.encode(to: e)
+    case .securityGroups(let v): try v.encode(to: e)
+    case .securityLists(let v): try v.encode(to: e)
+    case .conntrack(let v): try v.encode(to: e)
     }
   }
 }

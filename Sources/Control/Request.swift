@@ -41,15 +41,20 @@ public enum ControlRequest: Equatable, Sendable {
   case securityListRuleDelete(list: String, rule: String)
   case show(ShowWhat)
   case showSessions(SessionFilter)
+  /// Tracked connections of security groups and lists (`show.conntrack`), or removes them
+  /// (`conntrack.flush`: operational, not persisted: they are tracked again if rules admit).
+  case showConntrack(ConntrackFilter)
+  case conntrackFlush(ConntrackFilter)
 
   public enum ShowWhat: String, Sendable, CaseIterable {
     case state, node, networks, ports, fdb, tunnels, routers, routes, neighbors, counters, drops, fips, gateways, nat
+    case securityGroups = "security_groups", securityLists = "security_lists"
   }
 
   /// True for requests that change state (and are persisted).
   public var isChange: Bool {
     switch self {
-    case .show, .showSessions: false
+    case .show, .showSessions, .showConntrack, .conntrackFlush: false
     default: true
     }
   }
@@ -176,6 +181,15 @@ public enum ControlRequest: Equatable, Sendable {
                                                             match: try Self.l4Match(&a, op: op)))
     case "seclist.rule.delete":
       r = .securityListRuleDelete(list: try a.identifier("list"), rule: try a.identifier("id"))
+    case "show.conntrack", "conntrack.flush":
+      var f = ConntrackFilter()
+      f.port = try a.optionalIdentifier("port")
+      if let text = try a.optionalString("proto") {
+        guard let p = L4Match.proto(text), let n = p else { throw .bad("\(op): field 'proto': '\(text)' is not tcp, udp, icmp or 0-255") }
+        f.proto = n
+      }
+      f.limit = try a.optionalInt("limit", 1...10_000_000) ?? 1000
+      r = op == "show.conntrack" ? .showConntrack(f) : .conntrackFlush(f)
     case "show.sessions":
       var f = SessionFilter()
       f.router = try a.optionalIdentifier("router")
@@ -307,6 +321,8 @@ public enum ControlRequest: Equatable, Sendable {
     case .securityListRuleDelete: "seclist.rule.delete"
     case .show(let w): "show.\(w.rawValue)"
     case .showSessions: "show.sessions"
+    case .showConntrack: "show.conntrack"
+    case .conntrackFlush: "conntrack.flush"
     }
   }
 
@@ -390,6 +406,11 @@ public enum ControlRequest: Equatable, Sendable {
       if let v = f.externalIP { d["external_ip"] = v.description }
       if let v = f.proto { d["proto"] = v }
       return d
+    case .showConntrack(let f), .conntrackFlush(let f):
+      var d: [String: Any] = ["limit": f.limit]
+      if let p = f.port { d["port"] = p }
+      if let p = f.proto { d["proto"] = L4Match(proto: p).protocolName }
+      return d
     case .show: return [:]
     }
   }
@@ -425,5 +446,18 @@ extension L4Match {
     if let v = icmpType { d["icmp_type"] = v }
     if let v = icmpCode { d["icmp_code"] = v }
     return d
+  }
+}
+
+/// Which tracked connections `show.conntrack` and `conntrack.flush` mean: a port's, a
+/// protocol's, at most `limit` (show only).
+public struct ConntrackFilter: Equatable, Sendable {
+  public var port: String?
+  public var proto: UInt8?
+  public var limit: Int
+  public init(port: String? = nil, proto: UInt8? = nil, limit: Int = 1000) {
+    self.port = port
+    self.proto = proto
+    self.limit = limit
   }
 }

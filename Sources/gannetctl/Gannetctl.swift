@@ -16,7 +16,8 @@ struct Gannetctl: ParsableCommand {
       Example: gannetctl show ports --socket /run/gannet/gannetd.sock
       """,
     subcommands: [NetworkCommand.self, PortCommand.self, FDBCommand.self, RouterCommand.self, ChassisCommand.self, GatewayCommand.self,
-                  FloatingIPCommand.self, SessionsCommand.self, Show.self,
+                  FloatingIPCommand.self, SessionsCommand.self, SecurityGroupCommand.self, SecurityListCommand.self, ConntrackCommand.self,
+                  Show.self,
                   Version.self])
 }
 
@@ -66,7 +67,22 @@ extension IPv4Address: ExpressibleByArgument {
 
 struct NetworkCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "network", abstract: "Tenant L2 networks.", subcommands: [Create.self, Delete.self, List.self])
+    commandName: "network", abstract: "Tenant L2 networks.", subcommands: [Create.self, Update.self, Delete.self, List.self])
+
+  struct Update: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Set the security lists of a network (at most 5; they filter every port on it).",
+      discussion: "Example: gannetctl network update net-a --security-list db-list --security-list ssh-list")
+    @OptionGroup var common: Common
+    @Argument(help: "Network id.") var id: String
+    @Option(name: .customLong("security-list"), help: "A security list (repeatable).") var lists: [String] = []
+    @Flag(help: "Remove every security list.") var noSecurityLists = false
+    func run() throws {
+      guard !lists.isEmpty || noSecurityLists else { throw ValidationError("give --security-list L (repeatable) or --no-security-lists") }
+      guard lists.isEmpty || !noSecurityLists else { throw ValidationError("--security-list and --no-security-lists exclude each other") }
+      try common.change(.networkUpdate(id: id, securityLists: lists))
+    }
+  }
 
   struct Create: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -125,9 +141,19 @@ struct PortCommand: ParsableCommand {
     }
   }
 
+  struct Groups: ParsableArguments {
+    @Option(name: .customLong("security-group"), help: "A security group (repeatable).") var names: [String] = []
+    @Flag(help: "No security group (not even the tenant's default).") var noSecurityGroups = false
+    /// nil: not given.
+    func groups() throws -> [String]? {
+      guard names.isEmpty || !noSecurityGroups else { throw ValidationError("--security-group and --no-security-groups exclude each other") }
+      return noSecurityGroups ? [] : names.isEmpty ? nil : names
+    }
+  }
+
   struct Create: ParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Create a port on a network.",
+      abstract: "Create a port on a network (in its tenant's default group unless it names its groups).",
       discussion: "Example: gannetctl port create vm1 --network net-a --mac fa:16:3e:00:00:01 --ip 10.0.0.1 --local af-packet:tap-vm1")
     @OptionGroup var common: Common
     @Argument(help: "Port id.") var id: String
@@ -135,10 +161,12 @@ struct PortCommand: ParsableCommand {
     @Option(help: "The port's MAC address.") var mac: MACAddress
     @Option(name: .customLong("ip"), help: "A fixed IPv4 address (repeatable).") var ips: [IPv4Address] = []
     @OptionGroup var location: Location
-    @Flag(help: "Turn anti-spoofing off (the port may send from any MAC).") var noPortSecurity = false
+    @Flag(help: "Turn anti-spoofing off (the port may send from any MAC; never filtered).") var noPortSecurity = false
+    @OptionGroup var groups: Groups
     func run() throws {
       guard let at = try location.location() else { throw ValidationError("one of --local or --remote is required") }
-      try common.change(.portCreate(LogicalPort(id: id, network: network, mac: mac, fixedIPs: ips, location: at, portSecurity: !noPortSecurity)))
+      try common.change(.portCreate(LogicalPort(id: id, network: network, mac: mac, fixedIPs: ips, location: at, portSecurity: !noPortSecurity,
+                                                securityGroups: try groups.groups())))
     }
   }
   struct Update: ParsableCommand {
@@ -149,8 +177,10 @@ struct PortCommand: ParsableCommand {
     @Argument(help: "Port id.") var id: String
     @OptionGroup var location: Location
     @Option(name: .customLong("ip"), help: "Replace the fixed IPv4 addresses (repeatable).") var ips: [IPv4Address] = []
+    @OptionGroup var groups: Groups
     func run() throws {
-      try common.change(.portUpdate(id: id, location: try location.location(), fixedIPs: ips.isEmpty ? nil : ips, portSecurity: nil))
+      try common.change(.portUpdate(id: id, location: try location.location(), fixedIPs: ips.isEmpty ? nil : ips, portSecurity: nil,
+                                    securityGroups: try groups.groups()))
     }
   }
   struct Delete: ParsableCommand {
@@ -240,6 +270,8 @@ struct Show: ParsableCommand {
     case .gateways: try common.run(r, as: [GatewayRow].self, render: Render.gateways)
     case .nat: try common.run(r, as: NATReply.self, render: Render.nat)
     case .state: try common.run(r, as: ControlState.self, render: Render.state)
+    case .securityGroups: try common.run(r, as: [SecurityGroupRow].self, render: Render.securityGroups)
+    case .securityLists: try common.run(r, as: [SecurityListRow].self, render: Render.securityLists)
     }
   }
 }

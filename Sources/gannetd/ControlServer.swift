@@ -234,6 +234,8 @@ final class ControlServer: @unchecked Sendable {
       let r = try ControlRequest.parse(line)
       if case .show(let what) = r { return encode(ControlReply(result: controller.show(what))) }
       if case .showSessions(let filter) = r { return encode(ControlReply(result: ShowReply.sessions(try controller.showSessions(filter)))) }
+      if case .showConntrack(let filter) = r { return encode(ControlReply(result: try controller.conntrack(filter, flush: false))) }
+      if case .conntrackFlush(let filter) = r { return encode(ControlReply(result: try controller.conntrack(filter, flush: true))) }
       try controller.commit(r)
       return encode(ControlReply(result: ChangeReply(generation: controller.state.generation)))
     } catch {

@@ -1,3 +1,4 @@
+import Buffers
 import Compiler
 import Control
 import Foundation
@@ -37,6 +38,8 @@ final class DataplaneController {
   var nodeCounters: [NodeCounters] = []
   var eventRings: [EventRing] = []
   var tunnelCounters: [TunnelCounters] = []
+  /// Every worker's hit counter per security rule.
+  var aclHits: [CounterBlock] = []
   /// The VTEP: underlay port, tunnels, next-hop resolution. nil when not configured.
   private(set) var underlay: Underlay?
   /// The port on the external network. nil when not configured.
@@ -335,6 +338,8 @@ final class DataplaneController {
     case .fips: .fips(showFloatingIPs())
     case .gateways: .gateways(showGateways())
     case .nat: .nat(showNAT())
+    case .securityGroups: .securityGroups(showSecurityGroups())
+    case .securityLists: .securityLists(showSecurityLists())
     // Configuration only, exactly as persisted: two states can be diffed. Runtime state is
     // in show counters, drops, fdb, gateways, nat, tunnels.
     case .state: .state(state)

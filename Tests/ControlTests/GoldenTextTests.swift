@@ -102,6 +102,37 @@ import Wire
     }
   }
 
+  static let groups = [
+    SecurityGroupRow(id: "web", tenant: "tenant-a", name: "web", ports: ["vm-a1", "vm-a2"], rules: [
+      SecurityRuleRow(id: "ssh", direction: "ingress", kind: "stateful", proto: "tcp", ports: "22", sourcePorts: "any", remote: "10.0.0.0/8", hits: 4),
+      SecurityRuleRow(id: "ping", direction: "ingress", kind: "stateful", proto: "icmp", ports: "type 8", sourcePorts: "any", remote: "group app",
+                      hits: 0),
+      SecurityRuleRow(id: "out", direction: "egress", kind: "stateful", proto: "any", ports: "any", sourcePorts: "any", remote: "any", hits: 17),
+    ]),
+    SecurityGroupRow(id: "default-a", tenant: "tenant-a", name: "default", ports: [], rules: []),
+  ]
+  static let lists = [SecurityListRow(id: "db", tenant: "tenant-a", networks: ["net-a"], rules: [
+    SecurityRuleRow(id: "oracle", direction: "ingress", kind: "stateful", proto: "tcp", ports: "1521", sourcePorts: "any", remote: "10.20.0.0/16",
+                    hits: 2),
+    SecurityRuleRow(id: "dns", direction: "ingress", kind: "stateless", proto: "udp", ports: "53", sourcePorts: "1024-65535",
+                    remote: "10.0.0.0/8", hits: 0),
+  ])]
+  static let conntrack = ConntrackReply(capacity: 262_144, live: 3, created: 9, expired: 5, revoked: 1, tableFull: 0, connections: [
+    .init(port: "vm-a1", proto: "tcp", vm: "10.0.0.1:22", remote: "10.0.0.9:40000", opened: "in", state: "ESTABLISHED", idleSeconds: 1,
+          expiresInSeconds: 431_999),
+    .init(port: "vm-a1", proto: "udp", vm: "10.0.0.1:5000", remote: "10.0.0.9:53", opened: "out", state: "replied", idleSeconds: 3,
+          expiresInSeconds: 117),
+  ], matched: 3)
+
+  @Test func securityOutputs() throws {
+    try check("sg-list", Render.securityGroups(Self.groups))
+    try check("sg-show", Render.securityGroup(Self.groups[0]))
+    try check("seclist-list", Render.securityLists(Self.lists))
+    try check("conntrack-list", Render.conntrack(Self.conntrack))
+    try check("conntrack-count", Render.conntrackCount(Self.conntrack))
+    try check("conntrack-flush", Render.conntrackFlushed(Self.conntrack))
+  }
+
   @Test func everyCommandsOutput() throws {
     try check("change", Render.change(ChangeReply(generation: 42)))
     try check("show-node", Render.node(Self.node))

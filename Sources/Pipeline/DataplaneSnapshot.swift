@@ -12,14 +12,21 @@ public struct InterfaceInfo: Sendable {
   public var portSecurity: Bool
   /// The network learns source MACs seen on this interface.
   public var learning: Bool
-  /// Security groups or lists filter the port (its non-ARP frames go to acl-egress).
-  public var filtered: Bool
+  /// Where l2-input sends the interface's non-ARP frames: l2-forward, or acl-egress when
+  /// security groups or lists filter the port (a stored node, so l2-input decides nothing
+  /// more per packet than before filtering existed).
+  public var nonARPNext: UInt16
   public var mac: MACAddress
+  /// Security groups or lists filter the port.
+  public var filtered: Bool {
+    get { nonARPNext == NodeID.aclEgress.rawValue }
+    set { nonARPNext = newValue ? NodeID.aclEgress.rawValue : NodeID.l2Forward.rawValue }
+  }
   public init(domain: UInt16, portSecurity: Bool, mac: MACAddress, learning: Bool = false, filtered: Bool = false) {
     self.domain = domain
     self.portSecurity = portSecurity
     self.learning = learning
-    self.filtered = filtered
+    self.nonARPNext = filtered ? NodeID.aclEgress.rawValue : NodeID.l2Forward.rawValue
     self.mac = mac
   }
 }

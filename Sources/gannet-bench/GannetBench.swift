@@ -27,7 +27,7 @@ struct GannetBench: ParsableCommand {
 
   enum Backend: String, ExpressibleByArgument, CaseIterable { case dpdk, memory }
 
-  @Option(help: "Workload name from the manifest (w1: L2, w2: DVR routing, w3: floating IP, w4: SNAT, w5: VXLAN decap + L2).") var workload = "w1"
+  @Option(help: "Workload name from the manifest (w1: L2, w2: DVR routing, w3: floating IP, w4: SNAT, w5: VXLAN decap + L2, w6: W1 with security groups and connection tracking on both ports).") var workload = "w1"
   @Option(help: "Directory holding the generated pcaps and manifest.json.") var workloadDir = "/tmp/gannet-workloads"
   @Option(help: "Packet I/O backend: dpdk or memory.") var backend: Backend = .dpdk
   @Option(help: "Measured seconds (after the warm-up).") var seconds: Double = 5
@@ -72,7 +72,9 @@ struct GannetBench: ParsableCommand {
     // The SNAT connection table: room for the workload's flows plus the prefilled sessions.
     let sessions = SessionTable(capacity: max(1 << 20, prefillSessions + 2 * w.packets))
     if prefillSessions > 0 { try prefill(sessions, count: prefillSessions) }
-    var worker = Worker(index: 0, tables: tables, maxPorts: snapshot.portCount, burst: burst, sessions: sessions)
+    // W6: room for every flow of the pcap on both ports.
+    let conntrack = ConnTrack(capacity: 1 << 20)
+    var worker = Worker(index: 0, tables: tables, maxPorts: snapshot.portCount, burst: burst, sessions: sessions, conntrack: conntrack)
     qsbr.online(worker: 0)
 
     let rxCounters = ports[0].counters, txCounters = ports[1].counters
@@ -97,6 +99,7 @@ struct GannetBench: ParsableCommand {
     if sessions.live > 0 { FileHandle.standardError.write(Data("live NAT sessions at the end: \(sessions.live)\n".utf8)) }
     worker.destroy()
     sessions.destroy()
+    conntrack.destroy()
     for p in ports { p.close() }
     if backend == .dpdk { DPDK.cleanup() }
   }

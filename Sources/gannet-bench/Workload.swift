@@ -18,11 +18,22 @@ struct Workload {
   /// The interface the pcap is replayed on, and the one whose transmitted packets count.
   var input = "in"
   var output = "out"
+  /// W6: the ports are filtered. Their frames come from many VM MACs (the pcap's), so the
+  /// anti-spoofing check of port security is turned off in the compiled tables: W6 measures
+  /// the filter and the connection tracking, not the MAC check.
+  var filtered = false
 
   /// The data plane for this workload, compiled from `requests`: the input port polled,
   /// the output port a sink (polled by nobody: it only sinks).
   func snapshot(input inPort: IO.Port, output outPort: IO.Port) throws -> DataplaneSnapshot {
-    try DataplaneCompiler.snapshot(requests: requests, node: node, ports: [input: inPort, output: outPort], poll: [input])
+    let ports = [input: inPort, output: outPort]
+    let s = try ControlState(requests: requests)
+    var node = node
+    node.openAttachments = Set(s.localAttachments.values)
+    var c = try DataplaneCompiler.compile(s, node: node, generation: 1)
+    c.poll = [c.assignment.interfaces.index.filter { $0.key.portName == input }.map(\.value)]
+    if filtered { for i in c.interfaces.indices { c.interfaces[i]?.info.portSecurity = false } }
+    return c.snapshot { ports[$0.key.portName]! }
   }
 
   /// Reads `manifest.json` in `directory` and derives the tables for `name`.
@@ -59,6 +70,25 @@ struct Workload {
     case "w1":
       // One network; every VM MAC of the manifest is behind the output port.
       return base.with(l2: try w1MACs(), vni: vni)
+    case "w6":
+      // W1's traffic; both ports in one stateful security group (the manifest's policy:
+      // anything out; in, 99 TCP rules that never match and UDP from 10.1.0.0/24), so each
+      // packet is checked and tracked on egress of "in" and ingress of "out".
+      guard let w = workloads[name] as? [String: Any], let policy = w["policy"] as? [String: Any],
+            let group = policy["security_group"] as? [String: Any] else { throw BenchError("manifest: workloads.w6.policy missing") }
+      var v = base.with(l2: try w1MACs(), vni: vni, security: ["w6"])
+      var rules: [ControlRequest] = [.securityGroupCreate(SecurityGroup(id: "w6", tenant: "t"))]
+      for (direction, key) in [(TrafficDirection.egress, "egress"), (.ingress, "ingress")] {
+        for (i, r) in (group[key] as? [[String: Any]] ?? []).enumerated() {
+          guard let p = L4Match.proto(r["protocol"] as? String ?? "any") else { throw BenchError("manifest: w6 rule protocol") }
+          let m = L4Match(proto: p, portMin: r["port_min"] as? Int, portMax: r["port_max"] as? Int)
+          rules.append(.securityGroupRuleAdd(group: "w6", SecurityGroupRule(id: "\(key)-\(i)", direction: direction, match: m,
+                                                                            remoteCIDR: (r["remote_cidr"] as? String).flatMap(IPv4Prefix.init))))
+        }
+      }
+      v.requests = rules + v.requests
+      v.filtered = true
+      return v
     case "w5":
       // The input port is the VXLAN underlay; the frames come from the remote VTEP, which
       // hosts a port of the network, and their inner MACs are behind the output port.
@@ -136,12 +166,12 @@ struct BenchError: Error, CustomStringConvertible {
 extension Workload {
   /// One network whose VM MACs (`macs`) are static entries behind the output port, and the
   /// input port on it (unless `input` is nil: the input is then the underlay).
-  func with(l2 macs: [MACAddress], vni: Int, input: String? = "in") -> Workload {
+  func with(l2 macs: [MACAddress], vni: Int, input: String? = "in", security groups: [String] = []) -> Workload {
     var w = self
     w.requests = [.networkCreate(Network(id: "net", tenant: "t", vni: UInt32(vni), learning: false, learningLimit: 0, agingSeconds: 300))]
     for id in [input, "out"].compactMap({ $0 }) {
       w.requests.append(.portCreate(LogicalPort(id: id, network: "net", mac: MACAddress(2, 0, 0, 0, 1, id == "out" ? 2 : 1), fixedIPs: [],
-                                                location: .local("null:\(id)"), portSecurity: false)))
+                                                location: .local("null:\(id)"), portSecurity: !groups.isEmpty, securityGroups: groups)))
     }
     w.requests += macs.map { .fdbAdd(FDBEntry(network: "net", mac: $0, port: "out")) }
     return w

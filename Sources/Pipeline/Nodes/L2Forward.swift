@@ -64,7 +64,8 @@ public struct L2Forward {
         v.drop(i, .l2Hairpin, node: Self.id, counters: counters)
       } else {
         v.packets[i].outPort = UInt16(truncatingIfNeeded: out)
-        v.next[i] = value & L2Value.filtered != 0 ? NodeID.aclIngress.rawValue : NodeID.portOutput.rawValue
+        // acl-ingress is the node just before port-output: a filtered destination is one less.
+        v.next[i] = NodeID.portOutput.rawValue &- UInt16(truncatingIfNeeded: (value >> 26) & 1)
       }
     }
   }

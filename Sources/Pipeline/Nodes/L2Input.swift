@@ -44,8 +44,7 @@ public struct L2Input {
           }
         }
         v.packets[i].context = UInt32(info.domain)
-        v.next[i] = p.data.loadBE16(at: 12) == EtherType.arp ? NodeID.arpResponder.rawValue
-          : info.filtered ? NodeID.aclEgress.rawValue : NodeID.l2Forward.rawValue
+        v.next[i] = p.data.loadBE16(at: 12) == EtherType.arp ? NodeID.arpResponder.rawValue : info.nonARPNext
       }
     }
   }

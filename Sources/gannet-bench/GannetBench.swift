@@ -37,6 +37,8 @@ struct GannetBench: ParsableCommand {
   @Option(help: "Replay this pcap instead of the workload's own (same tables), e.g. its first 1,000 flows.") var pcap: String?
   @Option(help: "w4: fill the connection table with this many other live sessions before measuring (e.g. 1000000).")
   var prefillSessions = 0
+  @Option(help: "w6: this many ingress rules per port (the last admits the traffic) instead of the manifest's 100.") var aclRules: Int?
+  @Flag(help: "w6: the rules as a stateless security list, so every packet is classified (the classifier's cost).") var aclStateless = false
   @Flag(help: "Print one JSON object instead of tables.") var json = false
 
   func validate() throws {
@@ -48,6 +50,10 @@ struct GannetBench: ParsableCommand {
 
   func run() throws {
     var w = try Workload.load(workload, directory: workloadDir)
+    if aclRules != nil || aclStateless {
+      guard w.filtered else { throw ValidationError("--acl-rules and --acl-stateless are for w6") }
+      w = w.withACLRules(aclRules ?? 100, stateless: aclStateless)
+    }
     if let pcap { w.pcap = pcap }
     var memoryMode = "none"
     var ports: [IO.Port] = []

@@ -23,6 +23,54 @@ struct Workload {
   /// the filter and the connection tracking, not the MAC check.
   var filtered = false
 
+  /// W6 with `n` ingress rules (n − 1 narrow ones, then the allow rule) instead of the
+  /// manifest's 100; `stateless`: as a stateless security list on the network instead of a
+  /// group, so that every packet is classified (nothing is tracked) — the classifier's cost.
+  func withACLRules(_ n: Int, stateless: Bool) -> Workload {
+    var w = self
+    let net = IPv4Prefix(IPv4Address(10, 1, 0, 0), 24), wide = IPv4Prefix(IPv4Address(10, 0, 0, 0), 8)
+    var security: [ControlRequest] = []
+    func rule(_ i: Int) -> (TrafficDirection, L4Match, IPv4Prefix) {
+      // The others overlap the traffic's addresses and protocol (UDP from 10.1.0.0/24 and
+      // 10.0.0.0/8, one port each), so they split the key space the lookups search.
+      i == n - 1 ? (.ingress, L4Match(proto: 17), net)
+        : (.ingress, L4Match(proto: 17, portMin: 1000 + i % 60000, portMax: 1000 + i % 60000), i % 2 == 0 ? net : wide)
+    }
+    if stateless {
+      security.append(.securityListCreate(SecurityList(id: "w6", tenant: "t")))
+      security.append(.securityListRuleAdd(list: "w6", SecurityListRule(id: "out", direction: .egress, stateless: true, cidr: IPv4Prefix(IPv4Address(0), 0))))
+      for i in 0..<n {
+        let (d, m, c) = rule(i)
+        security.append(.securityListRuleAdd(list: "w6", SecurityListRule(id: "r\(i)", direction: d, stateless: true, cidr: c, match: m)))
+      }
+    } else {
+      security.append(.securityGroupCreate(SecurityGroup(id: "w6", tenant: "t")))
+      security.append(.securityGroupRuleAdd(group: "w6", SecurityGroupRule(id: "out", direction: .egress)))
+      for i in 0..<n {
+        let (d, m, c) = rule(i)
+        security.append(.securityGroupRuleAdd(group: "w6", SecurityGroupRule(id: "r\(i)", direction: d, match: m, remoteCIDR: c)))
+      }
+    }
+    var rest = requests.filter {
+      switch $0 { case .securityGroupCreate, .securityGroupRuleAdd: false; default: true }
+    }
+    if stateless {
+      rest = rest.map { r in
+        switch r {
+        case .networkCreate(var net):
+          net.securityLists = ["w6"]
+          return .networkCreate(net)
+        case .portCreate(var p):
+          p.securityGroups = []
+          return .portCreate(p)
+        default: return r
+        }
+      }
+    }
+    w.requests = security + rest
+    return w
+  }
+
   /// The data plane for this workload, compiled from `requests`: the input port polled,
   /// the output port a sink (polled by nobody: it only sinks).
   func snapshot(input inPort: IO.Port, output outPort: IO.Port) throws -> DataplaneSnapshot {

@@ -122,4 +122,28 @@ struct SecurityGroupTests {
     let summary = String(decoding: pingOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     #expect(summary.contains(" 0% packet loss"), "\(summary)")
   }
+
+  /// Two workers: each VM port is polled by its own worker, so a connection's two
+  /// directions are handled by different workers; each port still tracks it once.
+  @Test func aConnectionSplitAcrossWorkersIsTrackedOncePerPort() throws {
+    let c = try TestCloud(workers: 2)
+    defer { c.destroy() }
+    try c.addVM("a", mac: "fa:16:3e:00:08:01", ip: "10.8.0.1")
+    try c.addVM("b", mac: "fa:16:3e:00:08:02", ip: "10.8.0.2")
+    try c.start()
+    try c.ctl("network create net-w --tenant t --vni 801")
+    try c.ctl("sg create default --tenant t")
+    try c.ctl("sg rule-add default --id in --direction ingress --protocol tcp --remote-cidr 10.8.0.0/24")
+    try c.ctl("sg rule-add default --id out --direction egress")
+    // No --security-group: both ports get the tenant's default group.
+    try c.ctl("port create a --network net-w --mac fa:16:3e:00:08:01 --ip 10.8.0.1 --local \(c.spec("a"))")
+    try c.ctl("port create b --network net-w --mac fa:16:3e:00:08:02 --ip 10.8.0.2 --local \(c.spec("b"))")
+    #expect(try c.ctl("sg show default").contains("a, b"))
+    #expect(try c.tcpTransfer(from: "a", to: "b", ip: "10.8.0.2", bytes: 500_000))
+    for port in ["a", "b"] {
+      let count = try c.ctl("conntrack count --port \(port) --proto tcp")
+      #expect(count.contains("matched     1\n"), "port \(port): \(count)")
+    }
+    #expect(try c.drops("ct-invalid") == 0 && c.drops("acl-ingress-deny") == 0 && c.drops("acl-egress-deny") == 0)
+  }
 }

@@ -68,7 +68,7 @@ public struct DaemonConfig: Sendable {
   public var maxSessions = 1 << 20
   public var natTimeouts = NATTimeouts()
   /// Security groups' connection table: size and idle timeouts.
-  public var maxConnections = 1 << 18
+  public var maxConnections = DaemonDefaults.maxConnections
   public var conntrackTimeouts = ConnTrackTimeouts()
   public var dpdkEnabled = false
   public var dpdkMemoryMB = 1024

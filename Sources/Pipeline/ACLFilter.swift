@@ -21,7 +21,7 @@ public enum ACLFilter {
   /// nil: the packet passes; else why it is dropped. `frame` holds an Ethernet frame of
   /// `length` bytes whose IPv4 header is at `l3` (offset); `egress` true for a packet the VM
   /// sends. Counts the admitting rule's hit in `hits` when a packet is classified.
-  @inlinable
+  @inlinable @inline(__always)
   public static func check(_ frame: UnsafeMutableRawPointer, length: Int, l3: Int, egress: Bool, policy: Int, zone: UInt16,
                            acl: ACLTables, ct: ConnTrack, now: UInt32, hits: CounterBlock) -> DropReason? {
     let ip: IPv4Header

@@ -82,7 +82,7 @@ public struct ConnTrack: @unchecked Sendable {
   }
 
   /// The slot of the connection, or -1. Any worker.
-  @inlinable
+  @inlinable @inline(__always)
   public func find(_ k0: UInt64, _ k1: UInt64) -> Int {
     let b = bucket(k0, k1)
     for i in b..<(b &+ Self.ways) where key1[i].load(ordering: .acquiring) == k1 && key0[i] == k0 { return i }
@@ -154,4 +154,10 @@ public struct ConnTrack: @unchecked Sendable {
   }
 
   public func stat(_ s: Stat) -> UInt64 { stats[s.rawValue].load(ordering: .relaxed) }
+}
+
+/// Defaults shared by gannetd's config and gannet-bench.
+public enum DaemonDefaults {
+  /// `conntrack.max_connections`.
+  public static let maxConnections = 1 << 18
 }

@@ -23,7 +23,7 @@ public struct ICMPv4Header {
 
   public let base: UnsafeMutableRawPointer
   @inlinable public init(unchecked base: UnsafeMutableRawPointer) { self.base = base }
-  @inlinable
+  @inlinable @inline(__always)
   public init(validating base: UnsafeMutableRawPointer, length: Int) throws(DropReason) {
     guard length >= Self.minimumLength else { throw .icmpTooShort }
     self.base = base

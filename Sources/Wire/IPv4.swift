@@ -44,7 +44,7 @@ public struct IPv4Header {
 
   /// Views untrusted bytes; throws the reason the packet must be dropped.
   /// `length` is the number of bytes from `base` to the end of the frame.
-  @inlinable
+  @inlinable @inline(__always)
   public init(validating base: UnsafeMutableRawPointer, length: Int) throws(DropReason) {
     guard length >= Self.minimumLength else { throw .ipTooShort }
     self.base = base

@@ -20,7 +20,7 @@ public struct TCPHeader {
   public static let minimumLength = 20
   public let base: UnsafeMutableRawPointer
   @inlinable public init(unchecked base: UnsafeMutableRawPointer) { self.base = base }
-  @inlinable
+  @inlinable @inline(__always)
   public init(validating base: UnsafeMutableRawPointer, length available: Int) throws(DropReason) {
     guard available >= Self.minimumLength else { throw .tcpTooShort }
     self.base = base

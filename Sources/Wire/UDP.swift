@@ -13,7 +13,7 @@ public struct UDPHeader {
   public static let length = 8
   public let base: UnsafeMutableRawPointer
   @inlinable public init(unchecked base: UnsafeMutableRawPointer) { self.base = base }
-  @inlinable
+  @inlinable @inline(__always)
   public init(validating base: UnsafeMutableRawPointer, length available: Int) throws(DropReason) {
     guard available >= Self.length else { throw .udpTooShort }
     self.base = base

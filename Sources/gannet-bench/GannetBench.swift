@@ -78,8 +78,8 @@ struct GannetBench: ParsableCommand {
     // The SNAT connection table: room for the workload's flows plus the prefilled sessions.
     let sessions = SessionTable(capacity: max(1 << 20, prefillSessions + 2 * w.packets))
     if prefillSessions > 0 { try prefill(sessions, count: prefillSessions) }
-    // W6: room for every flow of the pcap on both ports.
-    let conntrack = ConnTrack(capacity: 1 << 20)
+    // W6: gannetd's default connection table (conntrack.max_connections).
+    let conntrack = ConnTrack(capacity: DaemonDefaults.maxConnections)
     var worker = Worker(index: 0, tables: tables, maxPorts: snapshot.portCount, burst: burst, sessions: sessions, conntrack: conntrack)
     qsbr.online(worker: 0)
 

@@ -152,4 +152,29 @@ struct DVRTests {
     }
     #expect(viaRoute.count == 2, "\(viaRoute)")
   }
+
+  /// Security groups on DVR-routed traffic: the destination node checks its own port after
+  /// the source node routed the packet; the reply crosses back as a tracked connection.
+  @Test func securityGroupsFilterRoutedTrafficOnTheDestinationNode() throws {
+    let c = try DVRCloud()
+    defer { c.destroy() }
+    for node in [c.n1, c.n2] {
+      try node.ctl("sg create web --tenant tenant-a")
+      try node.ctl("sg rule-add web --id app --direction ingress --protocol tcp --port 5001 --remote-cidr 10.1.0.0/24")
+      try node.ctl("port update c2 --security-group web")
+    }
+    #expect(try TestCloud.tcpTransfer(fromNamespace: c.ns("a1"), toNamespace: c.ns("c2"), ip: "10.3.0.20", bytes: 300_000),
+            "a1 (node 1, 10.1.0.0/24) -> c2:5001 (node 2) is admitted, and its replies pass back")
+    #expect(try !TestCloud.ping(namespace: c.ns("a1"), "10.3.0.20", count: 2, extra: ["-W", "1"]), "no ICMP rule on c2")
+    // b1 (10.2.0.10) is outside the rule's CIDR: its SYNs get no answer.
+    let r = try sh(["timeout", "-s", "KILL", "10", "ip", "netns", "exec", c.ns("b1"), "python3", "-c", """
+      import socket
+      try:
+          socket.create_connection(("10.3.0.20", 5001), timeout=2); print("connected")
+      except socket.timeout: print("timeout")
+      except OSError: print("refused")
+      """], check: false).out
+    #expect(r.contains("timeout"), "\(r)")
+    #expect(try c.n2.drops("acl-ingress-deny") >= 1 && c.n1.drops("acl-ingress-deny") == 0, "denied on the destination node")
+  }
 }

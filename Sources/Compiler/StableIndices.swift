@@ -89,4 +89,12 @@ public struct IndexAssignment: Equatable, Sendable {
   /// Connection-tracking zone of each filtered port (from 1).
   public var zones = StableIndices<String>(first: 1)
   public init() {}
+
+  /// The interface of each zone's port, and the zones given out at `generation` (another
+  /// port's connections may still carry them): what revalidating the connection table needs.
+  public func zoneInterfaces(at generation: UInt64) -> (interfaceOfZone: [Int: Int], fresh: Set<Int>) {
+    var out: [Int: Int] = [:]
+    for (id, zone) in zones.index { if let i = interfaces[.port(id)] { out[zone] = i } }
+    return (out, Set(zones.since.filter { $0.value == generation }.map(\.key)))
+  }
 }

@@ -297,9 +297,7 @@ final class DataplaneController {
   /// Removes the tracked connections the published rules no longer admit, right after a
   /// publish (so within the commit).
   private func revalidateConnections() {
-    var interfaceOfZone: [Int: Int] = [:]
-    for (id, zone) in assignment.zones.index { if let i = assignment.interfaces[.port(id)] { interfaceOfZone[zone] = i } }
-    let fresh = Set(assignment.zones.since.filter { $0.value == publishedGeneration }.map(\.key))
+    let (interfaceOfZone, fresh) = assignment.zoneInterfaces(at: publishedGeneration)
     ConnTrackMaintenance.revalidate(conntrack, acl: tables.snapshot().acl, interfaceOfZone: interfaceOfZone, freshZones: fresh)
   }
 

@@ -93,10 +93,9 @@ public struct Rig: ~Copyable {
   /// no longer admit. Returns how many.
   @discardableResult
   public func revalidate() -> Int {
-    let a = compiled.assignment
-    var interfaceOfZone: [Int: Int] = [:]
-    for (id, zone) in a.zones.index { if let i = a.interfaces[.port(id)] { interfaceOfZone[zone] = i } }
-    let fresh = Set(a.zones.since.filter { $0.value == compiled.generation && compiled.generation > 1 }.map(\.key))
+    // The first compile gives out every zone; no connection predates it.
+    let (interfaceOfZone, given) = compiled.assignment.zoneInterfaces(at: compiled.generation)
+    let fresh = compiled.generation > 1 ? given : []
     return ConnTrackMaintenance.revalidate(worker.conntrack, acl: tables.snapshot().acl, interfaceOfZone: interfaceOfZone, freshZones: fresh)
   }
 

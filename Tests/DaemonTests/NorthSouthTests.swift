@@ -13,7 +13,7 @@ import Testing
 /// IP 203.0.113.10, ports 40000–40002 (three, to exhaust them on purpose), short timeouts.
 /// Upstream: 203.0.113.1 on the external bridge, 198.51.100.254 towards the internet host
 /// 198.51.100.1.
-private struct NorthSouthCloud {
+struct NorthSouthCloud {
   let n1: TestCloud, n2: TestCloud, nn: TestCloud
   let tag = String(UInt32.random(in: 0..<UInt32.max), radix: 36)
   var fabric: String { "gnF\(tag)" }

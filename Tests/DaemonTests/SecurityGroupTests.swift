@@ -146,4 +146,100 @@ struct SecurityGroupTests {
     }
     #expect(try c.drops("ct-invalid") == 0 && c.drops("acl-ingress-deny") == 0 && c.drops("acl-egress-deny") == 0)
   }
+
+  /// OCI security lists on a network, with kernel TCP: a stateless ingress rule without its
+  /// reverse lets the SYN in and drops the server's SYN-ACK; its reverse stateless egress rule
+  /// makes it work; the stateless rule wins over a stateful one that matches the same SYN.
+  @Test func aStatelessListRuleNeedsItsReverseAndBeatsAStatefulOne() throws {
+    let c = try TestCloud()
+    defer { c.destroy() }
+    try c.addVM("db", mac: "fa:16:3e:00:09:01", ip: "10.9.9.1")
+    try c.addVM("app", mac: "fa:16:3e:00:09:02", ip: "10.9.9.2")
+    try c.start()
+    try c.ctl("seclist create sl --tenant t")
+    try c.ctl("seclist rule-add sl --id out --direction egress --cidr 0.0.0.0/0")
+    try c.ctl("seclist rule-add sl --id oracle --direction ingress --stateless --cidr 10.9.9.0/24 --protocol tcp --port 1521")
+    try c.ctl("seclist rule-add sl --id tcp-in --direction ingress --cidr 10.9.9.0/24 --protocol tcp")
+    try c.ctl("network create net-l --tenant t --vni 901")
+    try c.ctl("network update net-l --security-list sl")
+    try c.ctl("port create db --network net-l --mac fa:16:3e:00:09:01 --ip 10.9.9.1 --local \(c.spec("db"))")
+    try c.ctl("port create app --network net-l --mac fa:16:3e:00:09:02 --ip 10.9.9.2 --local \(c.spec("app"))")
+    let server = try echoServer(c, in: "db", ports: [1521, 8080])
+    defer { server.terminate() }
+
+    #expect(try connect(c, from: "app", "10.9.9.1", 8080) == "ok", "stateful: the SYN-ACK is a tracked reply")
+    let invalid = try c.drops("ct-invalid")
+    #expect(try connect(c, from: "app", "10.9.9.1", 1521) == "timeout", "stateless SYN admitted, its SYN-ACK has no rule")
+    #expect(try c.drops("ct-invalid") > invalid, "the SYN-ACK starts no connection and matches no stateless rule")
+    try c.ctl("seclist rule-add sl --id oracle-back --direction egress --stateless --cidr 10.9.9.0/24 --protocol tcp --source-port 1521")
+    #expect(try connect(c, from: "app", "10.9.9.1", 1521) == "ok", "with its reverse rule")
+    let lists = try c.ctl("seclist list")
+    #expect(lists.contains("net-l") && lists.contains("oracle-back"), "\(lists)")
+    // Stateless traffic is not tracked on db's port: only the 8080 connection is.
+    let tracked = try c.ctl("conntrack list --port db --proto tcp")
+    #expect(tracked.contains("10.9.9.1:8080") && !tracked.contains("10.9.9.1:1521"), "\(tracked)")
+  }
+
+  /// A full connection table (1,024 entries) refuses new connections, counted as
+  /// ct-table-full, while an established TCP connection keeps echoing every 50 ms; the
+  /// refused flows' entries never existed, the admitted ones expire (UDP after 2 s here).
+  @Test func aFullTableRefusesNewConnectionsWhileEstablishedOnesFlow() throws {
+    let c = try TestCloud(extraConfig: #""conntrack": {"max_connections": 1024, "udp_s": 2}"#)
+    defer { c.destroy() }
+    try c.addVM("srv", mac: "fa:16:3e:00:0a:01", ip: "10.10.0.1")
+    try c.addVM("cli", mac: "fa:16:3e:00:0a:02", ip: "10.10.0.2")
+    try c.start()
+    try c.ctl("network create net-f --tenant t --vni 1001")
+    try c.ctl("sg create default --tenant t")
+    try c.ctl("sg rule-add default --id in --direction ingress --remote-cidr 10.10.0.0/24")
+    try c.ctl("sg rule-add default --id out --direction egress")
+    try c.ctl("port create srv --network net-f --mac fa:16:3e:00:0a:01 --ip 10.10.0.1 --local \(c.spec("srv"))")
+    try c.ctl("port create cli --network net-f --mac fa:16:3e:00:0a:02 --ip 10.10.0.2 --local \(c.spec("cli"))")
+    let server = try echoServer(c, in: "srv", ports: [8080])
+    defer { server.terminate() }
+    // The established connection echoes every 50 ms for 6 s and reports each failure.
+    let holder = Process()
+    holder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    holder.arguments = ["timeout", "-s", "KILL", "20", "ip", "netns", "exec", c.vm("cli").ns, "python3", "-u", "-c", """
+      import socket, time
+      s = socket.create_connection(("10.10.0.1", 8080), timeout=1)
+      print("connected", flush=True)
+      ok = bad = 0
+      end = time.time() + 6
+      while time.time() < end:
+          try:
+              s.sendall(b"x"); ok += s.recv(16) == b"x"
+          except OSError: bad += 1
+          time.sleep(0.05)
+      print("done", ok, bad, flush=True)
+      """]
+    let out = Pipe()
+    holder.standardOutput = out
+    try holder.run()
+    var seen = Data()
+    try waitFor("the held connection", seconds: 5) {
+      seen += out.fileHandleForReading.availableData
+      return String(decoding: seen, as: UTF8.self).contains("connected")
+    }
+    // 3,000 UDP flows (distinct destination ports) from cli: each needs an entry on both
+    // ports, far more than the table holds.
+    try sh(["timeout", "-s", "KILL", "20", "ip", "netns", "exec", c.vm("cli").ns, "python3", "-c", """
+      import socket, time
+      s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+      for p in range(3000):
+          s.sendto(b"u", ("10.10.0.1", 20000 + p))
+          if p % 100 == 99: time.sleep(0.02)
+      """])
+    holder.waitUntilExit()
+    let report = String(decoding: seen + out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    let words = report.split(whereSeparator: { $0 == " " || $0 == "\n" })
+    let done = try #require(words.firstIndex(of: "done"), "\(report)")
+    #expect(Int(words[done + 1]) ?? 0 >= 60 && words[done + 2] == "0", "the established connection never failed: \(report)")
+    #expect(try c.drops("ct-table-full") >= 100)
+    let count = try c.ctl("conntrack count")
+    #expect(!count.contains("table_full  0\n"), "\(count)")
+    // The UDP entries expire (2 s) and new connections are admitted again.
+    try waitFor("the UDP entries to expire", seconds: 15) { try c.ctl("conntrack count --proto udp").contains("matched     0\n") }
+    #expect(try connect(c, from: "cli", "10.10.0.1", 8080) == "ok")
+  }
 }

@@ -139,8 +139,23 @@ public struct PortRow: Codable, Sendable, Equatable {
   public var status: String
   public var rxPackets: UInt64?
   public var txPackets: UInt64?
+  /// A local port filtered by security groups or lists: what its rules admitted and refused.
+  public var acl: ACLCounters?
+  /// Packets checked against a port's groups and lists, per direction (ingress: to the VM).
+  public struct ACLCounters: Codable, Sendable, Equatable {
+    public var ingressAllowed: UInt64, ingressDenied: UInt64, egressAllowed: UInt64, egressDenied: UInt64
+    enum CodingKeys: String, CodingKey {
+      case ingressAllowed = "ingress_allowed", ingressDenied = "ingress_denied", egressAllowed = "egress_allowed", egressDenied = "egress_denied"
+    }
+    public init(ingressAllowed: UInt64, ingressDenied: UInt64, egressAllowed: UInt64, egressDenied: UInt64) {
+      self.ingressAllowed = ingressAllowed
+      self.ingressDenied = ingressDenied
+      self.egressAllowed = egressAllowed
+      self.egressDenied = egressDenied
+    }
+  }
   enum CodingKeys: String, CodingKey {
-    case id, network, mac, local, remote, status
+    case id, network, mac, local, remote, status, acl
     case fixedIPs = "fixed_ips", portSecurity = "port_security", rxPackets = "rx_packets", txPackets = "tx_packets"
   }
   public init(id: String, network: String, mac: String, fixedIPs: [String], portSecurity: Bool, local: String? = nil, remote: String? = nil,

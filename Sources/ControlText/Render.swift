@@ -23,9 +23,10 @@ public enum Render {
 
   /// `port list`.
   public static func portList(_ rows: [PortRow]) -> String {
-    var t = TextTable("PORT", "NETWORK", "MAC", "IPS", "LOCATION", "STATUS", "RX", "TX")
+    var t = TextTable("PORT", "NETWORK", "MAC", "IPS", "LOCATION", "STATUS", "RX", "TX", "ACL-IN", "ACL-OUT")
     for p in rows {
-      t.add([p.id, p.network, p.mac, Cell.list(p.fixedIPs), p.local ?? p.remote ?? "-", p.status, Cell.opt(p.rxPackets), Cell.opt(p.txPackets)])
+      t.add([p.id, p.network, p.mac, Cell.list(p.fixedIPs), p.local ?? p.remote ?? "-", p.status, Cell.opt(p.rxPackets), Cell.opt(p.txPackets),
+             p.acl.map { "\($0.ingressAllowed)/\($0.ingressDenied)" } ?? "-", p.acl.map { "\($0.egressAllowed)/\($0.egressDenied)" } ?? "-"])
     }
     return t.text
   }

@@ -20,10 +20,10 @@ public enum ACLFilter {
 
   /// nil: the packet passes; else why it is dropped. `frame` holds an Ethernet frame of
   /// `length` bytes whose IPv4 header is at `l3` (offset); `egress` true for a packet the VM
-  /// sends. Counts the admitting rule's hit in `hits` when a packet is classified.
+  /// sends. Counts the admitting rule's hit in `counters` when a packet is classified.
   @inlinable @inline(__always)
   public static func check(_ frame: UnsafeMutableRawPointer, length: Int, l3: Int, egress: Bool, policy: Int, zone: UInt16,
-                           acl: ACLTables, ct: ConnTrack, now: UInt32, hits: CounterBlock) -> DropReason? {
+                           acl: ACLTables, ct: ConnTrack, now: UInt32, counters: ACLCounters) -> DropReason? {
     let ip: IPv4Header
     do { ip = try IPv4Header(validating: frame + l3, length: length &- l3) } catch { return error }
     if ip.fragmentOffset != 0 { return .ctFragment }
@@ -90,7 +90,7 @@ public enum ACLFilter {
     let direction = egress ? 1 : 0
     if let rule = acl.admit(policy: policy, direction: direction, stateless: true, protoClass: protoClass, remote: remoteIP, key: key,
                             sourcePort: sourcePort) {
-      hits.add(Int(rule), 1)
+      counters.hit(rule)
       return nil
     }
     guard let rule = acl.admit(policy: policy, direction: direction, stateless: false, protoClass: protoClass, remote: remoteIP, key: key,
@@ -105,7 +105,7 @@ public enum ACLFilter {
     }
     let initial = UInt64(now) | UInt64(tcpState) << 32 | (egress ? ConnTrack.openedByVM : 0) | UInt64(rule & 0xffff) << 48
     guard ct.insert(k0, k1, initial: initial) >= 0 else { return .ctTableFull }
-    hits.add(Int(rule), 1)
+    counters.hit(rule)
     return nil
   }
 }

@@ -28,10 +28,10 @@ public struct GraphEnvironment {
   /// The SNAT connection table (used on the worker that polls the underlay and the uplink).
   public let sessions: SessionTable
   /// Security groups and lists: the snapshot's tables, the node's connection table, and
-  /// this worker's hit counter per rule.
+  /// this worker's hit counter per rule and packet counters per interface.
   public let acl: ACLTables
   public let conntrack: ConnTrack
-  public let aclHits: CounterBlock
+  public let aclCounters: ACLCounters
   /// NAT clock (seconds), read once per poll round.
   public let now: UInt32
   public let tunnelCounters: TunnelCounters
@@ -41,7 +41,7 @@ public struct GraphEnvironment {
 
   @inlinable
   public init(snapshot: DataplaneSnapshot, pool: NativePool, releaser: BufferReleaser, events: Unmanaged<EventRing>,
-              tunnelCounters: TunnelCounters, queue: Int, sessions: SessionTable, conntrack: ConnTrack, aclHits: CounterBlock,
+              tunnelCounters: TunnelCounters, queue: Int, sessions: SessionTable, conntrack: ConnTrack, aclCounters: ACLCounters,
               now: UInt32) {
     l2 = snapshot.l2
     floodStart = snapshot.floodStart
@@ -58,7 +58,7 @@ public struct GraphEnvironment {
     self.sessions = sessions
     acl = snapshot.acl
     self.conntrack = conntrack
-    self.aclHits = aclHits
+    self.aclCounters = aclCounters
     self.now = now
     self.tunnelCounters = tunnelCounters
     generation = snapshot.generation
@@ -98,8 +98,8 @@ public struct Graph {
   public let frames: UnsafeMutablePointer<PacketVector>
   public let counters: NodeCounters
   public let tunnelCounters: TunnelCounters
-  /// Classifications per security rule (index: rule number), this worker's.
-  public let aclHits: CounterBlock
+  /// This worker's security counters (hits per rule, packets per interface).
+  public let aclCounters: ACLCounters
   public var nodes: GraphNodes
   /// Per node, a bit per successor a packet was seen to take (debug builds only; release
   /// builds leave it zero). Checked against the declarations by the fixture tests.
@@ -111,7 +111,7 @@ public struct Graph {
     for i in 0..<NodeID.count { (frames + i).initialize(to: .allocate()) }
     counters = NodeCounters()
     tunnelCounters = TunnelCounters()
-    aclHits = CounterBlock(count: ACLConfig.maxRules)
+    aclCounters = ACLCounters(maxInterfaces: maxPorts)
     nodes = GraphNodes(maxPorts: maxPorts)
     observedEdges = .allocate(capacity: NodeID.count)
     observedEdges.initialize(repeating: 0, count: NodeID.count)
@@ -124,7 +124,7 @@ public struct Graph {
     frames.deallocate()
     counters.destroy()
     tunnelCounters.destroy()
-    aclHits.destroy()
+    aclCounters.destroy()
     nodes.destroy()
     observedEdges.deallocate()
   }

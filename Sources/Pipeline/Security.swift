@@ -122,3 +122,38 @@ public struct ACLTables: @unchecked Sendable {
     return nil
   }
 }
+
+/// One worker's security counters: connections (or stateless packets) each rule admitted,
+/// and per interface the packets its groups and lists admitted and refused, each way.
+/// Indices are the compiler's stable rule numbers and interface indices; a reader
+/// subtracts what an index had counted when it was last given to its key.
+///
+/// Thread safety: written by the owning worker only (`CounterBlock`); read by any thread.
+@frozen
+public struct ACLCounters: @unchecked Sendable {
+  public let block: CounterBlock
+  @usableFromInline let maxInterfaces: Int
+  /// Per-interface counters: ingress admitted, ingress refused, egress admitted, egress refused.
+  public static let perInterface = 4
+
+  public init(maxInterfaces: Int) {
+    self.maxInterfaces = maxInterfaces
+    block = CounterBlock(count: ACLConfig.maxRules + maxInterfaces * Self.perInterface)
+  }
+  public func destroy() { block.destroy() }
+
+  @inlinable @inline(__always)
+  public func hit(_ rule: UInt32) { block.add(Int(rule), 1) }
+
+  /// Counts one packet checked for `interface` (ingress: to the VM; egress: from it).
+  @inlinable @inline(__always)
+  public func packet(interface: Int, egress: Bool, denied: Bool) {
+    block.add(ACLConfig.maxRules &+ interface &* Self.perInterface &+ (egress ? 2 : 0) &+ (denied ? 1 : 0), 1)
+  }
+
+  public func hits(_ rule: Int) -> UInt64 { block.read(rule) }
+  /// The four per-interface counters of `interface` (see `perInterface`).
+  public func packets(interface: Int) -> [UInt64] {
+    (0..<Self.perInterface).map { block.read(ACLConfig.maxRules + interface * Self.perInterface + $0) }
+  }
+}

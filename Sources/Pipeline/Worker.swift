@@ -84,7 +84,7 @@ public struct Worker {
       // A snapshot built for fewer workers gives this one nothing to poll.
       guard index < s.workers else { return }
       let env = GraphEnvironment(snapshot: s, pool: pool, releaser: releaser, events: hotEvents, tunnelCounters: graph.tunnelCounters, queue: index,
-                                 sessions: sessions, conntrack: conntrack, aclHits: graph.aclHits, now: now)
+                                 sessions: sessions, conntrack: conntrack, aclCounters: graph.aclCounters, now: now)
       for i in s.pollStart[index]..<s.pollStart[index &+ 1] {
         let p = s.poll[i]
         let n = s.ports[Int(p)].rx(into: &graph.input.pointee, max: burst, inPort: p, pool: pool)

@@ -191,7 +191,11 @@ struct PortCommand: ParsableCommand {
   }
   struct List: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List ports with their status and packet counts.",
-                                                    discussion: "Example: gannetctl port list")
+                                                    discussion: """
+                                                      ACL-IN and ACL-OUT: packets the port's security groups and lists admitted/refused, \
+                                                      to the VM and from it ('-': the port is not filtered).
+                                                      Example: gannetctl port list
+                                                      """)
     @OptionGroup var common: Common
     func run() throws {
       try common.run(.show(.ports), as: [PortRow].self, render: Render.portList)

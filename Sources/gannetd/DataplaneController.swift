@@ -38,8 +38,10 @@ final class DataplaneController {
   var nodeCounters: [NodeCounters] = []
   var eventRings: [EventRing] = []
   var tunnelCounters: [TunnelCounters] = []
-  /// Every worker's hit counter per security rule.
-  var aclHits: [CounterBlock] = []
+  /// Every worker's security counters, and what each rule number and interface index had
+  /// counted when it was last given out (`SecurityShow`).
+  var aclCounters: [ACLCounters] = []
+  var aclBaselines = ACLBaselines()
   /// The VTEP: underlay port, tunnels, next-hop resolution. nil when not configured.
   private(set) var underlay: Underlay?
   /// The port on the external network. nil when not configured.
@@ -274,6 +276,7 @@ final class DataplaneController {
     publishedGeneration = c.generation
     assignment = c.assignment
     underlay?.adopt(c.assignment.tunnels, generation: c.generation) { tunnelTotals($0) }
+    adoptACLBaselines(generation: c.generation)
   }
 
   /// This node's facts for derived views (what it serves, hosts, resolves); no learned MACs.
@@ -449,6 +452,7 @@ final class DataplaneController {
           o.status = "up"
           o.rxPackets = port.counters.portTotal(PortCounter.rxPackets)
           o.txPackets = port.counters.portTotal(PortCounter.txPackets)
+          o.acl = aclPortCounters(p.id)
         } else {
           o.status = "down: " + (attachErrors[p.id] ?? "interface not open")
         }

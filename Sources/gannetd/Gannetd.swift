@@ -92,7 +92,7 @@ struct Gannetd: ParsableCommand {
     controller.nodeCounters = (0..<cfg.workers).map { workers[$0].graph.counters }
     controller.eventRings = (0..<cfg.workers).map { workers[$0].events }
     controller.tunnelCounters = (0..<cfg.workers).map { workers[$0].graph.tunnelCounters }
-    controller.aclHits = (0..<cfg.workers).map { workers[$0].graph.aclHits }
+    controller.aclCounters = (0..<cfg.workers).map { workers[$0].graph.aclCounters }
     let workerLog = log
     let workerDone = DispatchSemaphore(value: 0)
     let idle = cfg.idleSleepMicroseconds

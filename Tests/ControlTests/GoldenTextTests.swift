@@ -26,8 +26,12 @@ import Wire
     NetworkRow(id: "net-b", tenant: "tenant-b", vni: 1002, mtu: 8950, mtuSource: "network", learning: true, bridgeDomain: 2, ports: 0),
   ]
   static let ports = [
-    PortRow(id: "vm-a1", network: "net-a", mac: "fa:16:3e:00:00:01", fixedIPs: ["10.0.0.1"], portSecurity: true, local: "af-packet:tap-a1",
-            status: "up", rxPackets: 12, txPackets: 9),
+    {
+      var p = PortRow(id: "vm-a1", network: "net-a", mac: "fa:16:3e:00:00:01", fixedIPs: ["10.0.0.1"], portSecurity: true, local: "af-packet:tap-a1",
+                      status: "up", rxPackets: 12, txPackets: 9)
+      p.acl = .init(ingressAllowed: 7, ingressDenied: 2, egressAllowed: 9, egressDenied: 0)
+      return p
+    }(),
     PortRow(id: "vm-a2", network: "net-a", mac: "fa:16:3e:00:00:02", fixedIPs: ["10.0.0.2", "10.0.0.3"], portSecurity: false,
             remote: "192.0.2.12", status: "remote"),
     PortRow(id: "vm-a3", network: "net-a", mac: "fa:16:3e:00:00:03", fixedIPs: [], portSecurity: true, local: "af-packet:gone0",

@@ -79,6 +79,12 @@ struct SecurityGroupTests {
     #expect(group.contains("http") && group.contains("cli") == false, "\(group)")
     let tracked = try c.ctl("conntrack list --port web --proto tcp")
     #expect(tracked.contains("10.7.0.1:8080") && tracked.contains("10.7.0.2:7070"), "\(tracked)")
+    // Per port: what web's rules admitted and refused, each way; cli is not filtered.
+    let ports = try JSONSerialization.jsonObject(with: Data(c.ctl("port list --json").utf8)) as? [[String: Any]] ?? []
+    let web = ports.first { $0["id"] as? String == "web" }?["acl"] as? [String: Int] ?? [:]
+    #expect(web["ingress_allowed"] ?? 0 >= 10 && web["ingress_denied"] ?? 0 >= 3 && web["egress_allowed"] ?? 0 >= 10
+            && web["egress_denied"] ?? 0 >= 1, "\(web)")
+    #expect(ports.first { $0["id"] as? String == "cli" }?["acl"] == nil, "\(ports)")
 
     // A live connection to 8080 echoing every 100 ms, and a ping flow: deleting the http rule
     // cuts the connection within 1 s; the ping flow loses nothing.
@@ -121,6 +127,11 @@ struct SecurityGroupTests {
     #expect(last < cut + 1.0, "the revoked connection still echoed \(last - cut) s after the commit")
     let summary = String(decoding: pingOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     #expect(summary.contains(" 0% packet loss"), "\(summary)")
+    // A new rule (it may get the deleted rule's number) starts with no hits.
+    try c.ctl("sg rule-add web --id http-alt --direction ingress --protocol tcp --port 8081")
+    let rows = try JSONSerialization.jsonObject(with: Data(c.ctl("sg list --json").utf8)) as? [[String: Any]] ?? []
+    let rules = rows.first { $0["id"] as? String == "web" }?["rules"] as? [[String: Any]] ?? []
+    #expect(rules.first { $0["id"] as? String == "http-alt" }?["hits"] as? Int == 0, "\(rules)")
   }
 
   /// Two workers: each VM port is polled by its own worker, so a connection's two

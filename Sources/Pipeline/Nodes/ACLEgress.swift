@@ -20,10 +20,13 @@ public struct ACLEgress {
       let policy = acl.policy(ofInterface: interface)
       guard p.data.loadBE16(at: 12) == EtherType.ipv4 else {
         v.drop(i, .aclNotIPv4, node: Self.id, counters: counters)
+        env.aclCounters.packet(interface: interface, egress: true, denied: true)
         continue
       }
-      if let reason = ACLFilter.check(p.data, length: Int(p.length), l3: 14, egress: true, policy: policy,
-                                      zone: acl.zone(ofInterface: interface), acl: acl, ct: env.conntrack, now: env.now, hits: env.aclHits) {
+      let reason = ACLFilter.check(p.data, length: Int(p.length), l3: 14, egress: true, policy: policy,
+                                   zone: acl.zone(ofInterface: interface), acl: acl, ct: env.conntrack, now: env.now, counters: env.aclCounters)
+      env.aclCounters.packet(interface: interface, egress: true, denied: reason != nil)
+      if let reason {
         v.drop(i, reason, node: Self.id, counters: counters)
       } else {
         v.next[i] = NodeID.l2Forward.rawValue

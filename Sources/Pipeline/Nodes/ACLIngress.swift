@@ -28,10 +28,13 @@ public struct ACLIngress {
       }
       guard etherType == EtherType.ipv4 else {
         v.drop(i, .aclNotIPv4, node: Self.id, counters: counters)
+        env.aclCounters.packet(interface: interface, egress: false, denied: true)
         continue
       }
-      if let reason = ACLFilter.check(p.data, length: Int(p.length), l3: 14, egress: false, policy: acl.policy(ofInterface: interface),
-                                      zone: acl.zone(ofInterface: interface), acl: acl, ct: env.conntrack, now: env.now, hits: env.aclHits) {
+      let reason = ACLFilter.check(p.data, length: Int(p.length), l3: 14, egress: false, policy: acl.policy(ofInterface: interface),
+                                   zone: acl.zone(ofInterface: interface), acl: acl, ct: env.conntrack, now: env.now, counters: env.aclCounters)
+      env.aclCounters.packet(interface: interface, egress: false, denied: reason != nil)
+      if let reason {
         v.drop(i, reason, node: Self.id, counters: counters)
       } else {
         v.next[i] = NodeID.portOutput.rawValue

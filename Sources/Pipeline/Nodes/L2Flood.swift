@@ -39,10 +39,13 @@ public struct L2Flood {
     if etherType == EtherType.arp { return true }
     guard etherType == EtherType.ipv4 else {
       counters.drop(Self.id, .aclNotIPv4)
+      env.aclCounters.packet(interface: member, egress: false, denied: true)
       return false
     }
-    if let reason = ACLFilter.check(p.data, length: Int(p.length), l3: 14, egress: false, policy: policy, zone: acl.zone(ofInterface: member),
-                                    acl: acl, ct: env.conntrack, now: env.now, hits: env.aclHits) {
+    let reason = ACLFilter.check(p.data, length: Int(p.length), l3: 14, egress: false, policy: policy, zone: acl.zone(ofInterface: member),
+                                 acl: acl, ct: env.conntrack, now: env.now, counters: env.aclCounters)
+    env.aclCounters.packet(interface: member, egress: false, denied: reason != nil)
+    if let reason {
       counters.drop(Self.id, reason)
       return false
     }

@@ -23,6 +23,7 @@ struct GannetBench: ParsableCommand {
       Examples:
         gannet-bench --workload w1 --workload-dir /tmp/gannet-workloads
         gannet-bench --backend memory --packets 1000000 --json
+        gannet-bench --workload w6 --backend memory --new-connections --acl-rules 1000
       """)
 
   enum Backend: String, ExpressibleByArgument, CaseIterable { case dpdk, memory }
@@ -39,6 +40,10 @@ struct GannetBench: ParsableCommand {
   var prefillSessions = 0
   @Option(help: "w6: this many ingress rules per port (the last admits the traffic) instead of the manifest's 100.") var aclRules: Int?
   @Flag(help: "w6: the rules as a stateless security list, so every packet is classified (the classifier's cost).") var aclStateless = false
+  @Flag(help: """
+    w6, memory backend: every packet opens a new connection (W1's frames, each with its own source address and port), \
+    --packets of them (default 1,000,000, each replayed once); reports connections created per second.
+    """) var newConnections = false
   @Flag(help: "Print one JSON object instead of tables.") var json = false
 
   func validate() throws {
@@ -46,12 +51,15 @@ struct GannetBench: ParsableCommand {
     guard (1...PacketVector.capacity).contains(burst) else { throw ValidationError("--burst must be 1…\(PacketVector.capacity)") }
     if packets != nil && backend != .memory { throw ValidationError("--packets works with --backend memory only") }
     if let p = packets, p <= 0 { throw ValidationError("--packets must be positive") }
+    if newConnections && backend != .memory { throw ValidationError("--new-connections works with --backend memory only") }
   }
+
+  var newConnectionPackets: Int { packets ?? 1_000_000 }
 
   func run() throws {
     var w = try Workload.load(workload, directory: workloadDir)
-    if aclRules != nil || aclStateless {
-      guard w.filtered else { throw ValidationError("--acl-rules and --acl-stateless are for w6") }
+    if aclRules != nil || aclStateless || newConnections {
+      guard w.filtered else { throw ValidationError("--acl-rules, --acl-stateless and --new-connections are for w6") }
       w = w.withACLRules(aclRules ?? 100, stateless: aclStateless)
     }
     if let pcap { w.pcap = pcap }
@@ -69,7 +77,9 @@ struct GannetBench: ParsableCommand {
       // rate of whatever forwards them); the sink must only sink.
       ports.append(.dpdk(try DPDKPort.open(name: "net_null0", args: "no-rx=1", pool: pool)))
     case .memory:
-      ports.append(.pcapReplay(PcapReplayPort(store: try FrameStore(pcapFile: w.pcap), limit: packets)))
+      var store = try FrameStore(pcapFile: w.pcap)
+      if newConnections { store = try NewConnections.frames(from: store, count: newConnectionPackets) }
+      ports.append(.pcapReplay(PcapReplayPort(store: store, limit: newConnections ? newConnectionPackets : packets)))
       ports.append(.memory(MemoryPort(inputCapacity: 1, capture: false)))
     }
     let qsbr = QSBR(workers: 1)
@@ -78,14 +88,15 @@ struct GannetBench: ParsableCommand {
     // The SNAT connection table: room for the workload's flows plus the prefilled sessions.
     let sessions = SessionTable(capacity: max(1 << 20, prefillSessions + 2 * w.packets))
     if prefillSessions > 0 { try prefill(sessions, count: prefillSessions) }
-    // W6: gannetd's default connection table (conntrack.max_connections).
-    let conntrack = ConnTrack(capacity: DaemonDefaults.maxConnections)
+    // W6: gannetd's default connection table (conntrack.max_connections); with
+    // --new-connections, room for two connections per packet at most half full.
+    let conntrack = ConnTrack(capacity: newConnections ? max(DaemonDefaults.maxConnections, 4 * newConnectionPackets) : DaemonDefaults.maxConnections)
     var worker = Worker(index: 0, tables: tables, maxPorts: snapshot.portCount, burst: burst, sessions: sessions, conntrack: conntrack)
     qsbr.online(worker: 0)
 
     let rxCounters = ports[0].counters, txCounters = ports[1].counters
     let result: Measurement
-    if let limit = packets {
+    if let limit = newConnections ? newConnectionPackets : packets {
       let t0 = Clock.now()
       pollUntil(&worker) { rxCounters.read(PortCounter.rxPackets) + rxCounters.drops(.rxTruncated) >= UInt64(limit) }
       result = Measurement(seconds: Clock.now() - t0, rx: rxCounters.read(PortCounter.rxPackets),
@@ -100,7 +111,8 @@ struct GannetBench: ParsableCommand {
     }
     qsbr.offline(worker: 0)
     let report = Report(workload: w.name, backend: backend.rawValue, memory: memoryMode, burst: burst,
-                        measurement: result, graph: worker.graph.counters, ports: ports)
+                        measurement: result, graph: worker.graph.counters, ports: ports,
+                        connections: newConnections ? (conntrack.stat(.created), conntrack.stat(.tableFull)) : nil)
     print(json ? report.json() : report.table())
     if sessions.live > 0 { FileHandle.standardError.write(Data("live NAT sessions at the end: \(sessions.live)\n".utf8)) }
     worker.destroy()

@@ -12,6 +12,10 @@ struct Report {
   let measurement: Measurement
   let graph: NodeCounters
   let ports: [IO.Port]
+  /// --new-connections: connections created and refused (table full) during the run.
+  var connections: (created: UInt64, tableFull: UInt64)? = nil
+
+  var connectionsPerSecond: Double? { connections.map { Double($0.created) / measurement.seconds } }
 
   var drops: [(String, String, UInt64)] {
     var out = graph.allDrops().map { ($0.0.name, $0.1.name, $0.2) }
@@ -38,6 +42,7 @@ struct Report {
       backend       \(backend) (memory: \(memory)), 1 core, burst \(burst)
       measured      \(String(format: "%.2f", m.seconds)) s, rx \(m.rx) packets, tx \(m.tx) packets
       rate          \(String(format: "%.2f", m.mpps)) Mpps   \(String(format: "%.1f", m.seconds * 1e9 / Double(max(m.rx, 1)))) ns/packet
+      \(connections.map { "connections   \(String(format: "%.2f", connectionsPerSecond! / 1e6)) M new/s (created \($0.created), refused table-full \($0.tableFull))\n" } ?? "")
 
       node                vectors      packets   cycles/packet
 
@@ -63,12 +68,17 @@ struct Report {
     }
     var dropObj: [String: Any] = [:]
     for (w, r, c) in drops { dropObj["\(w)/\(r)"] = c }
-    let obj: [String: Any] = [
+    var obj: [String: Any] = [
       "workload": workload, "backend": backend, "memory": memory, "cores": 1, "burst": burst,
       "seconds": m.seconds, "rx_packets": m.rx, "tx_packets": m.tx,
       "mpps": (m.mpps * 1000).rounded() / 1000, "ns_per_packet": m.seconds * 1e9 / Double(max(m.rx, 1)),
       "nodes": nodes, "drops": dropObj,
     ]
+    if let c = connections {
+      obj["connections_created"] = c.created
+      obj["connections_table_full"] = c.tableFull
+      obj["new_connections_per_second"] = connectionsPerSecond!.rounded()
+    }
     let data = try! JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
     return String(decoding: data, as: UTF8.self)
   }

@@ -17,7 +17,8 @@ public struct ACLIngress {
 
   @inlinable
   public func process(_ v: inout PacketVector, env: GraphEnvironment, counters: NodeCounters) {
-    let acl = env.acl
+    // Hoisted: read from `env` inside the loop, these structs were copied per packet.
+    let acl = env.acl, ct = env.conntrack, aclCounters = env.aclCounters, now = env.now
     for i in 0..<v.count {
       let p = v.packets[i]
       let interface = Int(p.outPort)
@@ -28,12 +29,12 @@ public struct ACLIngress {
       }
       guard etherType == EtherType.ipv4 else {
         v.drop(i, .aclNotIPv4, node: Self.id, counters: counters)
-        env.aclCounters.packet(interface: interface, egress: false, denied: true)
+        aclCounters.packet(interface: interface, egress: false, denied: true)
         continue
       }
       let reason = ACLFilter.check(p.data, length: Int(p.length), l3: 14, egress: false, policy: acl.policy(ofInterface: interface),
-                                   zone: acl.zone(ofInterface: interface), acl: acl, ct: env.conntrack, now: env.now, counters: env.aclCounters)
-      env.aclCounters.packet(interface: interface, egress: false, denied: reason != nil)
+                                   zone: acl.zone(ofInterface: interface), acl: acl, ct: ct, now: now, counters: aclCounters)
+      aclCounters.packet(interface: interface, egress: false, denied: reason != nil)
       if let reason {
         v.drop(i, reason, node: Self.id, counters: counters)
       } else {

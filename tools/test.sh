@@ -16,6 +16,8 @@ swift build -c release --product gannet-bench
 swift build -c release --product gannetd
 tools/check-hot-asm.sh .build/release/gannet-bench
 tools/check-hot-asm.sh .build/release/gannetd
+echo "== instructions per packet of every workload (callgrind), at most 3 % above Benchmarks/Thresholds"
+tools/instr-guard.sh
 echo "== fuzzing (libFuzzer + ASan, 20 s per target on the seed corpora in Fuzz/corpus)"
 tools/fuzz.sh 20
 echo "all checks passed"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test: unit and node tests, namespace/veth I/O tests (root), the zero-allocation
-# benchmark threshold, the release build's hot-path assembly check, and a bounded run of
+# benchmark threshold, the release build's hot-path assembly check, instructions per packet of every
+# workload against committed thresholds (callgrind), and a bounded run of
 # every libFuzzer target.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -94,7 +94,9 @@ public struct Worker {
         }
       }
     }
-    if index == 0 { sessions.expire(now: now, budget: Self.expiryBudget) }
+    // The expiry hand moves only while there are sessions (an empty table, as on compute
+    // nodes, costs one load per round instead of a 64-slot scan).
+    if index == 0 && sessions.live > 0 { sessions.expire(now: now, budget: Self.expiryBudget) }
     let w = index
     hotQSBR._withUnsafeGuaranteedRef { $0.quiescent(worker: w) }
     return total

@@ -118,9 +118,15 @@ public struct RoutingTables: @unchecked Sendable {
   public let domainInterface: UnsafeMutablePointer<Int32>
   public let vrfs: UnsafeMutablePointer<LPM4>
   public let vrfCount: Int
-  /// FIB entries: (interface, gateway IP or 0 for connected).
+  /// FIB entries: (interface, gateway IP or 0 for connected), and for an adjacency entry
+  /// the neighbour value itself (else 0: look the neighbour up). Entries past the
+  /// compiler's are adjacencies: a /32 per neighbour whose best route is the connected
+  /// route of its own network (VPP's adj-fib), so that ip4-lookup's LPM result is the
+  /// rewrite and a routed packet needs no neighbour hash lookup. They never beat a route
+  /// the operator gave (a static /32, or a more specific route via a gateway).
   public let fibInterface: UnsafeMutablePointer<UInt16>
   public let fibGateway: UnsafeMutablePointer<UInt32>
+  public let fibNeighbor: UnsafeMutablePointer<UInt64>
   public let neighbors: ExactTable
   /// (1 << 62 | VRF << 32 | IPv4) → router interface, for addresses the router owns.
   public let local: ExactTable
@@ -160,20 +166,41 @@ public struct RoutingTables: @unchecked Sendable {
       if let f, Int(f.domain) <= domains { domainInterface[Int(f.domain)] = Int32(i) }
     }
     vrfCount = c.vrfRoutes.count
-    vrfs = .allocate(capacity: max(vrfCount, 1))
-    for (v, routes) in c.vrfRoutes.enumerated() { (vrfs + v).initialize(to: LPM4(routes)) }
-    fibInterface = .allocate(capacity: max(c.fib.count, 1))
-    fibGateway = .allocate(capacity: max(c.fib.count, 1))
-    for (i, e) in c.fib.enumerated() {
-      fibInterface[i] = UInt16(truncatingIfNeeded: e?.interface ?? 0)
-      fibGateway[i] = e?.gateway?.value ?? 0
-    }
-    neighbors = ExactTable(c.neighbors.map { n in
+    var routes = c.vrfRoutes
+    var fibIface = c.fib.map { UInt16(truncatingIfNeeded: $0?.interface ?? 0) }
+    var fibGw = c.fib.map { $0?.gateway?.value ?? 0 }
+    var fibAdj = [UInt64](repeating: 0, count: c.fib.count)
+    let neighborValues = c.neighbors.map { n -> (domain: UInt16, ip: UInt32, value: UInt64) in
       let tunnel = n.l2 & L2Value.remote != 0
       let index = UInt64(n.l2 & 0x3fff)
-      return (Self.neighborKey(domain: n.domain, ip: n.ip.value),
+      return (n.domain, n.ip.value,
               n.mac.rawValue | index << 48 | (tunnel ? Self.neighborTunnel : 0) | (n.l2 & L2Value.filtered != 0 ? Self.neighborFiltered : 0))
-    })
+    }
+    // Adjacencies: where the operator's routes send a neighbour's address to its own
+    // network's connected route, a /32 with the neighbour value.
+    for (v, vrfRoutes) in c.vrfRoutes.enumerated() {
+      let lpm = LPM4(vrfRoutes)
+      defer { lpm.destroy() }
+      for n in neighborValues where Int(n.domain) <= domains && domainInterface[Int(n.domain)] >= 0 {
+        let i = Int(domainInterface[Int(n.domain)])
+        guard interfaces[i].vrf == UInt16(v) else { continue }
+        let f = lpm.lookup(n.ip)
+        guard f >= 0, fibGw[f] == 0, Int(fibIface[f]) == i else { continue }
+        fibIface.append(UInt16(i))
+        fibGw.append(0)
+        fibAdj.append(n.value)
+        routes[v].append(LPM4.Route(prefix: IPv4Address(n.ip), length: 32, nextHop: fibIface.count - 1))
+      }
+    }
+    vrfs = .allocate(capacity: max(vrfCount, 1))
+    for (v, r) in routes.enumerated() { (vrfs + v).initialize(to: LPM4(r)) }
+    fibInterface = .allocate(capacity: max(fibIface.count, 1))
+    fibInterface.initialize(from: fibIface, count: fibIface.count)
+    fibGateway = .allocate(capacity: max(fibGw.count, 1))
+    fibGateway.initialize(from: fibGw, count: fibGw.count)
+    fibNeighbor = .allocate(capacity: max(fibAdj.count, 1))
+    fibNeighbor.initialize(from: fibAdj, count: fibAdj.count)
+    neighbors = ExactTable(neighborValues.map { (Self.neighborKey(domain: $0.domain, ip: $0.ip), $0.value) })
     local = ExactTable(c.interfaces.enumerated().compactMap { i, f in
       f.map { (Self.localKey(vrf: UInt16($0.vrf), ip: $0.address.value), UInt64(i)) }
     })
@@ -189,6 +216,7 @@ public struct RoutingTables: @unchecked Sendable {
     vrfs.deallocate()
     fibInterface.deallocate()
     fibGateway.deallocate()
+    fibNeighbor.deallocate()
     neighbors.destroy()
     local.destroy()
     remoteDVRMACs.destroy()

@@ -36,6 +36,33 @@ func routed(ttl: UInt8 = 64, to: IPv4Address = IPv4Address(10, 2, 0, 10), length
 }
 
 @Suite struct RoutingGraphTests {
+  /// Neighbours reached straight from the LPM result (adjacency /32s) never beat the
+  /// operator's routes: with 10.2.0.48/28 via 10.1.0.254 (port c on subnet 1), a packet to
+  /// 10.2.0.50 — a neighbour on subnet 2 too — follows the route; one to 10.2.0.10 goes
+  /// straight to VM B; and a static /32 for 10.2.0.10 wins over its adjacency.
+  @Test func adjacenciesNeverBeatTheOperatorsRoutes() throws {
+    let vmC = MACAddress(0xfa, 0x16, 0x3e, 1, 0, 0xfe), vmD = MACAddress(0xfa, 0x16, 0x3e, 2, 0, 50)
+    var rig = try Rig([Make.network("n1", vni: 1), Make.network("n2", vni: 2), Make.router("r"),
+                       Make.interface("r", "n1", IPv4Address(10, 1, 0, 1), 24, mac: gw1), Make.interface("r", "n2", IPv4Address(10, 2, 0, 1), 24, mac: gw2),
+                       Make.port("a", on: "n1", mac: vmA, ips: [IPv4Address(10, 1, 0, 10)]),
+                       Make.port("b", on: "n2", mac: vmB, ips: [IPv4Address(10, 2, 0, 10)]),
+                       Make.port("c", on: "n1", mac: vmC, ips: [IPv4Address(10, 1, 0, 254)]),
+                       Make.port("d", on: "n2", mac: vmD, ips: [IPv4Address(10, 2, 0, 50)]),
+                       Make.route("r", IPv4Prefix(IPv4Address(10, 2, 0, 48), 28), via: IPv4Address(10, 1, 0, 254))],
+                      names: ["a", "b", "c", "d"])
+    func destinationMAC(_ to: IPv4Address, at port: String) -> MACAddress? {
+      rig.port("a").inject(routed(to: to))
+      rig.pump()
+      let out = rig.port(port).drainCaptured()
+      for other in ["a", "b", "c", "d"] where other != port { #expect(rig.port(other).drainCaptured().isEmpty, "\(to) also left on \(other)") }
+      return out.first.map { MACAddress($0[0], $0[1], $0[2], $0[3], $0[4], $0[5]) }
+    }
+    #expect(destinationMAC(IPv4Address(10, 2, 0, 50), at: "c") == vmC, "the /28 via 10.1.0.254 wins over d's adjacency")
+    #expect(destinationMAC(IPv4Address(10, 2, 0, 10), at: "b") == vmB, "straight to B")
+    try rig.apply([Make.route("r", IPv4Prefix(IPv4Address(10, 2, 0, 10), 32), via: IPv4Address(10, 1, 0, 254))])
+    #expect(destinationMAC(IPv4Address(10, 2, 0, 10), at: "c") == vmC, "a static /32 wins over B's adjacency")
+  }
+
   @Test func routedPacketGetsTTLMinusOneChecksumAndMACs() throws {
     var rig = try routerRig()
     let f = routed()

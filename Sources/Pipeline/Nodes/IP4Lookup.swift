@@ -65,12 +65,17 @@ public struct IP4Lookup {
       }
       let egressIndex = Int(routing.fibInterface[fib])
       let egress = routing.interfaces[egressIndex]
-      let gateway = routing.fibGateway[fib]
-      let hop = gateway == 0 ? destination : gateway
-      guard let n = routing.neighbors.lookup(RoutingTables.neighborKey(domain: egress.domain, ip: hop)) else {
-        counters.drop(Self.id, .ip4NeighborUnknown)
-        v.sendICMPError(i, ICMPError.parameters(type: ICMPv4Header.MessageType.destinationUnreachable, code: 1))
-        continue
+      // An adjacency entry carries its neighbour; other routes look the next hop up.
+      var n = routing.fibNeighbor[fib]
+      if n == 0 {
+        let gateway = routing.fibGateway[fib]
+        guard let found = routing.neighbors.lookup(RoutingTables.neighborKey(domain: egress.domain, ip: gateway == 0 ? destination : gateway))
+        else {
+          counters.drop(Self.id, .ip4NeighborUnknown)
+          v.sendICMPError(i, ICMPError.parameters(type: ICMPv4Header.MessageType.destinationUnreachable, code: 1))
+          continue
+        }
+        n = found
       }
       if Int(ip.totalLength) > egress.mtu {
         v.refuseTooBig(i, dontFragment: ip.dontFragment, mtu: egress.mtu, node: Self.id, counters: counters)

@@ -41,7 +41,8 @@ final class DataplaneController {
   /// Every worker's security counters, and what each rule number and interface index had
   /// counted when it was last given out (`SecurityShow`).
   var aclCounters: [ACLCounters] = []
-  var aclBaselines = ACLBaselines()
+  var ruleBaselines = CounterBaselines()
+  var interfaceBaselines = CounterBaselines()
   /// The VTEP: underlay port, tunnels, next-hop resolution. nil when not configured.
   private(set) var underlay: Underlay?
   /// The port on the external network. nil when not configured.
@@ -420,7 +421,7 @@ final class DataplaneController {
       // (their traffic to the internet crosses this tunnel on the VM's network).
       let snatFor = state.routers.values.filter { $0.gateway?.snatNode == remote }
       let networks = Set(ports.map(\.network) + snatFor.flatMap { $0.interfaces.map(\.network) }).sorted()
-      let c = zip(tunnelTotals(index), u.baseline(of: index)).map { $0 &- $1 }
+      let c = u.counters(of: index, now: tunnelTotals(index))
       let mac = u.resolvedMAC(remote)
       return TunnelRow(remote: remote.description, index: index, nextHop: u.nextHop(remote).description, nextHopMAC: mac?.description,
                        state: mac == nil ? "unresolved" : "resolved", networks: networks,

@@ -6,12 +6,6 @@ import Pipeline
 import Tables
 import Wire
 
-/// Counter values at the time a rule number or interface index was given to its key.
-struct ACLBaselines {
-  var rules: [Int: UInt64] = [:]
-  var interfaces: [Int: [UInt64]] = [:]
-}
-
 /// `show security_groups`, `show security_lists`, `show conntrack` and `conntrack flush`.
 /// Control thread; the connection table is read while workers use it (an entry removed
 /// meanwhile is simply not shown).
@@ -19,16 +13,18 @@ extension DataplaneController {
   /// Connections a rule admitted, summed over workers, since its number was given to it.
   func hits(_ key: String) -> UInt64 {
     guard let n = assignment.rules[key] else { return 0 }
-    return aclCounters.reduce(0) { $0 &+ $1.hits(n) } &- (aclBaselines.rules[n] ?? 0)
+    return ruleBaselines.since(n, [ruleHits(n)])[0]
   }
 
   /// A filtered local port's admitted and refused packets, since its interface index was
   /// given to it; nil for a port that is not filtered.
   func aclPortCounters(_ port: String) -> PortRow.ACLCounters? {
     guard assignment.zones[port] != nil, let i = assignment.interfaces[.port(port)] else { return nil }
-    let c = zip(interfacePackets(i), aclBaselines.interfaces[i] ?? [0, 0, 0, 0]).map { $0 &- $1 }
+    let c = interfaceBaselines.since(i, interfacePackets(i))
     return .init(ingressAllowed: c[0], ingressDenied: c[1], egressAllowed: c[2], egressDenied: c[3])
   }
+
+  private func ruleHits(_ n: Int) -> UInt64 { aclCounters.reduce(0) { $0 &+ $1.hits(n) } }
 
   private func interfacePackets(_ i: Int) -> [UInt64] {
     aclCounters.reduce([0, 0, 0, 0]) { zip($0, $1.packets(interface: i)).map { $0 &+ $1 } }
@@ -37,12 +33,8 @@ extension DataplaneController {
   /// After a publish: rule numbers and interface indices given out by this generation start
   /// from what their counters hold now (a freed index keeps counting for nobody).
   func adoptACLBaselines(generation: UInt64) {
-    for (n, since) in assignment.rules.since where since == generation {
-      aclBaselines.rules[n] = aclCounters.reduce(0) { $0 &+ $1.hits(n) }
-    }
-    for (i, since) in assignment.interfaces.since where since == generation { aclBaselines.interfaces[i] = interfacePackets(i) }
-    aclBaselines.rules = aclBaselines.rules.filter { assignment.rules.since[$0.key] != nil }
-    aclBaselines.interfaces = aclBaselines.interfaces.filter { assignment.interfaces.since[$0.key] != nil }
+    ruleBaselines.adopt(assignment.rules, generation: generation) { [ruleHits($0)] }
+    interfaceBaselines.adopt(assignment.interfaces, generation: generation, read: interfacePackets)
   }
 
   func showSecurityGroups() -> [SecurityGroupRow] {

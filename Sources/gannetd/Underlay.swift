@@ -29,7 +29,7 @@ final class Underlay {
   /// Remote VTEPs of the published snapshot's tunnels (whose next hops are resolved).
   private(set) var remotes: Set<IPv4Address> = []
   /// Counter values when each tunnel index was (re)assigned: shown counters start from zero.
-  private var baseline: [Int: [UInt64]] = [:]
+  private var baselines = CounterBaselines()
 
   struct Neighbor { var mac: MACAddress; var updated: Date }
   private(set) var neighbors: [IPv4Address: Neighbor] = [:]
@@ -66,11 +66,11 @@ final class Underlay {
   /// counters of every index given out at `generation` (a new tunnel counts from zero).
   func adopt(_ tunnels: StableIndices<IPv4Address>, generation: UInt64, counters: (Int) -> [UInt64]) {
     remotes = Set(tunnels.index.keys)
-    for (i, since) in tunnels.since where since == generation { baseline[i] = counters(i) }
-    baseline = baseline.filter { tunnels.since[$0.key] != nil }
+    baselines.adopt(tunnels, generation: generation, read: counters)
   }
 
-  func baseline(of index: Int) -> [UInt64] { baseline[index] ?? [0, 0, 0, 0] }
+  /// A tunnel's counters since it was set up.
+  func counters(of index: Int, now: [UInt64]) -> [UInt64] { baselines.since(index, now) }
 
   /// The next hop MAC of a tunnel, when resolved.
   func resolvedMAC(_ remote: IPv4Address) -> MACAddress? { neighbors[nextHop(remote)]?.mac }

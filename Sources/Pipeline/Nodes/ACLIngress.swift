@@ -10,6 +10,9 @@ import Wire
 ///
 /// Packets the router itself answers (echo replies from ip4-local, ICMP errors from
 /// icmp-error) are responses to the VM's own packets and are not filtered.
+///
+/// Its loop mirrors acl-egress's on purpose: both inline `ACLFilter.check`, and a shared
+/// helper around it measured +19 instructions per packet on W6.
 @frozen
 public struct ACLIngress {
   public static let id = NodeID.aclIngress

@@ -80,7 +80,7 @@ let package = Package(
     // ---- executables ------------------------------------------------------------------
     .executableTarget(
       name: "gannetd",
-      dependencies: ["Pipeline", "Compiler", "Control", "NodeConfig", "Buffers", "Tables", "CNumaShim", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      dependencies: ["Pipeline", "Compiler", "Control", "NodeConfig", "Buffers", "Tables", "CNumaShim", "CDPDKShim", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                      .product(name: "Logging", package: "swift-log")],
       swiftSettings: swiftSettings),
     .executableTarget(
@@ -100,7 +100,7 @@ let package = Package(
     .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"], swiftSettings: swiftSettings),
     .testTarget(name: "TablesTests", dependencies: ["Tables", "Wire", "TestSupport"], swiftSettings: swiftSettings),
     // "Requests in, packets out": nodes compiled from control requests on memory ports.
-    .target(name: "Fixtures", dependencies: ["Compiler", "Control", "Pipeline", "IO", "Tables", "Wire"], path: "Tests/Fixtures",
+    .target(name: "Fixtures", dependencies: ["Buffers", "Compiler", "Control", "Pipeline", "IO", "Tables", "Wire"], path: "Tests/Fixtures",
             swiftSettings: swiftSettings),
     .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "IO", "Buffers", "Wire", "Tables", "Fixtures", "Compiler", "Control", "TestSupport"],
                 swiftSettings: swiftSettings),

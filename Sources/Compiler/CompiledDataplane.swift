@@ -23,8 +23,8 @@ public struct CompiledDataplane: Sendable {
   public var assignment: IndexAssignment
   /// Interfaces by index; nil: a hole.
   public var interfaces: [CompiledInterface?]
-  /// Per worker, the interface indices it polls.
-  public var poll: [[Int]]
+  /// Per worker, the interfaces (and RX queues) it polls.
+  public var poll: [[PollEntry]]
   /// The highest bridge domain number.
   public var domainCount: Int
   public var l2: [(domain: UInt16, mac: MACAddress, value: UInt32)]
@@ -79,7 +79,7 @@ extension DataplaneCompiler {
     node.openAttachments = Set(s.localAttachments.values)
     var c = try compile(s, node: node, generation: generation)
     if let poll {
-      c.poll = [c.assignment.interfaces.index.filter { poll.contains($0.key.portName) }.map(\.value).sorted()]
+      c.poll = [c.assignment.interfaces.index.filter { poll.contains($0.key.portName) }.map(\.value).sorted().map { PollEntry($0) }]
     }
     if let missing = c.interfaces.compactMap({ $0?.key.portName }).first(where: { ports[$0] == nil }) {
       throw ControlError("bad-request", "no port given for interface '\(missing)'")

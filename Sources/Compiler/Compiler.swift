@@ -69,13 +69,16 @@ public enum DataplaneCompiler {
       }
     }
     out.interfaces = interfaces
-    // Each interface is polled by one worker, spread round-robin; the underlay and the uplink
-    // by worker 0, the owner of the SNAT connection table (both directions of a session).
-    let pinned = [a.interfaces[.underlay], a.interfaces[.uplink]].compactMap { $0 }.sorted()
-    let spread = interfaces.indices.filter { interfaces[$0] != nil && !pinned.contains($0) }
+    // Each port is polled by one worker, spread round-robin. The underlay and the uplink carry
+    // every node's and every router's traffic, so every worker polls its share of their RX
+    // queues (worker w the queues w, w + W, …; a single-queue device: worker 0 alone). A
+    // packet that lands on a worker other than its SNAT session's owner is handed over.
+    let shared = [a.interfaces[.underlay], a.interfaces[.uplink]].compactMap { $0 }.sorted()
+    let spread = interfaces.indices.filter { interfaces[$0] != nil && !shared.contains($0) }
     let workers = max(node.workers, 1)
     out.poll = (0..<workers).map { w in
-      spread.enumerated().filter { $0.offset % workers == w }.map(\.element) + (w == 0 ? pinned : [])
+      spread.enumerated().filter { $0.offset % workers == w }.map { PollEntry($0.element) }
+        + shared.map { PollEntry($0, firstQueue: w, queueStep: workers) }
     }
   }
 

@@ -141,6 +141,28 @@ public struct NATReply: Codable, Sendable, Equatable {
       try counts.encode(to: e)
     }
   }
+  /// One worker's share: each worker owns the sessions of its slice of every router's port
+  /// range; `handedOff` counts the packets it received for another worker's sessions and
+  /// passed on (nat-handoff).
+  public struct Worker: Codable, Sendable, Equatable {
+    public var worker: Int
+    public var capacity: Int
+    public var live: UInt64
+    public var created: UInt64
+    public var portsExhausted: UInt64
+    public var handedOff: UInt64
+    enum CodingKeys: String, CodingKey {
+      case worker, capacity, live, created, portsExhausted = "ports_exhausted", handedOff = "handed_off"
+    }
+    public init(worker: Int, capacity: Int, live: UInt64, created: UInt64, portsExhausted: UInt64, handedOff: UInt64) {
+      self.worker = worker
+      self.capacity = capacity
+      self.live = live
+      self.created = created
+      self.portsExhausted = portsExhausted
+      self.handedOff = handedOff
+    }
+  }
   public var capacity: Int
   public var live: UInt64
   public var created: UInt64
@@ -149,12 +171,14 @@ public struct NATReply: Codable, Sendable, Equatable {
   public var tableFull: UInt64
   public var timeouts: Timeouts
   public var externalIPs: [ExternalIP]
+  public var workers: [Worker]
   enum CodingKeys: String, CodingKey {
-    case capacity, live, created, expired, timeouts
+    case capacity, live, created, expired, timeouts, workers
     case portsExhausted = "ports_exhausted", tableFull = "table_full", externalIPs = "external_ips"
   }
   public init(capacity: Int, live: UInt64, created: UInt64, expired: UInt64, portsExhausted: UInt64, tableFull: UInt64, timeouts: Timeouts,
-              externalIPs: [ExternalIP]) {
+              externalIPs: [ExternalIP], workers: [Worker] = []) {
+    self.workers = workers
     self.capacity = capacity
     self.live = live
     self.created = created

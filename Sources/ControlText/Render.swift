@@ -119,7 +119,13 @@ public enum Render {
       t.add([e.externalIP, "\(c.sessions)", "\(c.tcpSessions)", "\(c.udpSessions)", "\(c.icmpSessions)", "\(c.tcpPortsInUse)",
              "\(c.udpPortsInUse)", "\(c.icmpIDsInUse)"])
     }
-    return out + "\n" + t.text
+    out += "\n" + t.text
+    guard r.workers.count > 1 else { return out }
+    var w = TextTable("WORKER", "CAPACITY", "LIVE", "CREATED", "PORTS-EXHAUSTED", "HANDED-OFF")
+    for x in r.workers {
+      w.add(["\(x.worker)", "\(x.capacity)", "\(x.live)", "\(x.created)", "\(x.portsExhausted)", "\(x.handedOff)"])
+    }
+    return out + "\n" + w.text
   }
 
   /// `sessions`, `show sessions`.

@@ -85,10 +85,10 @@ public enum DPDK {
   }
 }
 
-/// A DPDK ethdev port polled by one worker, with one TX queue per worker. It has as many
-/// RX queues as TX queues when the device offers them (a device that spreads input over
-/// its queues, such as net_af_packet with qpairs=N, must have every queue polled), and
-/// its poller reads them all.
+/// A DPDK ethdev port with one TX queue per worker. It has as many RX queues as TX queues
+/// when the device offers them (a device that spreads input over its queues, such as
+/// net_af_packet with qpairs=N, must have every queue polled): one worker reads them all,
+/// or each of several workers its own share (`rx(firstQueue:queueStep:)`, `PollEntry`).
 ///
 /// Zero-copy for mbufs: received mbufs become packets as they are, and packets that are
 /// mbufs go to `rte_eth_tx_burst` as they are. A native-pool packet is copied into an
@@ -98,7 +98,8 @@ public struct DPDKPort {
   public let portID: UInt16
   public let pool: OpaquePointer
   public let counters: CounterBlock
-  /// `PacketVector.capacity` mbuf pointers per TX queue, then as many for RX.
+  /// `PacketVector.capacity` mbuf pointers per TX queue, then as many per RX queue (the
+  /// receive scratch of the worker whose first queue it is).
   @usableFromInline let scratch: UnsafeMutablePointer<OpaquePointer?>
   public let txQueues: Int
   public let rxQueues: Int
@@ -135,7 +136,7 @@ public struct DPDKPort {
     try check(cdpdk_eth_dev_start(id), "rte_eth_dev_start")
     _ = cdpdk_eth_promiscuous_enable(id)   // not every vdev supports it; a switch port wants it where it can
     return DPDKPort(portID: id, pool: pool, counters: CounterBlock(count: PortCounter.blockSize * txQueues),
-                    scratch: .allocate(capacity: PacketVector.capacity * (txQueues + 1)), txQueues: txQueues, rxQueues: rxQueues)
+                    scratch: .allocate(capacity: PacketVector.capacity * (txQueues + rxQueues)), txQueues: txQueues, rxQueues: rxQueues)
   }
 
   @usableFromInline
@@ -150,12 +151,15 @@ public struct DPDKPort {
   }
 
   @inlinable
-  public func rx(into v: inout PacketVector, max room: Int, inPort: UInt16) -> Int {
-    guard room > 0 else { return 0 }
-    let scratch = self.scratch + txQueues &* PacketVector.capacity
+  public func rx(into v: inout PacketVector, max room: Int, inPort: UInt16, firstQueue: Int = 0, queueStep: Int = 1) -> Int {
+    // Each first queue (one per worker sharing the port) has its own scratch and counters.
+    guard room > 0, firstQueue < rxQueues else { return 0 }
+    let scratch = self.scratch + (txQueues &+ firstQueue) &* PacketVector.capacity
     var n = 0
-    for q in 0..<rxQueues where n < room {
+    var q = firstQueue
+    while q < rxQueues && n < room {
       n &+= Int(cdpdk_rx_burst(portID, UInt16(truncatingIfNeeded: q), scratch + n, UInt16(truncatingIfNeeded: room &- n)))
+      q &+= queueStep
     }
     var bytes = 0
     var got = 0
@@ -164,7 +168,7 @@ public struct DPDKPort {
       // Chained mbufs (frames above the data room) are not supported by the pipeline.
       if cdpdk_mbuf_nb_segs(m) != 1 {
         cdpdk_mbuf_free(m)
-        counters.addDrop(.rxTruncated)
+        counters.addDrop(.rxTruncated, queue: firstQueue)
         continue
       }
       let len = cdpdk_mbuf_data_len(m)
@@ -173,7 +177,7 @@ public struct DPDKPort {
       bytes &+= Int(len)
       got &+= 1
     }
-    counters.countRx(got, bytes: bytes)
+    counters.countRx(got, bytes: bytes, queue: firstQueue)
     return got
   }
 

@@ -11,8 +11,9 @@ public struct IOError: Error, CustomStringConvertible, Sendable {
 /// Counters of one port. A port's `CounterBlock` holds one region of `blockSize` counters
 /// per TX queue; in each region: 0 rx packets, 1 rx bytes, 2 tx packets, 3 tx bytes,
 /// 4 + r: drops with `DropReason(rawValue: r)`. TX queue q writes only region q; the
-/// worker that polls the port writes the RX counters of region 0. Every counter has one
-/// writer; readers sum the regions (`portTotal`).
+/// worker that polls the port writes the RX counters of region 0 (of a port several workers
+/// poll, each its own first RX queue's region). Every counter has one writer; readers sum
+/// the regions (`portTotal`).
 public enum PortCounter {
   public static let rxPackets = 0
   public static let rxBytes = 1
@@ -38,13 +39,18 @@ public enum Port: @unchecked Sendable {
   case pcapWriter(PcapWriterPort)
   case memory(MemoryPort)
 
-  /// Receives up to `min(max, v.freeSlots)` packets, appending them to `v` with `inPort`
-  /// set. Returns how many were appended.
+  /// Receives up to `min(max, v.freeSlots)` packets from RX queues `firstQueue`,
+  /// `firstQueue + queueStep`, … (those the port has), appending them to `v` with `inPort`
+  /// set. Returns how many were appended. Only DPDK ports have more than one RX queue; the
+  /// others are read when `firstQueue` is 0.
   @inlinable
-  public func rx(into v: inout PacketVector, max: Int, inPort: UInt16, pool: NativePool) -> Int {
+  public func rx(into v: inout PacketVector, max: Int, inPort: UInt16, firstQueue: Int = 0, queueStep: Int = 1,
+                 pool: NativePool) -> Int {
     let room = Swift.min(max, v.freeSlots)
+    if case .dpdk(let p) = self { return p.rx(into: &v, max: room, inPort: inPort, firstQueue: firstQueue, queueStep: queueStep) }
+    guard firstQueue == 0 else { return 0 }
     switch self {
-    case .dpdk(let p): return p.rx(into: &v, max: room, inPort: inPort)
+    case .dpdk: return 0
     case .afPacket(let p): return p.rx(into: &v, max: room, inPort: inPort, pool: pool)
     case .pcapReplay(let p): return p.rx(into: &v, max: room, inPort: inPort, pool: pool)
     case .pcapWriter: return 0
@@ -116,11 +122,12 @@ extension CounterBlock {
   /// Adds to counter `i` in the region of TX queue `queue`.
   @inlinable @inline(__always)
   public func add(_ i: Int, _ n: UInt64, queue: Int) { add(queue &* PortCounter.blockSize &+ i, n) }
-  /// Counts a received burst (the port's poller only).
+  /// Counts a received burst, in the region of `queue`: 0 for a port one worker polls, the
+  /// worker's first RX queue for a shared one (so each region still has one writer).
   @inlinable @inline(__always)
-  public func countRx(_ packets: Int, bytes: Int) {
-    add(PortCounter.rxPackets, UInt64(packets))
-    add(PortCounter.rxBytes, UInt64(bytes))
+  public func countRx(_ packets: Int, bytes: Int, queue: Int = 0) {
+    add(PortCounter.rxPackets, UInt64(packets), queue: queue)
+    add(PortCounter.rxBytes, UInt64(bytes), queue: queue)
   }
   /// Counts a transmitted burst on TX queue `queue`.
   @inlinable @inline(__always)

@@ -56,6 +56,22 @@ public enum L2Value {
   @inlinable public static func tunnel(_ index: Int) -> UInt32 { remote | UInt32(index) }
 }
 
+/// What a worker polls: RX queues `firstQueue`, `firstQueue + queueStep`, … of `port`, those
+/// below the port's queue count (a port with one queue: only when `firstQueue` is 0). A port
+/// polled whole by one worker is `PollEntry(port)`; a port whose device spreads input over
+/// its queues (RSS, an AF_PACKET fanout group) may be shared, worker w of W taking (w, W).
+@frozen
+public struct PollEntry: Sendable, Hashable {
+  public var port: UInt16
+  public var firstQueue: UInt8
+  public var queueStep: UInt8
+  public init(_ port: Int, firstQueue: Int = 0, queueStep: Int = 1) {
+    self.port = UInt16(port)
+    self.firstQueue = UInt8(firstQueue)
+    self.queueStep = UInt8(queueStep)
+  }
+}
+
 /// Everything a worker reads, published as one immutable snapshot through `RCUBox`:
 /// the interface set (ports, what network each belongs to, which to poll), flood lists
 /// per bridge domain, and the L2 table.
@@ -70,10 +86,10 @@ public final class DataplaneSnapshot: @unchecked Sendable {
   public let portCount: Int
   public let ports: UnsafeMutablePointer<Port>
   public let interfaces: UnsafeMutablePointer<InterfaceInfo>
-  /// Worker w polls `poll[pollStart[w] ..< pollStart[w + 1]]`; each port has one poller.
+  /// Worker w polls `poll[pollStart[w] ..< pollStart[w + 1]]`; each RX queue has one poller.
   public let workers: Int
   public let pollStart: UnsafeMutablePointer<Int>
-  public let poll: UnsafeMutablePointer<UInt16>
+  public let poll: UnsafeMutablePointer<PollEntry>
   /// Members of domain d are `floodMembers[floodStart[d] ..< floodStart[d + 1]]`.
   public let domainCount: Int
   public let floodStart: UnsafeMutablePointer<Int>
@@ -89,10 +105,10 @@ public final class DataplaneSnapshot: @unchecked Sendable {
 
   /// - Parameters:
   ///   - interfaces: one per port, same order.
-  ///   - poll: per worker, the indices of the ports it polls for input.
+  ///   - poll: per worker, the ports (and queues) it polls for input.
   ///   - domains: how many bridge domains (1…domains) exist.
   ///   - overlay: the underlay and tunnels; the default is no overlay.
-  public init(generation: UInt64, ports: [Port], interfaces: [InterfaceInfo], poll: [[Int]], domains: Int,
+  public init(generation: UInt64, ports: [Port], interfaces: [InterfaceInfo], poll: [[PollEntry]], domains: Int,
               l2: [(domain: UInt16, mac: MACAddress, value: UInt32)], overlay: OverlayConfig = OverlayConfig(),
               routing: RoutingConfig = RoutingConfig(), external: ExternalConfig = ExternalConfig(), acl: ACLConfig = ACLConfig()) {
     precondition(ports.count == interfaces.count && ports.count <= Int(UInt16.max))
@@ -107,7 +123,7 @@ public final class DataplaneSnapshot: @unchecked Sendable {
     pollStart = .allocate(capacity: poll.count + 1)
     let flat = poll.flatMap { $0 }
     self.poll = .allocate(capacity: max(flat.count, 1))
-    for (i, p) in flat.enumerated() { self.poll[i] = UInt16(p) }
+    self.poll.initialize(from: flat, count: flat.count)
     var at = 0
     for (w, list) in poll.enumerated() {
       pollStart[w] = at

@@ -25,8 +25,10 @@ public struct GraphEnvironment {
   public let overlay: OverlayTables
   public let routing: RoutingTables
   public let external: ExternalTables
-  /// The SNAT connection table (used on the worker that polls the underlay and the uplink).
+  /// This worker's SNAT connection table, and the rings to the other workers' (one ring per
+  /// ordered pair; `handoff.workers` is the number of workers sharing the sessions).
   public let sessions: SessionTable
+  public let handoff: Handoff
   /// Security groups and lists: the snapshot's tables, the node's connection table, and
   /// this worker's hit counter per rule and packet counters per interface.
   public let acl: ACLTables
@@ -41,8 +43,8 @@ public struct GraphEnvironment {
 
   @inlinable
   public init(snapshot: DataplaneSnapshot, pool: NativePool, releaser: BufferReleaser, events: Unmanaged<EventRing>,
-              tunnelCounters: TunnelCounters, queue: Int, sessions: SessionTable, conntrack: ConnTrack, aclCounters: ACLCounters,
-              now: UInt32) {
+              tunnelCounters: TunnelCounters, queue: Int, sessions: SessionTable, handoff: Handoff, conntrack: ConnTrack,
+              aclCounters: ACLCounters, now: UInt32) {
     l2 = snapshot.l2
     floodStart = snapshot.floodStart
     floodMembers = snapshot.floodMembers
@@ -56,6 +58,7 @@ public struct GraphEnvironment {
     routing = snapshot.routing
     external = snapshot.external
     self.sessions = sessions
+    self.handoff = handoff
     acl = snapshot.acl
     self.conntrack = conntrack
     self.aclCounters = aclCounters

@@ -23,8 +23,8 @@ public struct NodeCounters: @unchecked Sendable {
   }
   /// A drop, counted where it is decided.
   @inlinable @inline(__always)
-  public func drop(_ node: NodeID, _ reason: DropReason) {
-    block.add(Int(node.rawValue) &* Self.stride &+ 3 &+ Int(reason.rawValue), 1)
+  public func drop(_ node: NodeID, _ reason: DropReason, _ n: UInt64 = 1) {
+    block.add(Int(node.rawValue) &* Self.stride &+ 3 &+ Int(reason.rawValue), n)
   }
 
   public func vectors(_ node: NodeID) -> UInt64 { block.read(Int(node.rawValue) * Self.stride) }

@@ -28,12 +28,13 @@ public enum NodeID: UInt16, CaseIterable, Sendable, CustomStringConvertible {
   case ip4External = 14
   case fipSNAT = 15
   case snatIn2Out = 16
-  case icmpError = 17
-  case l2Flood = 18
-  case vxlanEncap = 19
-  case aclIngress = 20
-  case portOutput = 21
-  case errorDrop = 22
+  case natHandoff = 17
+  case icmpError = 18
+  case l2Flood = 19
+  case vxlanEncap = 20
+  case aclIngress = 21
+  case portOutput = 22
+  case errorDrop = 23
 
   public static let count = allCases.count
 
@@ -52,6 +53,7 @@ public enum NodeID: UInt16, CaseIterable, Sendable, CustomStringConvertible {
     case .ip4External: "ip4-external"
     case .fipSNAT: "fip-snat"
     case .snatIn2Out: "snat-in2out"
+    case .natHandoff: "nat-handoff"
     case .ip4Lookup: "ip4-lookup"
     case .ip4Local: "ip4-local"
     case .icmpError: "icmp-error"
@@ -83,6 +85,7 @@ public struct GraphNodes {
   public var ip4External = IP4External()
   public var fipSNAT = FIPSNAT()
   public var snatIn2Out = SNATIn2Out()
+  public var natHandoff = NATHandoff()
   public var l2Input = L2Input()
   public var aclEgress = ACLEgress()
   public var aclIngress = ACLIngress()
@@ -102,7 +105,7 @@ public struct GraphNodes {
   nonisolated(unsafe) public static let declarations: [any GraphNode.Type] = [
     EthernetInput.self, UnderlayARP.self, VXLANInput.self, ExternalInput.self, ExternalARP.self, L2Input.self, ACLEgress.self,
     ARPResponder.self, L2Forward.self, IP4Input.self, FIPDNAT.self, SNATOut2In.self, IP4Lookup.self, IP4Local.self, IP4External.self,
-    FIPSNAT.self, SNATIn2Out.self, ICMPError.self, L2Flood.self, VXLANEncap.self, ACLIngress.self, PortOutput.self, ErrorDrop.self,
+    FIPSNAT.self, SNATIn2Out.self, NATHandoff.self, ICMPError.self, L2Flood.self, VXLANEncap.self, ACLIngress.self, PortOutput.self, ErrorDrop.self,
   ]
 
   public init(maxPorts: Int) {
@@ -127,11 +130,13 @@ public struct GraphNodes {
     case .externalARP: externalARP.process(&v, external: env.external, events: env.events, counters: counters)
     case .fipDNAT: fipDNAT.process(&v, external: env.external, counters: counters)
     case .snatOut2In: snatOut2In.process(&v, routing: env.routing, external: env.external, sessions: env.sessions, now: env.now,
-                                         counters: counters)
+                                         worker: env.queue, workers: env.handoff.workers, counters: counters)
     case .ip4External: ip4External.process(&v, routing: env.routing, external: env.external, counters: counters)
     case .fipSNAT: fipSNAT.process(&v, external: env.external, counters: counters)
     case .snatIn2Out:
-      snatIn2Out.process(&v, routing: env.routing, external: env.external, sessions: env.sessions, now: env.now, counters: counters)
+      snatIn2Out.process(&v, routing: env.routing, external: env.external, sessions: env.sessions, now: env.now, worker: env.queue,
+                         workers: env.handoff.workers, counters: counters)
+    case .natHandoff: natHandoff.process(&v, handoff: env.handoff, worker: env.queue, pool: env.pool, counters: counters)
     case .underlayARP: underlayARP.process(&v, overlay: env.overlay, events: env.events, counters: counters)
     case .vxlanInput:
       vxlanInput.process(&v, overlay: env.overlay, routing: env.routing, tunnelCounters: tunnelCounters, counters: counters)

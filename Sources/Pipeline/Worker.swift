@@ -3,6 +3,7 @@ import CDPDKShim
 import IO
 import Synchronization
 import Tables
+import Wire
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -36,10 +37,13 @@ public struct Worker {
   /// Events to the control thread: MAC learning, underlay ARP (this worker is the only producer).
   public let events: EventRing
   @usableFromInline let hotEvents: Unmanaged<EventRing>
-  /// The node's SNAT connection table (shared by handle; only the worker that polls the
-  /// underlay and the uplink — worker 0 — ever touches it, so it has one writer).
+  /// This worker's SNAT connection table: it alone writes it (with several workers, each
+  /// owns the sessions of its slice of every router's port range, `NATPartition`), and the
+  /// rings that carry packets of other workers' sessions to them and theirs to it.
   public let sessions: SessionTable
   let ownsSessions: Bool
+  public let handoff: Handoff
+  let ownsHandoff: Bool
   /// The node's connection table of security groups and lists, shared by every worker.
   public let conntrack: ConnTrack
   let ownsConntrack: Bool
@@ -48,7 +52,8 @@ public struct Worker {
   public static let expiryBudget = 64
 
   public init(index: Int, tables: RCUBox<DataplaneSnapshot>, maxPorts: Int = defaultMaxPorts, poolSize: Int = 8192,
-              burst: Int = 32, sessions: SessionTable? = nil, conntrack: ConnTrack? = nil) {
+              burst: Int = 32, sessions: SessionTable? = nil, handoff: Handoff? = nil, conntrack: ConnTrack? = nil) {
+    precondition(handoff.map { index < $0.workers } ?? true)
     precondition(burst > 0 && burst <= PacketVector.capacity)
     self.index = index
     self.maxPorts = maxPorts
@@ -65,6 +70,8 @@ public struct Worker {
     // Without a table of the node's, a minimal one of the worker's own (nodes without SNAT).
     self.sessions = sessions ?? SessionTable(capacity: 16)
     ownsSessions = sessions == nil
+    self.handoff = handoff ?? Handoff(workers: 1)
+    ownsHandoff = handoff == nil
     self.conntrack = conntrack ?? ConnTrack(capacity: 1024)
     ownsConntrack = conntrack == nil
     tscHz = TSC.hz
@@ -84,21 +91,40 @@ public struct Worker {
       // A snapshot built for fewer workers gives this one nothing to poll.
       guard index < s.workers else { return }
       let env = GraphEnvironment(snapshot: s, pool: pool, releaser: releaser, events: hotEvents, tunnelCounters: graph.tunnelCounters, queue: index,
-                                 sessions: sessions, conntrack: conntrack, aclCounters: graph.aclCounters, now: now)
+                                 sessions: sessions, handoff: handoff, conntrack: conntrack, aclCounters: graph.aclCounters, now: now)
       for i in s.pollStart[index]..<s.pollStart[index &+ 1] {
         let p = s.poll[i]
-        let n = s.ports[Int(p)].rx(into: &graph.input.pointee, max: burst, inPort: p, pool: pool)
+        let n = s.ports[Int(p.port)].rx(into: &graph.input.pointee, max: burst, inPort: p.port, firstQueue: Int(p.firstQueue),
+                                         queueStep: Int(p.queueStep), pool: pool)
         if n > 0 {
           graph.run(env)
           total &+= n
         }
       }
+      if handoff.workers > 1 { total &+= receiveHandoffs(env) }
     }
     // The expiry hand moves only while there are sessions (an empty table, as on compute
     // nodes, costs one load per round instead of a 64-slot scan).
-    if index == 0 && sessions.live > 0 { sessions.expire(now: now, budget: Self.expiryBudget) }
+    if sessions.live > 0 { sessions.expire(now: now, budget: Self.expiryBudget) }
     let w = index
     hotQSBR._withUnsafeGuaranteedRef { $0.quiescent(worker: w) }
+    return total
+  }
+
+  /// Runs the packets other workers handed to this one (`nat-handoff`), a burst per ring,
+  /// from the node each resumes at. Returns how many.
+  @inlinable
+  mutating func receiveHandoffs(_ env: GraphEnvironment) -> Int {
+    var total = 0
+    for from in 0..<handoff.workers where from != index {
+      var noBuffer = 0
+      let n = handoff.ring(from: from, to: index).pop(into: graph.frames, max: burst, pool: pool, noBuffer: &noBuffer)
+      if noBuffer > 0 { graph.counters.drop(NATHandoff.id, .natHandoffNoBuffer, UInt64(noBuffer)) }
+      if n > 0 {
+        graph.run(env)
+        total &+= n
+      }
+    }
     return total
   }
 
@@ -129,6 +155,7 @@ public struct Worker {
   public func destroy() {
     graph.destroy()
     if ownsSessions { sessions.destroy() }
+    if ownsHandoff { handoff.destroy { releaser.release($0) } }
     if ownsConntrack { conntrack.destroy() }
     releaser.destroy()
     pool.destroy()

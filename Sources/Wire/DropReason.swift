@@ -77,6 +77,8 @@ public enum DropReason: UInt8, CaseIterable, Error, Sendable, CustomStringConver
   case natICMPErrorNoMatch = 129
   case snatNoGateway = 130
   case natTruncated = 131
+  case natHandoffRingFull = 132
+  case natHandoffNoBuffer = 133
   // Security groups and lists, connection tracking.
   case aclIngressDeny = 140
   case aclEgressDeny = 141
@@ -156,6 +158,8 @@ public enum DropReason: UInt8, CaseIterable, Error, Sendable, CustomStringConver
     case .natICMPErrorNoMatch: "nat-icmp-error-no-match"
     case .snatNoGateway: "snat-no-gateway"
     case .natTruncated: "nat-truncated"
+    case .natHandoffRingFull: "nat-handoff-ring-full"
+    case .natHandoffNoBuffer: "nat-handoff-no-buffer"
     case .aclIngressDeny: "acl-ingress-deny"
     case .aclEgressDeny: "acl-egress-deny"
     case .ctInvalid: "ct-invalid"
@@ -239,6 +243,8 @@ public enum DropReason: UInt8, CaseIterable, Error, Sendable, CustomStringConver
     case .natICMPErrorNoMatch: "ICMP error quoting a packet of no session or floating IP"
     case .snatNoGateway: "external route but the router has no external gateway or its SNAT node is unreachable"
     case .natTruncated: "TCP/UDP/ICMP header (or an ICMP error's quote) too short to translate"
+    case .natHandoffRingFull: "SNAT packet for the worker that owns its session: that worker's handoff ring is full (it fell behind)"
+    case .natHandoffNoBuffer: "SNAT packet handed over by another worker: no free buffer to receive it"
     case .aclIngressDeny: "no rule of the port's security groups or lists admits it towards the VM"
     case .aclEgressDeny: "no rule of the port's security groups or lists admits it from the VM"
     case .ctInvalid: "TCP segment that fits no tracked connection's state and starts none"

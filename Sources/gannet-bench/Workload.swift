@@ -79,7 +79,7 @@ struct Workload {
     var node = node
     node.openAttachments = Set(s.localAttachments.values)
     var c = try DataplaneCompiler.compile(s, node: node, generation: 1)
-    c.poll = [c.assignment.interfaces.index.filter { $0.key.portName == input }.map(\.value)]
+    c.poll = [c.assignment.interfaces.index.filter { $0.key.portName == input }.map { PollEntry($0.value) }]
     if filtered { for i in c.interfaces.indices { c.interfaces[i]?.info.portSecurity = false } }
     return c.snapshot { ports[$0.key.portName]! }
   }

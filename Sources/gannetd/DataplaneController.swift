@@ -47,9 +47,10 @@ final class DataplaneController {
   private(set) var underlay: Underlay?
   /// The port on the external network. nil when not configured.
   private(set) var uplink: Uplink?
-  /// The SNAT connection table (sized by `nat.max_sessions` on a network node; minimal on
-  /// a compute node). Worker 0 owns it; the control thread only reads it.
-  let sessions: SessionTable
+  /// The SNAT connection tables, one per worker (sized by `nat.max_sessions` on a network
+  /// node; minimal on a compute node), and the rings between workers. Workers own them; the
+  /// control thread only reads them.
+  let sessions: WorkerSessions
   /// Security groups' and lists' connection table, shared by every worker; the control
   /// thread expires idle entries and removes those a change no longer admits.
   let conntrack: ConnTrack
@@ -66,7 +67,8 @@ final class DataplaneController {
     self.mbufPool = mbufPool
     self.memoryMode = memoryMode
     qsbr = QSBR(workers: config.workers)
-    sessions = SessionTable(capacity: config.role == .network ? config.maxSessions : 1024, timeouts: config.natTimeouts)
+    sessions = WorkerSessions(capacity: config.role == .network ? config.maxSessions : 1024 * config.workers, workers: config.workers,
+                              timeouts: config.natTimeouts)
     conntrack = ConnTrack(capacity: config.maxConnections)
     tables = RCUBox(DataplaneSnapshot(), qsbr: qsbr, retire: DataplaneSnapshot.retire)
   }

@@ -60,7 +60,11 @@ extension DataplaneController {
                     expired: UInt64(sessions.stat(.expired)), portsExhausted: UInt64(sessions.stat(.portsExhausted)),
                     tableFull: UInt64(sessions.stat(.tableFull)),
                     timeouts: .init(tcpEstablished: Int(t.tcpEstablished), tcpTransitory: Int(t.tcpTransitory), udp: Int(t.udp), icmp: Int(t.icmp)),
-                    externalIPs: sessionCounts().sorted { $0.key < $1.key }.map { .init(externalIP: $0.key.description, counts: $0.value) })
+                    externalIPs: sessionCounts().sorted { $0.key < $1.key }.map { .init(externalIP: $0.key.description, counts: $0.value) },
+                    workers: sessions.tables.enumerated().map { w, t in
+                      .init(worker: w, capacity: t.capacity, live: t.stat(.live), created: t.stat(.created), portsExhausted: t.stat(.portsExhausted),
+                            handedOff: w < nodeCounters.count ? nodeCounters[w].packets(.natHandoff) : 0)
+                    })
   }
 
   func showSessions(_ f: SessionFilter) throws(ControlError) -> [SessionRow] {

@@ -9,6 +9,7 @@ import Pipeline
 import Synchronization
 import Tables
 import CNumaShim
+import CDPDKShim
 
 /// Set by SIGTERM/SIGINT; the worker polls it between rounds.
 final class StopFlag: Sendable {
@@ -87,8 +88,8 @@ struct Gannetd: ParsableCommand {
     // Each thread touches only its own slot of this buffer (a Swift array mutated from
     // several threads would share its storage).
     nonisolated(unsafe) let workers = UnsafeMutablePointer<Worker>.allocate(capacity: cfg.workers)
-    for w in 0..<cfg.workers { (workers + w).initialize(to: Worker(index: w, tables: controller.tables, sessions: controller.sessions,
-                                                                         conntrack: controller.conntrack)) }
+    for w in 0..<cfg.workers { (workers + w).initialize(to: Worker(index: w, tables: controller.tables, sessions: controller.sessions.tables[w],
+                                                                         handoff: controller.sessions.handoff, conntrack: controller.conntrack)) }
     controller.nodeCounters = (0..<cfg.workers).map { workers[$0].graph.counters }
     controller.eventRings = (0..<cfg.workers).map { workers[$0].events }
     controller.tunnelCounters = (0..<cfg.workers).map { workers[$0].graph.tunnelCounters }
@@ -117,7 +118,7 @@ struct Gannetd: ParsableCommand {
     server.stop()
     controller.shutdown()
     for w in 0..<cfg.workers { workers[w].destroy() }
-    controller.sessions.destroy()
+    controller.sessions.destroy { cdpdk_mbuf_free($0.mbuf) }
     controller.conntrack.destroy()
     workers.deinitialize(count: cfg.workers)
     workers.deallocate()

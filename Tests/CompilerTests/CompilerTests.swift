@@ -87,9 +87,27 @@ let cloud: [ControlRequest] = [
     }
     for n in c.routing.neighbors where n.l2 & L2Value.remote == 0 { #expect(present.contains(Int(n.l2 & 0xffff))) }
     #expect(c.routing.neighbors.contains { $0.ip == ip(10, 2, 0, 10) } == false)    // b is down: no neighbour
-    let polled = c.poll.flatMap { $0 }
+    let polled = c.poll.flatMap { $0 }.map { Int($0.port) }
     #expect(polled.sorted() == present.sorted())                      // each present interface polled once, holes never
-    #expect(c.poll[0].contains(c.index(of: .underlay)!) && c.poll[0].contains(c.index(of: .uplink)!))
+    #expect(c.poll[0].contains(PollEntry(c.index(of: .underlay)!)) && c.poll[0].contains(PollEntry(c.index(of: .uplink)!)))
+  }
+
+  /// Two workers: each VM port has one poller, and the underlay and the uplink are shared,
+  /// worker w reading their RX queues w, w + 2, … (whoever receives a SNAT packet hands it to
+  /// its session's owner).
+  @Test func twoWorkersShareTheUnderlayAndTheUplinkByQueue() throws {
+    let s = try ControlState(requests: cloud)
+    var facts = node(s)
+    facts.workers = 2
+    let c = try DataplaneCompiler.compile(s, node: facts, generation: 1)
+    let shared = [c.index(of: .underlay)!, c.index(of: .uplink)!]
+    for w in 0..<2 {
+      for i in shared { #expect(c.poll[w].contains(PollEntry(i, firstQueue: w, queueStep: 2))) }
+    }
+    let ports = c.poll.flatMap { $0 }.filter { !shared.contains(Int($0.port)) }
+    #expect(ports.allSatisfy { $0.firstQueue == 0 && $0.queueStep == 1 })
+    #expect(Set(ports.map(\.port)).count == ports.count && !ports.isEmpty)      // one poller each
+    #expect(c.poll[0].count > 2 && c.poll[1].count > 2)                          // spread over both
   }
 
   @Test func theNodesLimitsAreCompileErrors() throws {

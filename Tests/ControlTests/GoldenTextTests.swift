@@ -79,7 +79,9 @@ import Wire
   static let nat = NATReply(capacity: 1_048_576, live: 3, created: 10, expired: 7, portsExhausted: 1, tableFull: 0,
                             timeouts: .init(tcpEstablished: 7440, tcpTransitory: 240, udp: 300, icmp: 60),
                             externalIPs: [.init(externalIP: "203.0.113.10", counts: SessionCounts(sessions: 3, tcpSessions: 2, udpSessions: 1,
-                                                                                                   tcpPortsInUse: 2, udpPortsInUse: 1))])
+                                                                                                   tcpPortsInUse: 2, udpPortsInUse: 1))],
+                            workers: [.init(worker: 0, capacity: 524_288, live: 2, created: 6, portsExhausted: 1, handedOff: 4),
+                                      .init(worker: 1, capacity: 524_288, live: 1, created: 4, portsExhausted: 0, handedOff: 9)])
   static let sessions = [SessionRow(router: "r1", proto: "tcp", inside: "10.0.0.1:40000", external: "203.0.113.10:1024",
                                     remote: "198.51.100.1:443", state: "established", ageSeconds: 12, idleSeconds: 1, expiresInSeconds: 7439,
                                     packetsOut: 20, packetsIn: 18)]

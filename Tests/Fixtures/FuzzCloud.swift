@@ -66,7 +66,9 @@ public enum FuzzCloud {
   }
 
   /// A rig of this node.
-  public static func rig(poolSize: Int = 1024) throws -> Rig {
-    try Rig(requests, node: node, names: names, poolSize: poolSize, sessions: SessionTable(capacity: 4096))
+  /// Two workers by default, so that SNAT packets of the other worker's sessions take
+  /// nat-handoff too.
+  public static func rig(poolSize: Int = 1024, workers: Int = 2) throws -> Rig {
+    try Rig(requests, node: node, names: names, poolSize: poolSize, sessions: SessionTable(capacity: 4096), workers: workers)
   }
 }

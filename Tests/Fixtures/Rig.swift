@@ -1,3 +1,4 @@
+import Buffers
 import Compiler
 import Control
 import IO
@@ -16,18 +17,24 @@ public struct Rig: ~Copyable {
   public let names: [String]
   public let ports: [MemoryPort]
   public var worker: Worker
+  /// Workers 1…, when the rig has more than one (`workers:`); all run on the test's thread,
+  /// in turn (`pump`). Memory ports have one queue: worker 0 alone reads a shared port.
+  public var others: [Worker] = []
+  let handoff: Handoff?
   public private(set) var state: ControlState
   public private(set) var node: NodeFacts
   public private(set) var compiled: CompiledDataplane
   /// Local ports whose interface is down (not open).
   public var down: Set<String>
-  let qsbr = QSBR(workers: 1)
+  let qsbr: QSBR
   let tables: RCUBox<DataplaneSnapshot>
 
   /// Compiles `requests` for `node` (every local port open unless in `down`) and starts a
   /// worker on it. `names` lists the interfaces the test talks to; each gets a memory port.
   public init(_ requests: [ControlRequest], node: NodeFacts = .testNode, names: [String], down: Set<String> = [],
-              poolSize: Int = 1024, sessions: SessionTable? = nil, conntrack: ConnTrack? = nil) throws {
+              poolSize: Int = 1024, sessions: SessionTable? = nil, conntrack: ConnTrack? = nil, workers: Int = 1) throws {
+    var node = node
+    node.workers = workers
     let state = try ControlState(requests: requests)
     let compiled = try Self.compile(state, node, down, previous: IndexAssignment(), generation: 1)
     let ports = names.map { _ in MemoryPort() }
@@ -38,10 +45,24 @@ public struct Rig: ~Copyable {
     self.node = node
     self.compiled = compiled
     let snap = Self.bind(compiled, names: names, ports: ports)
+    qsbr = QSBR(workers: workers)
     tables = RCUBox(snap, qsbr: qsbr, retire: DataplaneSnapshot.retire)
-    worker = Worker(index: 0, tables: tables, maxPorts: 64, poolSize: poolSize, sessions: sessions, conntrack: conntrack)
-    qsbr.online(worker: 0)
+    // Several workers: one session table each (like the first), one shared connection table.
+    let handoff = workers > 1 ? Handoff(workers: workers) : nil
+    let first = sessions ?? SessionTable(capacity: 16)
+    let shared = conntrack ?? ConnTrack(capacity: 1024)
+    self.handoff = handoff
+    worker = Worker(index: 0, tables: tables, maxPorts: 64, poolSize: poolSize, sessions: sessions ?? (workers > 1 ? first : nil),
+                    handoff: handoff, conntrack: workers > 1 ? shared : conntrack)
+    others = (1..<max(workers, 1)).map { w in
+      Worker(index: w, tables: tables, maxPorts: 64, poolSize: poolSize,
+             sessions: SessionTable(capacity: first.capacity, timeouts: first.currentTimeouts), handoff: handoff, conntrack: shared)
+    }
+    for w in 0..<workers { qsbr.online(worker: w) }
   }
+
+  /// Every worker's session table, worker 0's first.
+  public var sessionTables: [SessionTable] { [worker.sessions] + others.map(\.sessions) }
 
   static func compile(_ s: ControlState, _ node: NodeFacts, _ down: Set<String>, previous: IndexAssignment,
                       generation: UInt64) throws(ControlError) -> CompiledDataplane {
@@ -72,7 +93,13 @@ public struct Rig: ~Copyable {
   }
 
   /// Polls until no port has input left.
-  public mutating func pump() { while worker.poll() > 0 {} }
+  public mutating func pump() {
+    var busy = true
+    while busy {
+      busy = worker.poll() > 0
+      for i in others.indices where others[i].poll() > 0 { busy = true }
+    }
+  }
 
   /// Commits more requests (and node changes) and publishes the recompiled snapshot, keeping
   /// the numbering as gannetd does.
@@ -83,9 +110,9 @@ public struct Rig: ~Copyable {
     let snap = Self.bind(compiled, names: names, ports: ports)
     // `update` waits for a grace period and the worker polls on this same thread: it goes
     // offline around the update.
-    qsbr.offline(worker: 0)
+    for w in 0...others.count { qsbr.offline(worker: w) }
     tables.update { _ in snap }
-    qsbr.online(worker: 0)
+    for w in 0...others.count { qsbr.online(worker: w) }
     revalidate()
   }
 
@@ -101,11 +128,11 @@ public struct Rig: ~Copyable {
 
   /// Edges packets took that their node does not declare (`GraphNode.next`; error-drop is
   /// implied by declared drops), as "from -> to". Recorded by debug builds only.
-  public var undeclaredEdges: [String] { Self.undeclaredEdges(worker.graph) }
+  public var undeclaredEdges: [String] { ([worker] + others).flatMap { Self.undeclaredEdges($0.graph) } }
 
   /// Drops counted for a reason their node does not declare (`GraphNode.drops`), as "node: reason".
   public var undeclaredDrops: [String] {
-    worker.graph.counters.allDrops().compactMap { node, reason, _ in
+    ([worker] + others).flatMap { $0.graph.counters.allDrops() }.compactMap { node, reason, _ in
       GraphNodes.declarations[Int(node.rawValue)].drops.contains(reason) ? nil : "\(node): \(reason.name)"
     }
   }
@@ -126,8 +153,13 @@ public struct Rig: ~Copyable {
     // Every fixture checks the graph's declarations against what its packets did.
     let edges = undeclaredEdges, drops = undeclaredDrops
     precondition(edges.isEmpty && drops.isEmpty, "graph declarations violated: \(edges + drops)")
-    qsbr.offline(worker: 0)
+    for w in 0...others.count { qsbr.offline(worker: w) }
     worker.destroy()
+    for w in others {
+      w.destroy()
+      w.sessions.destroy()
+    }
+    handoff?.destroy { _ in }
     for p in ports { p.close() }
   }
 }

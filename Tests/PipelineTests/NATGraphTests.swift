@@ -21,7 +21,8 @@ let remoteHost = IPv4Address(198, 51, 100, 1)
 /// port 2: the uplink. One router (gateway 10.1.0.1) with an external gateway 192.0.2.1/24 whose
 /// SNAT runs here (this node is a network node), ports 1024…`portHigh`; the upstream
 /// 192.0.2.254 is resolved.
-func natRig(portHigh: UInt16 = 1030, timeouts: NATTimeouts = NATTimeouts(), mtu: Int = 1500, uplinkMTU: Int = 1500) throws -> Rig {
+func natRig(portHigh: UInt16 = 1030, timeouts: NATTimeouts = NATTimeouts(), mtu: Int = 1500, uplinkMTU: Int = 1500,
+            workers: Int = 1) throws -> Rig {
   var node = NodeFacts.testNode
   node.role = .network
   node.uplink = .init(mac: uplinkMAC, mtu: uplinkMTU)
@@ -32,7 +33,7 @@ func natRig(portHigh: UInt16 = 1030, timeouts: NATTimeouts = NATTimeouts(), mtu:
                   Make.gateway("r", ExternalGateway(externalIP: snatIP, prefixLength: 24, upstream: upstreamIP, mac: gatewayPortMAC,
                                                     snatNode: node.tunnelIP, portLow: 1024, portHigh: Int(portHigh))),
                   Make.floatingIP(fipIP, port: "fip", fixedIP: IPv4Address(10, 1, 0, 11))],
-                 node: node, names: ["nat", "fip", "uplink"], sessions: SessionTable(capacity: 4096, timeouts: timeouts))
+                 node: node, names: ["nat", "fip", "uplink"], sessions: SessionTable(capacity: 4096, timeouts: timeouts), workers: workers)
 }
 
 /// An IPv4 frame with a TCP, UDP or ICMP header and correct checksums.

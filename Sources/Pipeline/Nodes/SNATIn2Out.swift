@@ -20,7 +20,11 @@ import Wire
 /// Drops: `snat-ports-exhausted`, `snat-table-full` (new flows only; existing sessions keep
 /// working), `snat-fragment`, `nat-unsupported-protocol`, `nat-truncated`,
 /// `nat-icmp-error-no-match`, `snat-no-gateway`, `external-next-hop-unresolved`, `ip4-*`.
-/// Next nodes: port-output, error-drop.
+/// With more than one worker, a packet whose session belongs to another worker (its in2out
+/// hash names the owner, `NATPartition`) goes to nat-handoff untouched; the owner creates
+/// sessions with ports from its own slice of the range.
+///
+/// Next nodes: port-output, nat-handoff, error-drop.
 @frozen
 public struct SNATIn2Out {
   public static let id = NodeID.snatIn2Out
@@ -55,7 +59,7 @@ public struct SNATIn2Out {
 
   @inlinable
   public func process(_ v: inout PacketVector, routing: RoutingTables, external: ExternalTables, sessions: SessionTable, now: UInt32,
-                      counters: NodeCounters) {
+                      worker: Int, workers: Int, counters: NodeCounters) {
     prefetch(&v, routing: routing, external: external, sessions: sessions)
     for i in 0..<v.count {
       let p = v.packets[i]
@@ -72,15 +76,38 @@ public struct SNATIn2Out {
         let l4 = try NATRewrite.l4(ip)
         let proto = ip.proto
         if proto == IPProtocol.icmp && !ICMPv4Header.MessageType.isQuery(l4.loadU8(at: 0)) {
-          try Self.translateError(ip, l4: l4, gw: gw, sessions: sessions)
+          let q = try NATRewrite.quote(icmp: l4, length: ip.payloadLength)
+          let icmpQuery = q.proto == IPProtocol.icmp
+          let insidePort = icmpQuery ? q.sourcePort : q.destinationPort, remotePort = icmpQuery ? 0 : q.sourcePort
+          if workers > 1 {
+            let owner = NATPartition(portLow: gw.portLow, portHigh: gw.portHigh, workers: workers).owner(
+              in2outHash: SessionTable.in2outHash(externalIP: gw.externalIP, proto: q.proto, insideIP: q.destination,
+                                                  insidePort: insidePort, remoteIP: q.source, remotePort: remotePort))
+            if owner != worker {
+              v.handOff(i, to: owner, resumingAt: Self.id)
+              continue
+            }
+          }
+          try Self.translateError(ip, l4: l4, quote: q, insidePort: insidePort, remotePort: remotePort, gw: gw, sessions: sessions)
         } else {
           let sport = NATRewrite.port(l4, proto: proto, .source)
           let dport = proto == IPProtocol.icmp ? 0 : NATRewrite.port(l4, proto: proto, .destination)
+          var portLow = gw.portLow, portHigh = gw.portHigh
+          if workers > 1 {
+            let part = NATPartition(portLow: portLow, portHigh: portHigh, workers: workers)
+            let owner = part.owner(in2outHash: SessionTable.in2outHash(externalIP: gw.externalIP, proto: proto, insideIP: ip.source.value,
+                                                                       insidePort: sport, remoteIP: ip.destination.value, remotePort: dport))
+            if owner != worker {
+              v.handOff(i, to: owner, resumingAt: Self.id)
+              continue
+            }
+            (portLow, portHigh) = part.slice(worker)
+          }
           var k = sessions.lookupIn2Out(externalIP: gw.externalIP, proto: proto, insideIP: ip.source.value, insidePort: sport,
                                         remoteIP: ip.destination.value, remotePort: dport)
           if k < 0 {
             k = sessions.create(proto: proto, externalIP: gw.externalIP, insideIP: ip.source.value, insidePort: sport,
-                                remoteIP: ip.destination.value, remotePort: dport, portLow: gw.portLow, portHigh: gw.portHigh, now: now)
+                                remoteIP: ip.destination.value, remotePort: dport, portLow: portLow, portHigh: portHigh, now: now)
             if k == -1 { throw .snatPortsExhausted }
             if k < 0 { throw .snatTableFull }
           }
@@ -102,15 +129,13 @@ public struct SNATIn2Out {
     }
   }
 
-  /// An ICMP error a VM sends about a packet it received through a session: its quote is
-  /// that packet (remote → inside), found by the session's inside key.
+  /// An ICMP error a VM sends about a packet it received through a session: its quote `q`
+  /// is that packet (remote → inside), found by the session's inside key.
   @inlinable
-  static func translateError(_ ip: IPv4Header, l4: UnsafeMutableRawPointer, gw: GatewayInfo, sessions: SessionTable) throws(DropReason) {
-    let q = try NATRewrite.quote(icmp: l4, length: ip.payloadLength)
-    let icmpQuery = q.proto == IPProtocol.icmp
-    let k = sessions.lookupIn2Out(externalIP: gw.externalIP, proto: q.proto, insideIP: q.destination,
-                                  insidePort: icmpQuery ? q.sourcePort : q.destinationPort, remoteIP: q.source,
-                                  remotePort: icmpQuery ? 0 : q.sourcePort)
+  static func translateError(_ ip: IPv4Header, l4: UnsafeMutableRawPointer, quote q: NATRewrite.Quote, insidePort: UInt16,
+                             remotePort: UInt16, gw: GatewayInfo, sessions: SessionTable) throws(DropReason) {
+    let k = sessions.lookupIn2Out(externalIP: gw.externalIP, proto: q.proto, insideIP: q.destination, insidePort: insidePort,
+                                  remoteIP: q.source, remotePort: remotePort)
     guard k >= 0, q.destination == ip.source.value else { throw .natICMPErrorNoMatch }
     let s = sessions.session(k).pointee
     NATRewrite.rewriteQuote(q, icmp: l4, .destination, address: gw.externalIP, port: s.externalPort)
@@ -119,6 +144,6 @@ public struct SNATIn2Out {
 }
 
 extension SNATIn2Out: GraphNode {
-  public static let next: [NodeID] = [.portOutput]
+  public static let next: [NodeID] = [.natHandoff, .portOutput]
   public static let drops: [DropReason] = DropReason.ipv4Errors + DropReason.natErrors + [.ip4UnsupportedEtherType, .snatNoGateway, .externalNextHopUnresolved, .snatFragment, .snatPortsExhausted, .snatTableFull]
 }

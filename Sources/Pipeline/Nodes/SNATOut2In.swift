@@ -17,11 +17,15 @@ import Wire
 /// TTL ≤ 1 → time exceeded; longer than the MTU of the VM's network with DF → fragmentation
 /// needed (looked up only for packets longer than the smallest router MTU).
 ///
-/// Drops: `snat-no-session` (unsolicited, or the session expired), `snat-fragment`,
+/// With more than one worker, a packet whose external port (an error's: its quote's source
+/// port) lies in another worker's slice of the router's range goes to nat-handoff untouched:
+/// that worker created the session (`NATPartition`).
+///
+/// Drops: `snat-no-gateway` (a handed-over packet's router is gone), `snat-no-session` (unsolicited, or the session expired), `snat-fragment`,
 /// `nat-ttl-expired` (ICMP sent), `ip4-fragmentation-needed` (ICMP sent),
 /// `ip4-fragmentation-unsupported`, `nat-unsupported-protocol`, `nat-truncated`,
 /// `nat-icmp-error-no-match`.
-/// Next nodes: ip4-lookup, port-output (echo reply), icmp-error, error-drop.
+/// Next nodes: ip4-lookup, nat-handoff, port-output (echo reply), icmp-error, error-drop.
 @frozen
 public struct SNATOut2In {
   public static let id = NodeID.snatOut2In
@@ -29,10 +33,12 @@ public struct SNATOut2In {
 
   @inlinable
   public func process(_ v: inout PacketVector, routing: RoutingTables, external: ExternalTables, sessions: SessionTable, now: UInt32,
-                      counters: NodeCounters) {
+                      worker: Int, workers: Int, counters: NodeCounters) {
     for i in 0..<v.count {
       let p = v.packets[i]
       do throws(DropReason) {
+        // (Checked for packets handed over from another worker under an older snapshot.)
+        guard Int(p.context) < external.gatewayCount else { throw .snatNoGateway }
         let gw = external.gateways[Int(p.context)]
         let ip = IPv4Header(unchecked: p.data + EthernetHeader.minimumLength)
         guard !ip.isFragment else { throw .snatFragment }
@@ -52,6 +58,13 @@ public struct SNATOut2In {
         }
         if proto == IPProtocol.icmp && !ICMPv4Header.MessageType.isQuery(l4.loadU8(at: 0)) {
           let q = try NATRewrite.quote(icmp: l4, length: ip.payloadLength)
+          if workers > 1 {
+            let owner = NATPartition(portLow: gw.portLow, portHigh: gw.portHigh, workers: workers).owner(port: q.sourcePort, fallback: worker)
+            if owner != worker {
+              v.handOff(i, to: owner, resumingAt: Self.id)
+              continue
+            }
+          }
           let icmpQuery = q.proto == IPProtocol.icmp
           let k = sessions.lookupOut2In(externalIP: q.source, proto: q.proto, externalPort: q.sourcePort, remoteIP: q.destination,
                                         remotePort: icmpQuery ? 0 : q.destinationPort)
@@ -62,7 +75,15 @@ public struct SNATOut2In {
           NATRewrite.rewriteQuote(q, icmp: l4, .source, address: s.insideIP, port: s.insidePort)
           NATRewrite.rewrite(ip, l4: l4, .destination, address: s.insideIP, port: nil)
         } else {
-          let k = sessions.lookupOut2In(externalIP: gw.externalIP, proto: proto, externalPort: NATRewrite.port(l4, proto: proto, .destination),
+          let externalPort = NATRewrite.port(l4, proto: proto, .destination)
+          if workers > 1 {
+            let owner = NATPartition(portLow: gw.portLow, portHigh: gw.portHigh, workers: workers).owner(port: externalPort, fallback: worker)
+            if owner != worker {
+              v.handOff(i, to: owner, resumingAt: Self.id)
+              continue
+            }
+          }
+          let k = sessions.lookupOut2In(externalIP: gw.externalIP, proto: proto, externalPort: externalPort,
                                         remoteIP: ip.source.value,
                                         remotePort: proto == IPProtocol.icmp ? 0 : NATRewrite.port(l4, proto: proto, .source))
           guard k >= 0 else { throw .snatNoSession }
@@ -89,6 +110,7 @@ public struct SNATOut2In {
 }
 
 extension SNATOut2In: GraphNode {
-  public static let next: [NodeID] = [.ip4Lookup, .icmpError, .portOutput]
-  public static let drops: [DropReason] = DropReason.natErrors + DropReason.tooBig + [.natTTLExpired, .snatNoSession, .snatFragment]
+  public static let next: [NodeID] = [.ip4Lookup, .natHandoff, .icmpError, .portOutput]
+  public static let drops: [DropReason] = DropReason.natErrors + DropReason.tooBig + [.natTTLExpired, .snatNoSession, .snatFragment,
+                                                                                      .snatNoGateway]
 }

@@ -14,26 +14,34 @@ import Glibc
 /// from the buffer start, so the headroom is kept), the buffer goes back to the producer's
 /// pool at once, and the consumer copies the frame into a buffer of its own pool.
 ///
-///     control: | head (producer) ........ | tail (consumer) ........ |   one cache line each
+///     control: | head, next, cached tail (producer) ..... | tail (consumer) ..... |   a cache line each
 ///     slots:   descriptor (Packet) + node, and a frame area of `frameRoom` bytes each
 ///
-/// Thread safety: `push` on the producing worker only, `pop` on the consuming worker only.
-/// `head` is published with a releasing store after the slot is written and read acquiring
-/// by the consumer; `tail` likewise in the other direction.
+/// Thread safety: `push` and `publish` on the producing worker only, `pop` on the consuming
+/// worker only. `push` fills slots from `next`; `publish` makes them visible with one
+/// releasing store of `head` (once per vector, not per packet), which the consumer reads
+/// acquiring; `tail` likewise in the other direction. The producer re-reads `tail` only when
+/// its cached copy says the ring is full, so the consumer's line is not pulled over per packet.
 @frozen
 public struct HandoffRing: @unchecked Sendable {
   public let capacity: Int
   @usableFromInline let mask: Int
-  /// [0] head: slots written; [8] tail: slots consumed (monotonic counters).
+  /// [0] head: slots published; [1] next: slots written (producer); [2] the producer's last
+  /// read of tail; [8] tail: slots consumed. Monotonic counters.
   @usableFromInline let control: UnsafeMutablePointer<Atomic<Int>>
   @usableFromInline let descriptors: UnsafeMutablePointer<Packet>
   @usableFromInline let nodes: UnsafeMutablePointer<UInt16>
+  /// The slots' frame areas: anonymous memory from the kernel, so pages cost memory only once
+  /// a native frame was copied into them (mbufs never touch them).
   @usableFromInline let frames: UnsafeMutableRawPointer
+  let framesBytes: Int
   /// Bytes per slot's frame area: a native buffer's headroom and data room.
   public let frameRoom: Int
 
-  /// `capacity` is rounded up to a power of two. Control thread, before the workers start.
-  public init(capacity: Int = 1024, frameRoom: Int = NativePool.defaultHeadroom + NativePool.defaultDataRoom) {
+  /// `capacity` is rounded up to a power of two: 4,096 slots ride out about a millisecond in
+  /// which the consumer does not poll (descheduled) at full rate. Control thread, before the
+  /// workers start.
+  public init(capacity: Int = 4096, frameRoom: Int = NativePool.defaultHeadroom + NativePool.defaultDataRoom) {
     var c = 1
     while c < capacity { c <<= 1 }
     self.capacity = c
@@ -43,7 +51,10 @@ public struct HandoffRing: @unchecked Sendable {
     descriptors = .allocate(capacity: c)
     nodes = .allocate(capacity: c)
     self.frameRoom = frameRoom
-    frames = .allocate(byteCount: c * frameRoom, alignment: 64)
+    framesBytes = c * frameRoom
+    let m = mmap(nil, framesBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+    guard let m, m != MAP_FAILED else { fatalError("HandoffRing: cannot map \(framesBytes) bytes") }
+    frames = m
   }
 
   /// Frees the ring. Control thread, after both workers stopped; packets still in it are
@@ -53,21 +64,24 @@ public struct HandoffRing: @unchecked Sendable {
     control.deallocate()
     descriptors.deallocate()
     nodes.deallocate()
-    frames.deallocate()
+    munmap(frames, framesBytes)
   }
 
   /// Packets waiting (any thread; a snapshot).
   public var count: Int { control[0].load(ordering: .acquiring) &- control[8].load(ordering: .acquiring) }
 
-  /// Producer: hands `p` over, to resume at `node`. Returns false, having done nothing, when
-  /// the ring is full or a native frame does not fit a slot; the caller drops the packet.
-  /// On success the packet belongs to the consumer (a native buffer is already back in
-  /// `pool`, the producer's).
+  /// Producer: hands `p` over, to resume at `node`, once `publish` runs. Returns false,
+  /// having done nothing, when the ring is full or a native frame does not fit a slot; the
+  /// caller drops the packet. On success the packet belongs to the consumer (a native buffer
+  /// is already back in `pool`, the producer's).
   @inlinable
   public func push(_ p: Packet, node: UInt16, pool: NativePool) -> Bool {
-    let head = control[0].load(ordering: .relaxed)
-    guard head &- control[8].load(ordering: .acquiring) < capacity else { return false }
-    let slot = head & mask
+    let next = control[1].load(ordering: .relaxed)
+    if next &- control[2].load(ordering: .relaxed) >= capacity {
+      control[2].store(control[8].load(ordering: .acquiring), ordering: .relaxed)
+      guard next &- control[2].load(ordering: .relaxed) < capacity else { return false }
+    }
+    let slot = next & mask
     var d = p
     if !p.isMbuf {
       let offset = p.data - p.buffer
@@ -80,8 +94,15 @@ public struct HandoffRing: @unchecked Sendable {
     }
     descriptors[slot] = d
     nodes[slot] = node
-    control[0].store(head &+ 1, ordering: .releasing)
+    control[1].store(next &+ 1, ordering: .relaxed)
     return true
+  }
+
+  /// Producer: makes every pushed packet visible to the consumer.
+  @inlinable
+  public func publish() {
+    let next = control[1].load(ordering: .relaxed)
+    if control[0].load(ordering: .relaxed) != next { control[0].store(next, ordering: .releasing) }
   }
 
   /// Consumer: moves up to `max` waiting packets into `vectors[node]` (the graph's pending
@@ -123,7 +144,7 @@ public struct Handoff: @unchecked Sendable {
   public let workers: Int
   @usableFromInline let rings: UnsafeMutablePointer<HandoffRing>
 
-  public init(workers: Int, capacity: Int = 1024) {
+  public init(workers: Int, capacity: Int = 4096) {
     precondition(workers >= 1 && workers <= 256)
     self.workers = workers
     rings = .allocate(capacity: workers * workers)

@@ -63,6 +63,23 @@ public enum DPDK {
   /// Releases EAL resources at process exit.
   public static func cleanup() { _ = cdpdk_eal_cleanup() }
 
+  /// Registers the calling thread with the EAL (`rte_thread_register`): it gets an lcore id,
+  /// so mbuf allocations and frees on it go through the mempool's per-lcore cache instead of
+  /// the ring every thread shares (a worker without one pays a compare-and-swap on that ring
+  /// per burst, and two such workers contend for it). Each worker thread calls this once
+  /// before polling, when the EAL runs; returns false when no lcore id is left.
+  @discardableResult
+  public static func registerThread() -> Bool {
+    guard initialized.load(ordering: .acquiring) else { return false }
+    return cdpdk_thread_register() == 0
+  }
+
+  /// Undoes `registerThread`. The same thread, when it stops polling.
+  public static func unregisterThread() {
+    guard initialized.load(ordering: .acquiring) else { return }
+    cdpdk_thread_unregister()
+  }
+
   /// Creates an mbuf pool of `count` buffers on the caller's NUMA socket.
   public static func createPool(name: String, count: Int, cacheSize: Int = 256, dataRoom: Int = 2048 + 128) throws(IOError) -> OpaquePointer {
     guard let mp = cdpdk_pktmbuf_pool_create(name, UInt32(count), UInt32(cacheSize), UInt16(dataRoom), cdpdk_socket_id()) else {

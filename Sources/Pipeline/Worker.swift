@@ -118,7 +118,10 @@ public struct Worker {
     var total = 0
     for from in 0..<handoff.workers where from != index {
       var noBuffer = 0
-      let n = handoff.ring(from: from, to: index).pop(into: graph.frames, max: burst, pool: pool, noBuffer: &noBuffer)
+      // Up to four bursts: a worker receives from its own queues and from every other
+      // worker, so it drains faster than any one of them fills its ring.
+      let n = handoff.ring(from: from, to: index).pop(into: graph.frames, max: Swift.min(4 &* burst, PacketVector.capacity / 2), pool: pool,
+                                                      noBuffer: &noBuffer)
       if noBuffer > 0 { graph.counters.drop(NATHandoff.id, .natHandoffNoBuffer, UInt64(noBuffer)) }
       if n > 0 {
         graph.run(env)

@@ -44,6 +44,11 @@ struct GannetBench: ParsableCommand {
     w6, memory backend: every packet opens a new connection (W1's frames, each with its own source address and port), \
     --packets of them (default 1,000,000, each replayed once); reports connections created per second.
     """) var newConnections = false
+  @Option(help: """
+    dpdk backend: this many workers, worker w on CPU w, each polling its own RX queue of the input (net_pcap with one \
+    rx_pcap of the workload per worker) and sending on its own TX queue of the sink; reports the aggregate rate. SNAT \
+    sessions are partitioned as in gannetd (a packet of another worker's session is handed over).
+    """) var workers = 1
   @Flag(help: "Print one JSON object instead of tables.") var json = false
 
   func validate() throws {
@@ -52,6 +57,9 @@ struct GannetBench: ParsableCommand {
     if packets != nil && backend != .memory { throw ValidationError("--packets works with --backend memory only") }
     if let p = packets, p <= 0 { throw ValidationError("--packets must be positive") }
     if newConnections && backend != .memory { throw ValidationError("--new-connections works with --backend memory only") }
+    let cpus = ProcessInfo.processInfo.activeProcessorCount
+    guard (1...max(cpus, 1)).contains(workers) else { throw ValidationError("--workers must be 1…\(cpus) (this machine's CPUs)") }
+    if workers > 1 && backend != .dpdk { throw ValidationError("--workers above 1 needs --backend dpdk (one RX queue per worker)") }
   }
 
   var newConnectionPackets: Int { packets ?? 1_000_000 }
@@ -71,26 +79,35 @@ struct GannetBench: ParsableCommand {
       memoryMode = mode.rawValue
       try DPDK.initialize(arguments: DPDK.ealArguments(lcores: "0", mode: mode, memoryMB: 2048))
       // net_pcap's infinite_rx keeps one mbuf per pcap packet per queue.
-      let pool = try DPDK.createPool(name: "bench", count: max(16384, w.packets + 8192))
-      ports.append(.dpdk(try DPDKPort.open(name: "net_pcap0", args: "rx_pcap=\(w.pcap),infinite_rx=1", pool: pool)))
+      let pool = try DPDK.createPool(name: "bench", count: max(16384, workers * (w.packets + 8192)))
+      let rx = Array(repeating: "rx_pcap=\(w.pcap)", count: workers).joined(separator: ",")
+      ports.append(.dpdk(try DPDKPort.open(name: "net_pcap0", args: "\(rx),infinite_rx=1", pool: pool, txQueues: workers)))
       // no-rx=1: a net_null port otherwise generates packets when polled (and halves the
       // rate of whatever forwards them); the sink must only sink.
-      ports.append(.dpdk(try DPDKPort.open(name: "net_null0", args: "no-rx=1", pool: pool)))
+      ports.append(.dpdk(try DPDKPort.open(name: "net_null0", args: "no-rx=1", pool: pool, txQueues: workers)))
     case .memory:
       var store = try FrameStore(pcapFile: w.pcap)
       if newConnections { store = try NewConnections.frames(from: store, count: newConnectionPackets) }
       ports.append(.pcapReplay(PcapReplayPort(store: store, limit: newConnections ? newConnectionPackets : packets)))
       ports.append(.memory(MemoryPort(inputCapacity: 1, capture: false)))
     }
-    let qsbr = QSBR(workers: 1)
-    let snapshot = try w.snapshot(input: ports[0], output: ports[1])
+    let qsbr = QSBR(workers: workers)
+    let snapshot = try w.snapshot(input: ports[0], output: ports[1], workers: workers)
     let tables = RCUBox(snapshot, qsbr: qsbr, retire: DataplaneSnapshot.retire)
-    // The SNAT connection table: room for the workload's flows plus the prefilled sessions.
-    let sessions = SessionTable(capacity: max(1 << 20, prefillSessions + 2 * w.packets))
-    if prefillSessions > 0 { try prefill(sessions, count: prefillSessions) }
+    // The SNAT connection tables, one per worker: room for the workload's flows plus the
+    // prefilled sessions (shared out equally).
+    let sessionTables = (0..<workers).map { _ in SessionTable(capacity: max(1 << 20, prefillSessions / workers + 2 * w.packets)) }
+    for t in sessionTables where prefillSessions > 0 { try prefill(t, count: prefillSessions / workers) }
+    let handoff = Handoff(workers: workers)
     // W6: gannetd's default connection table (conntrack.max_connections); with
     // --new-connections, room for two connections per packet at most half full.
     let conntrack = ConnTrack(capacity: newConnections ? max(DaemonDefaults.maxConnections, 4 * newConnectionPackets) : DaemonDefaults.maxConnections)
+    if workers > 1 {
+      try runWorkers(tables: tables, snapshot: snapshot, sessions: sessionTables, handoff: handoff, conntrack: conntrack, ports: ports,
+                     memoryMode: memoryMode, workload: w)
+      return
+    }
+    let sessions = sessionTables[0]
     var worker = Worker(index: 0, tables: tables, maxPorts: snapshot.portCount, burst: burst, sessions: sessions, conntrack: conntrack)
     qsbr.online(worker: 0)
 
@@ -117,6 +134,7 @@ struct GannetBench: ParsableCommand {
     if sessions.live > 0 { FileHandle.standardError.write(Data("live NAT sessions at the end: \(sessions.live)\n".utf8)) }
     worker.destroy()
     sessions.destroy()
+    handoff.destroy { _ in }
     conntrack.destroy()
     for p in ports { p.close() }
     if backend == .dpdk { DPDK.cleanup() }

@@ -14,6 +14,9 @@ struct Report {
   let ports: [IO.Port]
   /// --new-connections: connections created and refused (table full) during the run.
   var connections: (created: UInt64, tableFull: UInt64)? = nil
+  /// Workers (each on its own core); the node figures are worker 0's when there are more.
+  var cores = 1
+  var pinned = true
 
   var connectionsPerSecond: Double? { connections.map { Double($0.created) / measurement.seconds } }
 
@@ -39,12 +42,12 @@ struct Report {
     let m = measurement
     var s = """
       workload      \(workload)
-      backend       \(backend) (memory: \(memory)), 1 core, burst \(burst)
+      backend       \(backend) (memory: \(memory)), \(cores == 1 ? "1 core" : "\(cores) workers on \(cores) cores\(pinned ? "" : " (not pinned)")"), burst \(burst)
       measured      \(String(format: "%.2f", m.seconds)) s, rx \(m.rx) packets, tx \(m.tx) packets
       rate          \(String(format: "%.2f", m.mpps)) Mpps   \(String(format: "%.1f", m.seconds * 1e9 / Double(max(m.rx, 1)))) ns/packet
       \(connections.map { "connections   \(String(format: "%.2f", connectionsPerSecond! / 1e6)) M new/s (created \($0.created), refused table-full \($0.tableFull))\n" } ?? "")
 
-      node                vectors      packets   cycles/packet
+      node\(cores > 1 ? " (worker 0)" : "           ")     vectors      packets   cycles/packet
 
       """
     for (name, v, p, c) in nodeRows() {
@@ -69,7 +72,7 @@ struct Report {
     var dropObj: [String: Any] = [:]
     for (w, r, c) in drops { dropObj["\(w)/\(r)"] = c }
     var obj: [String: Any] = [
-      "workload": workload, "backend": backend, "memory": memory, "cores": 1, "burst": burst,
+      "workload": workload, "backend": backend, "memory": memory, "cores": cores, "burst": burst,
       "seconds": m.seconds, "rx_packets": m.rx, "tx_packets": m.tx,
       "mpps": (m.mpps * 1000).rounded() / 1000, "ns_per_packet": m.seconds * 1e9 / Double(max(m.rx, 1)),
       "nodes": nodes, "drops": dropObj,

@@ -73,13 +73,15 @@ struct Workload {
 
   /// The data plane for this workload, compiled from `requests`: the input port polled,
   /// the output port a sink (polled by nobody: it only sinks).
-  func snapshot(input inPort: IO.Port, output outPort: IO.Port) throws -> DataplaneSnapshot {
+  /// With `workers` > 1, worker w polls RX queue w of the input.
+  func snapshot(input inPort: IO.Port, output outPort: IO.Port, workers: Int = 1) throws -> DataplaneSnapshot {
     let ports = [input: inPort, output: outPort]
     let s = try ControlState(requests: requests)
     var node = node
     node.openAttachments = Set(s.localAttachments.values)
     var c = try DataplaneCompiler.compile(s, node: node, generation: 1)
-    c.poll = [c.assignment.interfaces.index.filter { $0.key.portName == input }.map { PollEntry($0.value) }]
+    let polled = c.assignment.interfaces.index.filter { $0.key.portName == input }.map(\.value)
+    c.poll = (0..<workers).map { q in polled.map { PollEntry($0, firstQueue: q, queueStep: workers) } }
     if filtered { for i in c.interfaces.indices { c.interfaces[i]?.info.portSecurity = false } }
     return c.snapshot { ports[$0.key.portName]! }
   }

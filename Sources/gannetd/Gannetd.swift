@@ -97,11 +97,16 @@ struct Gannetd: ParsableCommand {
     let workerLog = log
     let workerDone = DispatchSemaphore(value: 0)
     let idle = cfg.idleSleepMicroseconds
+    let dpdk = cfg.dpdkEnabled
     for w in 0..<cfg.workers {
       let cpu = cfg.cores?[w]
       let thread = Thread {
         if let cpu, cnuma_pin_current_thread(Int32(cpu)) != 0 { workerLog.warning("worker \(w): cannot pin to CPU \(cpu)") }
+        // With DPDK: an lcore id of its own, so its mbuf allocations and frees use a mempool
+        // cache instead of contending with the other workers for the pool's ring.
+        if dpdk && !DPDK.registerThread() { workerLog.warning("worker \(w): no DPDK lcore id left; mbufs without a per-worker cache") }
         (workers + w).pointee.run(until: flag.stop, idleSleepMicroseconds: idle)
+        if dpdk { DPDK.unregisterThread() }
         workerDone.signal()
       }
       thread.name = "gannet-worker-\(w)"

@@ -133,6 +133,7 @@ func allDrops(_ rig: borrowing Rig, _ node: NodeID, _ r: DropReason) -> UInt64 {
         var p = Packet(data: data, buffer: b, length: 60, inPort: 7, flags: 0)
         p.context = UInt32(sent)
         if ring.push(p, node: NodeID.snatOut2In.rawValue, pool: producerPool) { sent += 1 } else { producerPool.free(b) }
+        if sent % 7 == 0 || sent == total { ring.publish() }
       }
     }
     producer.start()

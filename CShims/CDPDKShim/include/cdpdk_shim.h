@@ -28,6 +28,11 @@ typedef struct rte_mbuf cdpdk_mbuf;
 
 /* ---- EAL ---------------------------------------------------------------------- */
 static inline int cdpdk_eal_init(int argc, char **argv) { return rte_eal_init(argc, argv); }
+/* Gives the calling (non-EAL) thread an lcore id, so that mempool operations use a per-lcore
+ * cache instead of the shared ring; 0 on success. */
+static inline int cdpdk_thread_register(void) { return rte_thread_register(); }
+static inline void cdpdk_thread_unregister(void) { rte_thread_unregister(); }
+static inline unsigned cdpdk_lcore_id(void) { return rte_lcore_id(); }
 static inline int cdpdk_eal_cleanup(void) { return rte_eal_cleanup(); }
 static inline int cdpdk_errno(void) { return rte_errno; }
 static inline const char *cdpdk_strerror(int e) { return rte_strerror(e); }

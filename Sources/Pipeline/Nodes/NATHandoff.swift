@@ -35,6 +35,7 @@ public struct NATHandoff {
       counters.drop(Self.id, .natHandoffRingFull)
       kept &+= 1
     }
+    for to in 0..<handoff.workers where to != worker { handoff.ring(from: worker, to: to).publish() }
     v.count = kept
   }
 }

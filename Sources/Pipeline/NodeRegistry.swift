@@ -114,6 +114,7 @@ public struct GraphNodes {
   }
 
   public func destroy() {
+    snatIn2Out.destroy()
     ip4Lookup.destroy()
     l2Flood.destroy()
     portOutput.destroy()

@@ -233,8 +233,16 @@ public struct SessionTable: @unchecked Sendable {
   @inlinable @inline(__always)
   public func lookupIn2Out(externalIP: UInt32, proto: UInt8, insideIP: UInt32, insidePort: UInt16, remoteIP: UInt32,
                            remotePort: UInt16) -> Int {
-    let h = Self.in2outHash(externalIP: externalIP, proto: proto, insideIP: insideIP, insidePort: insidePort,
-                            remoteIP: remoteIP, remotePort: remotePort)
+    lookupIn2Out(hash: Self.in2outHash(externalIP: externalIP, proto: proto, insideIP: insideIP, insidePort: insidePort,
+                                       remoteIP: remoteIP, remotePort: remotePort),
+                 externalIP: externalIP, proto: proto, insideIP: insideIP, insidePort: insidePort, remoteIP: remoteIP, remotePort: remotePort)
+  }
+
+  /// The same, given the key's `in2outHash` (computed once per packet by a caller that also
+  /// prefetched with it).
+  @inlinable @inline(__always)
+  public func lookupIn2Out(hash h: UInt32, externalIP: UInt32, proto: UInt8, insideIP: UInt32, insidePort: UInt16, remoteIP: UInt32,
+                           remotePort: UInt16) -> Int {
     var i = Int(h) & mask
     while true {
       let b = in2out[i]
@@ -298,17 +306,17 @@ public struct SessionTable: @unchecked Sendable {
   public func isExpired(_ s: NATSession, now: UInt32) -> Bool { now &- s.lastSeen > timeout(s) }
 
   /// Creates the session of a new inside flow with a port from `portLow…portHigh` (a bounded
-  /// search from a hash of the flow). Returns its index, or (counted) -1 when no port is free
+  /// search from a hash of the flow; `in2outHash`: the key's, when the caller has it). Returns its index, or (counted) -1 when no port is free
   /// for this remote endpoint within `maxPortTries` candidates, -2 when the table is full.
   @inlinable
   public func create(proto: UInt8, externalIP: UInt32, insideIP: UInt32, insidePort: UInt16, remoteIP: UInt32, remotePort: UInt16,
-                     portLow: UInt16, portHigh: UInt16, now: UInt32) -> Int {
+                     portLow: UInt16, portHigh: UInt16, now: UInt32, in2outHash known: UInt32? = nil) -> Int {
     guard state[0] > 0 else {
       bump(.tableFull)
       return -2
     }
-    let inHash = Self.in2outHash(externalIP: externalIP, proto: proto, insideIP: insideIP, insidePort: insidePort,
-                                 remoteIP: remoteIP, remotePort: remotePort)
+    let inHash = known ?? Self.in2outHash(externalIP: externalIP, proto: proto, insideIP: insideIP, insidePort: insidePort,
+                                          remoteIP: remoteIP, remotePort: remotePort)
     let range = UInt32(portHigh &- portLow) &+ 1
     let tries = min(Int(range), Self.maxPortTries)
     var offset = (inHash >> 7) % range

@@ -28,32 +28,40 @@ import Wire
 @frozen
 public struct SNATIn2Out {
   public static let id = NodeID.snatIn2Out
-  public init() {}
+  /// Per packet of the vector being processed: 1 << 32 | its in2out hash when `prefetch`
+  /// computed it (an option-less IPv4 header, so the same key the lookup uses), else 0.
+  /// Allocated once; the worker's own.
+  public let hashes: UnsafeMutablePointer<UInt64>
+  public init() {
+    hashes = .allocate(capacity: PacketVector.capacity)
+    hashes.initialize(repeating: 0, count: PacketVector.capacity)
+  }
+  public func destroy() { hashes.deallocate() }
 
   /// Prefetches, for every packet of the vector, its in2out bucket, then the session that
   /// bucket names: the table is far larger than the caches, so the lookups of a vector
   /// overlap their memory latency instead of paying it one after another (VPP's bihash
-  /// prefetch). Reads only bytes inside each frame; malformed packets are caught later.
+  /// prefetch). The hash is computed once and kept in `hashes` for the lookup. Reads only
+  /// bytes inside each frame; malformed packets are caught later.
   @inlinable @inline(__always)
   func prefetch(_ v: inout PacketVector, routing: RoutingTables, external: ExternalTables, sessions: SessionTable) {
     let n = v.count
-    for pass in 0..<2 {
-      for i in 0..<n {
-        let p = v.packets[i]
-        guard p.length >= 14 + 20 + 8, p.data.loadBE16(at: 12) == EtherType.ipv4, p.data.loadU8(at: 14) == 0x45 else { continue }
-        let vrf = Int(routing.interfaces[Int(p.context)].vrf)
-        guard vrf < external.gatewayCount else { continue }
-        let proto = p.data.loadU8(at: 23)
-        let sport = proto == IPProtocol.icmp ? p.data.loadBE16(at: 38) : p.data.loadBE16(at: 34)
-        let dport = proto == IPProtocol.icmp ? 0 : p.data.loadBE16(at: 36)
-        let h = SessionTable.in2outHash(externalIP: external.gateways[vrf].externalIP, proto: proto, insideIP: p.data.loadBE32(at: 26),
-                                        insidePort: sport, remoteIP: p.data.loadBE32(at: 30), remotePort: dport)
-        if pass == 0 {
-          cdpdk_prefetch0(sessions.in2outBucket(h))
-        } else if let s = sessions.in2outCandidate(h) {
-          cdpdk_prefetch0(s)
-        }
-      }
+    for i in 0..<n {
+      let p = v.packets[i]
+      hashes[i] = 0
+      guard p.length >= 14 + 20 + 8, p.data.loadBE16(at: 12) == EtherType.ipv4, p.data.loadU8(at: 14) == 0x45 else { continue }
+      let vrf = Int(routing.interfaces[Int(p.context)].vrf)
+      guard vrf < external.gatewayCount else { continue }
+      let proto = p.data.loadU8(at: 23)
+      let sport = proto == IPProtocol.icmp ? p.data.loadBE16(at: 38) : p.data.loadBE16(at: 34)
+      let dport = proto == IPProtocol.icmp ? 0 : p.data.loadBE16(at: 36)
+      let h = SessionTable.in2outHash(externalIP: external.gateways[vrf].externalIP, proto: proto, insideIP: p.data.loadBE32(at: 26),
+                                      insidePort: sport, remoteIP: p.data.loadBE32(at: 30), remotePort: dport)
+      hashes[i] = 1 << 32 | UInt64(h)
+      cdpdk_prefetch0(sessions.in2outBucket(h))
+    }
+    for i in 0..<n where hashes[i] != 0 {
+      if let s = sessions.in2outCandidate(UInt32(truncatingIfNeeded: hashes[i])) { cdpdk_prefetch0(s) }
     }
   }
 
@@ -92,22 +100,27 @@ public struct SNATIn2Out {
         } else {
           let sport = NATRewrite.port(l4, proto: proto, .source)
           let dport = proto == IPProtocol.icmp ? 0 : NATRewrite.port(l4, proto: proto, .destination)
+          // The prefetch pass hashed the same key (same offsets: its header had no options).
+          let known = hashes[i]
+          let hash = known != 0 ? UInt32(truncatingIfNeeded: known)
+            : SessionTable.in2outHash(externalIP: gw.externalIP, proto: proto, insideIP: ip.source.value, insidePort: sport,
+                                      remoteIP: ip.destination.value, remotePort: dport)
           var portLow = gw.portLow, portHigh = gw.portHigh
           if workers > 1 {
             let part = NATPartition(portLow: portLow, portHigh: portHigh, workers: workers)
-            let owner = part.owner(in2outHash: SessionTable.in2outHash(externalIP: gw.externalIP, proto: proto, insideIP: ip.source.value,
-                                                                       insidePort: sport, remoteIP: ip.destination.value, remotePort: dport))
+            let owner = part.owner(in2outHash: hash)
             if owner != worker {
               v.handOff(i, to: owner, resumingAt: Self.id)
               continue
             }
             (portLow, portHigh) = part.slice(worker)
           }
-          var k = sessions.lookupIn2Out(externalIP: gw.externalIP, proto: proto, insideIP: ip.source.value, insidePort: sport,
+          var k = sessions.lookupIn2Out(hash: hash, externalIP: gw.externalIP, proto: proto, insideIP: ip.source.value, insidePort: sport,
                                         remoteIP: ip.destination.value, remotePort: dport)
           if k < 0 {
             k = sessions.create(proto: proto, externalIP: gw.externalIP, insideIP: ip.source.value, insidePort: sport,
-                                remoteIP: ip.destination.value, remotePort: dport, portLow: portLow, portHigh: portHigh, now: now)
+                                remoteIP: ip.destination.value, remotePort: dport, portLow: portLow, portHigh: portHigh, now: now,
+                                in2outHash: hash)
             if k == -1 { throw .snatPortsExhausted }
             if k < 0 { throw .snatTableFull }
           }

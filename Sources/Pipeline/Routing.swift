@@ -99,7 +99,7 @@ public struct RouterInterfaceInfo {
   public var mtu: Int
 }
 
-/// The flat routing tables of one snapshot, read by ip4-input, ip4-lookup, ip4-local,
+/// The flat routing tables of one snapshot, read by ip4-lookup, ip4-local,
 /// icmp-error and vxlan-input (DVR MAC restore).
 ///
 /// Thread safety: immutable once built; freed by `destroy` after a grace period.
@@ -112,6 +112,9 @@ public struct RoutingTables: @unchecked Sendable {
   public static let neighborFiltered: UInt64 = 1 << 62
   /// `fibInterface` of a route to the external network.
   public static let external: UInt16 = 0xffff
+  /// `fibInterface` of a receive entry: a /32 of an address the router owns (VPP's
+  /// receive DPO), delivered to ip4-local.
+  public static let receive: UInt16 = 0xfffe
   public let interfaces: UnsafeMutablePointer<RouterInterfaceInfo>
   public let interfaceCount: Int
   /// Router interface of each bridge domain, or -1.
@@ -123,13 +126,14 @@ public struct RoutingTables: @unchecked Sendable {
   /// compiler's are adjacencies: a /32 per neighbour whose best route is the connected
   /// route of its own network (VPP's adj-fib), so that ip4-lookup's LPM result is the
   /// rewrite and a routed packet needs no neighbour hash lookup. They never beat a route
-  /// the operator gave (a static /32, or a more specific route via a gateway).
+  /// the operator gave (a static /32, or a more specific route via a gateway). Then one
+  /// receive entry (`receive`) per router address: its /32 in the router's VRF, which beats
+  /// every other route (the address is the router's own), so ip4-lookup finds packets for
+  /// the router itself and ip4-input needs no lookup of its own.
   public let fibInterface: UnsafeMutablePointer<UInt16>
   public let fibGateway: UnsafeMutablePointer<UInt32>
   public let fibNeighbor: UnsafeMutablePointer<UInt64>
   public let neighbors: ExactTable
-  /// (1 << 62 | VRF << 32 | IPv4) → router interface, for addresses the router owns.
-  public let local: ExactTable
   public let remoteDVRMACs: ExactTable
   public let localDVRMAC: MACAddress
   /// The smallest MTU of any router interface (Int.max without one): a packet no longer
@@ -143,13 +147,11 @@ public struct RoutingTables: @unchecked Sendable {
     let fib = vrfs[Int(vrf)].lookup(ip)
     guard fib >= 0 else { return nil }
     let i = fibInterface[Int(fib)]
-    return i == Self.external ? uplinkMTU : interfaces[Int(i)].mtu
+    return i == Self.external ? uplinkMTU : i == Self.receive ? Int.max : interfaces[Int(i)].mtu
   }
 
   @inlinable @inline(__always)
   public static func neighborKey(domain: UInt16, ip: UInt32) -> UInt64 { UInt64(domain) << 32 | UInt64(ip) }
-  @inlinable @inline(__always)
-  public static func localKey(vrf: UInt16, ip: UInt32) -> UInt64 { 1 << 62 | UInt64(vrf) << 32 | UInt64(ip) }
 
   public init(_ c: RoutingConfig, domains: Int) {
     interfaceCount = c.interfaces.count
@@ -192,6 +194,14 @@ public struct RoutingTables: @unchecked Sendable {
         routes[v].append(LPM4.Route(prefix: IPv4Address(n.ip), length: 32, nextHop: fibIface.count - 1))
       }
     }
+    // Receive entries: the router's own addresses, replacing any other /32 to them.
+    for f in c.interfaces.compactMap({ $0 }) where f.vrf < routes.count {
+      routes[f.vrf].removeAll { $0.length == 32 && $0.prefix == f.address }
+      fibIface.append(Self.receive)
+      fibGw.append(0)
+      fibAdj.append(0)
+      routes[f.vrf].append(LPM4.Route(prefix: f.address, length: 32, nextHop: fibIface.count - 1))
+    }
     vrfs = .allocate(capacity: max(vrfCount, 1))
     for (v, r) in routes.enumerated() { (vrfs + v).initialize(to: LPM4(r)) }
     fibInterface = .allocate(capacity: max(fibIface.count, 1))
@@ -201,9 +211,6 @@ public struct RoutingTables: @unchecked Sendable {
     fibNeighbor = .allocate(capacity: max(fibAdj.count, 1))
     fibNeighbor.initialize(from: fibAdj, count: fibAdj.count)
     neighbors = ExactTable(neighborValues.map { (Self.neighborKey(domain: $0.domain, ip: $0.ip), $0.value) })
-    local = ExactTable(c.interfaces.enumerated().compactMap { i, f in
-      f.map { (Self.localKey(vrf: UInt16($0.vrf), ip: $0.address.value), UInt64(i)) }
-    })
     remoteDVRMACs = ExactTable(c.remoteDVRMACs.map { ($0.rawValue | 1 << 63, 1) })
     localDVRMAC = c.localDVRMAC
     minMTU = c.interfaces.compactMap { $0?.mtu }.min() ?? Int.max
@@ -218,7 +225,6 @@ public struct RoutingTables: @unchecked Sendable {
     fibGateway.deallocate()
     fibNeighbor.deallocate()
     neighbors.destroy()
-    local.destroy()
     remoteDVRMACs.destroy()
   }
 }

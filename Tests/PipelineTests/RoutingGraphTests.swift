@@ -100,7 +100,7 @@ func routed(ttl: UInt8 = 64, to: IPv4Address = IPv4Address(10, 2, 0, 10), length
       #expect(icmp.type == 11 && icmp.code == 0 && icmp.checksumIsValid(length: 8 + 86))
     }
     #expect(Array(e[42...]) == Array(f[14..<100]))     // the original datagram, unchanged (TTL still 1)
-    #expect(drops(rig, .ip4Input, .ip4TTLExpired) == 1)
+    #expect(drops(rig, .ip4Lookup, .ip4TTLExpired) == 1)
   }
 
   @Test func tooBigWithDFGetsFragmentationNeededWithTheMTU() throws {
@@ -126,6 +126,24 @@ func routed(ttl: UInt8 = 64, to: IPv4Address = IPv4Address(10, 2, 0, 10), length
     #expect(replies.first.map { $0[34] == 0 && Array($0[26..<30]) == [10, 1, 0, 1] && Array($0[30..<34]) == [10, 1, 0, 10] } == true)
     #expect(replies.last.map { $0[34] == 3 && $0[35] == 0 } == true)
     #expect(drops(rig, .ip4Lookup, .ip4NoRoute) == 1)
+  }
+
+  /// The router's own addresses are receive entries of its FIB: an echo to any of them is
+  /// answered even with TTL 1 (it is not forwarded: RFC 1812 §5.3.1 expires forwarded
+  /// packets only), also to the gateway of the other network; a route the operator adds
+  /// for a router address never takes it away.
+  @Test func theRoutersOwnAddressesAreReceivedWhateverTheTTL() throws {
+    var rig = try routerRig()
+    try rig.apply([Make.route("r", IPv4Prefix(IPv4Address(10, 2, 0, 1), 32), via: IPv4Address(10, 1, 0, 10))])
+    rig.ports[0].inject(routed(ttl: 1, to: IPv4Address(10, 1, 0, 1), proto: IPProtocol.icmp))
+    rig.ports[0].inject(routed(ttl: 1, to: IPv4Address(10, 2, 0, 1), proto: IPProtocol.icmp))
+    rig.ports[0].inject(routed(ttl: 1, to: IPv4Address(10, 2, 0, 10), proto: IPProtocol.icmp))    // forwarded: expires
+    rig.pump()
+    let replies = rig.ports[0].drainCaptured()
+    #expect(replies.count == 3)
+    #expect(replies.prefix(2).map { [$0[34], $0[29]] } == [[0, 1], [0, 1]] && replies.prefix(2).map { $0[27] } == [1, 2])
+    #expect(replies.last.map { $0[34] == 11 && $0[35] == 0 } == true)
+    #expect(drops(rig, .ip4Lookup, .ip4TTLExpired) == 1 && rig.ports[1].drainCaptured().isEmpty)
   }
 
   @Test func noErrorAboutAnErrorAndErrorsAreRateLimited() throws {

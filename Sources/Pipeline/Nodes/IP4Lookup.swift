@@ -13,10 +13,14 @@ import Wire
 /// MAC = next hop, source MAC = the egress gateway MAC for a local port or this node's DVR
 /// host MAC for the overlay (so the underlay never sees a gateway MAC from many nodes).
 ///
-/// Drops: `ip4-no-route` (ICMP net unreachable sent), `ip4-neighbor-unknown` (ICMP host
-/// unreachable sent), `ip4-fragmentation-needed` (ICMP sent), `ip4-fragmentation-unsupported`.
+/// A receive entry (the router's own address) sends the packet to ip4-local whatever its
+/// TTL; a packet to be forwarded whose TTL would reach 0 gets time exceeded (RFC 1812 §5.3.1).
+///
+/// Drops: `ip4-no-route` (ICMP net unreachable sent), `ip4-ttl-expired` (ICMP time exceeded
+/// sent), `ip4-neighbor-unknown` (ICMP host unreachable sent), `ip4-fragmentation-needed`
+/// (ICMP sent), `ip4-fragmentation-unsupported`.
 /// The default route of a router with an external gateway goes to ip4-external.
-/// Next nodes: port-output (local port), vxlan-encap (remote node), ip4-external, icmp-error, error-drop.
+/// Next nodes: port-output (local port), vxlan-encap (remote node), ip4-local, ip4-external, icmp-error, error-drop.
 @frozen
 public struct IP4Lookup {
   public static let id = NodeID.ip4Lookup
@@ -59,11 +63,18 @@ public struct IP4Lookup {
         v.sendICMPError(i, ICMPError.parameters(type: ICMPv4Header.MessageType.destinationUnreachable, code: 0))
         continue
       }
-      if routing.fibInterface[fib] == RoutingTables.external {
-        v.next[i] = NodeID.ip4External.rawValue   // context stays the ingress router interface
+      let target = routing.fibInterface[fib]
+      if target >= RoutingTables.receive {
+        // The router's own address (whatever the TTL), or the external network.
+        v.next[i] = target == RoutingTables.receive ? NodeID.ip4Local.rawValue : NodeID.ip4External.rawValue
+        continue                                  // context stays the ingress router interface
+      }
+      guard ip.ttl > 1 else {
+        counters.drop(Self.id, .ip4TTLExpired)
+        v.sendICMPError(i, ICMPError.parameters(type: ICMPv4Header.MessageType.timeExceeded, code: 0))
         continue
       }
-      let egressIndex = Int(routing.fibInterface[fib])
+      let egressIndex = Int(target)
       let egress = routing.interfaces[egressIndex]
       // An adjacency entry carries its neighbour; other routes look the next hop up.
       var n = routing.fibNeighbor[fib]
@@ -95,6 +106,6 @@ public struct IP4Lookup {
 }
 
 extension IP4Lookup: GraphNode {
-  public static let next: [NodeID] = [.ip4External, .icmpError, .vxlanEncap, .aclIngress, .portOutput]
-  public static let drops: [DropReason] = DropReason.tooBig + [.ip4NoRoute, .ip4NeighborUnknown]
+  public static let next: [NodeID] = [.ip4Local, .ip4External, .icmpError, .vxlanEncap, .aclIngress, .portOutput]
+  public static let drops: [DropReason] = DropReason.tooBig + [.ip4NoRoute, .ip4NeighborUnknown, .ip4TTLExpired]
 }

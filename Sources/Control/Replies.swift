@@ -324,6 +324,37 @@ public struct CountersReply: Codable, Sendable, Equatable {
   }
 }
 
+/// `show runtime` (as `vppctl show runtime`): per worker, how busy it is and what each
+/// node cost it since the worker started.
+public struct RuntimeReply: Codable, Sendable, Equatable {
+  public struct Worker: Codable, Sendable, Equatable {
+    public var worker: Int
+    /// The CPU it is pinned to (`cores`), if any.
+    public var core: Int?
+    /// Poll rounds (one pass over its ports and handoff rings), and those that found packets.
+    public var rounds: UInt64
+    public var busyRounds: UInt64
+    /// Share of the time since the worker started spent in rounds that found no packet (or
+    /// sleeping while idle): 0 for a saturated worker, near 1 for an idle one.
+    public var idleShare: Double
+    public var nodes: [CountersReply.Node]
+    enum CodingKeys: String, CodingKey {
+      case worker, core, rounds, nodes
+      case busyRounds = "busy_rounds", idleShare = "idle_share"
+    }
+    public init(worker: Int, core: Int?, rounds: UInt64, busyRounds: UInt64, idleShare: Double, nodes: [CountersReply.Node]) {
+      self.worker = worker
+      self.core = core
+      self.rounds = rounds
+      self.busyRounds = busyRounds
+      self.idleShare = idleShare
+      self.nodes = nodes
+    }
+  }
+  public var workers: [Worker]
+  public init(workers: [Worker]) { self.workers = workers }
+}
+
 public struct DropRow: Codable, Sendable, Equatable {
   /// The graph node ("l2-forward") or the port ("port a1", "underlay", "uplink").
   public var location: String

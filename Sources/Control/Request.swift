@@ -47,7 +47,7 @@ public enum ControlRequest: Equatable, Sendable {
   case conntrackFlush(ConntrackFilter)
 
   public enum ShowWhat: String, Sendable, CaseIterable {
-    case state, node, networks, ports, fdb, tunnels, routers, routes, neighbors, counters, drops, fips, gateways, nat
+    case state, node, networks, ports, fdb, tunnels, routers, routes, neighbors, counters, drops, fips, gateways, nat, runtime
     case securityGroups = "security_groups", securityLists = "security_lists"
   }
 

@@ -104,6 +104,22 @@ public enum Render {
     return t.text
   }
 
+  /// `show runtime`.
+  public static func runtime(_ r: RuntimeReply) -> String {
+    var out = ""
+    for w in r.workers {
+      out += "worker \(w.worker)\(w.core.map { " (core \($0))" } ?? ""): rounds \(w.rounds), busy \(w.busyRounds), "
+        + String(format: "idle %.1f %%\n", w.idleShare * 100)
+      var t = TextTable("NODE", "VECTORS", "PACKETS", "PACKETS/VECTOR", "CYCLES/PACKET")
+      for n in w.nodes {
+        t.add([n.node, "\(n.vectors)", "\(n.packets)", String(format: "%.1f", Double(n.packets) / Double(max(n.vectors, 1))),
+               String(format: "%.1f", n.cyclesPerPacket)])
+      }
+      out += t.text + "\n"
+    }
+    return out
+  }
+
   /// `show nat`.
   public static func nat(_ r: NATReply) -> String {
     var out = ""

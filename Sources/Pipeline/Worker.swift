@@ -48,6 +48,11 @@ public struct Worker {
   public let conntrack: ConnTrack
   let ownsConntrack: Bool
   @usableFromInline let tscHz: UInt64
+  /// `show runtime`: [0] poll rounds, [1] rounds that found packets, [2] TSC cycles spent in
+  /// those. Written by this worker only; any thread reads.
+  public let runtime: CounterBlock
+  /// The TSC when the worker was created (idle share = 1 − busy cycles / cycles since).
+  public let startTSC: UInt64
   /// Session slots the expiry clock hand visits per poll round.
   public static let expiryBudget = 64
 
@@ -75,6 +80,8 @@ public struct Worker {
     self.conntrack = conntrack ?? ConnTrack(capacity: 1024)
     ownsConntrack = conntrack == nil
     tscHz = TSC.hz
+    runtime = CounterBlock(count: 3)
+    startTSC = cdpdk_rdtsc()
   }
 
   /// One round over every polled port of the current snapshot. Returns the number of
@@ -83,7 +90,8 @@ public struct Worker {
   public mutating func poll() -> Int {
     let snap = hotTables._withUnsafeGuaranteedRef { $0.current }
     var total = 0
-    let now = UInt32(truncatingIfNeeded: cdpdk_rdtsc() / tscHz)
+    let start = cdpdk_rdtsc()
+    let now = UInt32(truncatingIfNeeded: start / tscHz)
     snap._withUnsafeGuaranteedRef { s in
       // A snapshot with more ports than the graph can stage is refused by the control
       // plane (`maxPorts`); checked here too so a bug cannot write out of bounds.
@@ -106,6 +114,11 @@ public struct Worker {
     // The expiry hand moves only while there are sessions (an empty table, as on compute
     // nodes, costs one load per round instead of a 64-slot scan).
     if sessions.live > 0 { sessions.expire(now: now, budget: Self.expiryBudget) }
+    runtime.add(0, 1)
+    if total > 0 {
+      runtime.add(1, 1)
+      runtime.add(2, cdpdk_rdtsc() &- start)
+    }
     let w = index
     hotQSBR._withUnsafeGuaranteedRef { $0.quiescent(worker: w) }
     return total
@@ -157,6 +170,7 @@ public struct Worker {
   /// Frees the worker's graph and pool. Control thread, after `run` returned.
   public func destroy() {
     graph.destroy()
+    runtime.destroy()
     if ownsSessions { sessions.destroy() }
     if ownsHandoff { handoff.destroy { releaser.release($0) } }
     if ownsConntrack { conntrack.destroy() }

@@ -273,6 +273,7 @@ struct Show: ParsableCommand {
     case .fips: try common.run(r, as: [FloatingIPRow].self, render: Render.floatingIPs)
     case .gateways: try common.run(r, as: [GatewayRow].self, render: Render.gateways)
     case .nat: try common.run(r, as: NATReply.self, render: Render.nat)
+    case .runtime: try common.run(r, as: RuntimeReply.self, render: Render.runtime)
     case .state: try common.run(r, as: ControlState.self, render: Render.state)
     case .securityGroups: try common.run(r, as: [SecurityGroupRow].self, render: Render.securityGroups)
     case .securityLists: try common.run(r, as: [SecurityListRow].self, render: Render.securityLists)

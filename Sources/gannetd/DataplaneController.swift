@@ -1,4 +1,5 @@
 import Buffers
+import CDPDKShim
 import Compiler
 import Control
 import Foundation
@@ -36,6 +37,8 @@ final class DataplaneController {
   private var mbufPool: OpaquePointer?
   /// Every worker's node counters and learning events (set when the workers are created).
   var nodeCounters: [NodeCounters] = []
+  /// Every worker's `show runtime` counters and start TSC.
+  var runtimeCounters: [(counters: CounterBlock, start: UInt64)] = []
   var eventRings: [EventRing] = []
   var tunnelCounters: [TunnelCounters] = []
   /// Every worker's security counters, and what each rule number and interface index had
@@ -338,6 +341,7 @@ final class DataplaneController {
     case .routes: .routes(showRoutes())
     case .neighbors: .neighbors(showNeighbors())
     case .counters: .counters(showCounters())
+    case .runtime: .runtime(showRuntime())
     case .drops: .drops(showDrops())
     case .fips: .fips(showFloatingIPs())
     case .gateways: .gateways(showGateways())
@@ -478,6 +482,20 @@ final class DataplaneController {
       FDBRow(network: k.network, mac: k.mac.description, port: e.port, kind: e.stale ? "learned (stale)" : "learned", location: location(e.port))
     }
     return rows.sorted { ($0.network, $0.mac) < ($1.network, $1.mac) }
+  }
+
+  private func showRuntime() -> RuntimeReply {
+    let now = cdpdk_rdtsc()
+    return RuntimeReply(workers: runtimeCounters.enumerated().map { w, r in
+      let elapsed = max(now &- r.start, 1), busy = r.counters.read(2)
+      let nodes: [CountersReply.Node] = w < nodeCounters.count ? NodeID.allCases.compactMap { n in
+        let c = nodeCounters[w], packets = c.packets(n)
+        guard packets > 0 else { return nil }
+        return .init(node: n.name, vectors: c.vectors(n), packets: packets, cyclesPerPacket: Double(c.cycles(n)) / Double(packets))
+      } : []
+      return .init(worker: w, core: config.cores?[w], rounds: r.counters.read(0), busyRounds: r.counters.read(1),
+                   idleShare: max(0, 1 - Double(busy) / Double(elapsed)), nodes: nodes)
+    })
   }
 
   private func showCounters() -> CountersReply {

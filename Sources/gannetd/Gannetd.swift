@@ -91,6 +91,7 @@ struct Gannetd: ParsableCommand {
     for w in 0..<cfg.workers { (workers + w).initialize(to: Worker(index: w, tables: controller.tables, sessions: controller.sessions.tables[w],
                                                                          handoff: controller.sessions.handoff, conntrack: controller.conntrack)) }
     controller.nodeCounters = (0..<cfg.workers).map { workers[$0].graph.counters }
+    controller.runtimeCounters = (0..<cfg.workers).map { (workers[$0].runtime, workers[$0].startTSC) }
     controller.eventRings = (0..<cfg.workers).map { workers[$0].events }
     controller.tunnelCounters = (0..<cfg.workers).map { workers[$0].graph.tunnelCounters }
     controller.aclCounters = (0..<cfg.workers).map { workers[$0].graph.aclCounters }

@@ -76,6 +76,12 @@ import Wire
     GatewayRow(router: "r2", externalIP: "203.0.113.11/24", upstream: "203.0.113.1", upstreamMAC: "not needed here", mac: "fa:16:3e:ee:00:02",
                snatNode: "192.0.2.13", snatHere: false, portRange: "40000-40099"),
   ]
+  static let runtime = RuntimeReply(workers: [
+    .init(worker: 0, core: 2, rounds: 1_000_000, busyRounds: 250_000, idleShare: 0.731,
+          nodes: [.init(node: "ethernet-input", vectors: 250_000, packets: 7_000_000, cyclesPerPacket: 11.2),
+                  .init(node: "port-output", vectors: 250_000, packets: 7_000_000, cyclesPerPacket: 41.6)]),
+    .init(worker: 1, core: nil, rounds: 900_000, busyRounds: 0, idleShare: 1, nodes: []),
+  ])
   static let nat = NATReply(capacity: 1_048_576, live: 3, created: 10, expired: 7, portsExhausted: 1, tableFull: 0,
                             timeouts: .init(tcpEstablished: 7440, tcpTransitory: 240, udp: 300, icmp: 60),
                             externalIPs: [.init(externalIP: "203.0.113.10", counts: SessionCounts(sessions: 3, tcpSessions: 2, udpSessions: 1,
@@ -157,6 +163,7 @@ import Wire
     try check("fip-list", Render.floatingIPs(Self.fips))
     try check("gateway-list", Render.gateways(Self.gateways))
     try check("show-nat", Render.nat(Self.nat))
+    try check("show-runtime", Render.runtime(Self.runtime))
     try check("sessions", Render.sessions(Self.sessions))
     try check("show-state", Render.state(try Self.state))
     try check("empty-table", Render.drops([]))

@@ -81,6 +81,17 @@ struct SNATWorkersTests {
     #expect(external.contains { $0 < 40008 } && external.contains { $0 >= 40008 }, "\(external)")
     #expect(try c.nn.drops("nat-handoff-ring-full") == 0)
 
+    // show runtime: both workers polled, found packets, and ran snat and nat-handoff.
+    let runtime = (try c.nn.show("runtime") as? [String: Any])?["workers"] as? [[String: Any]] ?? []
+    #expect(runtime.count == 2, "\(runtime)")
+    for w in runtime {
+      #expect((w["busy_rounds"] as? Int ?? 0) > 0 && (w["rounds"] as? Int ?? 0) >= (w["busy_rounds"] as? Int ?? 0), "\(w)")
+      let idle = w["idle_share"] as? Double ?? -1
+      #expect(idle > 0 && idle <= 1, "a mostly idle test node: \(w)")
+      let nodes = (w["nodes"] as? [[String: Any]] ?? []).compactMap { $0["node"] as? String }
+      #expect(nodes.contains("nat-handoff") && (nodes.contains("snat-in2out") || nodes.contains("snat-out2in")), "\(nodes)")
+    }
+
     // TCP (many packets of one connection, both directions) and ping through either worker.
     #expect(try TestCloud.tcpTransfer(fromNamespace: c.ns("b1"), toNamespace: c.internet, ip: "198.51.100.1", bytes: 500_000),
             "TCP b1 -> internet via SNAT on two workers")

@@ -177,6 +177,23 @@ func ipAt(_ f: [UInt8], _ at: Int) -> IPv4Address { IPv4Address(f[at], f[at + 1]
     #expect(s.insidePort == 4000 && s.externalPort == port && s.packetsIn2Out == 1 && s.packetsOut2In == 1)
   }
 
+  /// A packet towards the external network whose TTL would reach 0 expires at the router
+  /// (traceroute's first hop), through SNAT and floating IP alike; nothing leaves the uplink.
+  @Test func expiringTTLTowardsTheInternetGetsTimeExceededFromTheRouter() throws {
+    var rig = try natRig()
+    rig.ports[0].inject(l4Frame(dst: gw1, src: vmNAT, from: IPv4Address(10, 1, 0, 10), to: remoteHost, proto: IPProtocol.udp, sport: 4000,
+                                dport: 33434, ttl: 1))
+    rig.ports[1].inject(l4Frame(dst: gw1, src: vmFIP, from: IPv4Address(10, 1, 0, 11), to: remoteHost, proto: IPProtocol.udp, sport: 4000,
+                                dport: 33434, ttl: 1))
+    rig.pump()
+    #expect(rig.ports[2].drainCaptured().isEmpty)
+    for k in 0..<2 {
+      let e = try #require(rig.ports[k].drainCaptured().first)
+      #expect(checksumsValid(e) && e[34] == 11 && e[35] == 0 && ipAt(e, 26) == IPv4Address(10, 1, 0, 1), "time exceeded from the gateway")
+    }
+    #expect(drops(rig, .ip4Lookup, .ip4TTLExpired) == 2 && rig.worker.sessions.live == 0)
+  }
+
   @Test func snatEchoUsesTheIdentifierAsPort() throws {
     var rig = try natRig()
     rig.ports[0].inject(l4Frame(dst: gw1, src: vmNAT, from: IPv4Address(10, 1, 0, 10), to: remoteHost, proto: IPProtocol.icmp, sport: 77, dport: 1))

@@ -64,14 +64,17 @@ public struct IP4Lookup {
         continue
       }
       let target = routing.fibInterface[fib]
-      if target >= RoutingTables.receive {
-        // The router's own address (whatever the TTL), or the external network.
-        v.next[i] = target == RoutingTables.receive ? NodeID.ip4Local.rawValue : NodeID.ip4External.rawValue
-        continue                                  // context stays the ingress router interface
+      if target == RoutingTables.receive {      // the router's own address, whatever the TTL
+        v.next[i] = NodeID.ip4Local.rawValue      // context stays the ingress router interface
+        continue
       }
-      guard ip.ttl > 1 else {
+      guard ip.ttl > 1 else {                   // everything forwarded, the external network too
         counters.drop(Self.id, .ip4TTLExpired)
         v.sendICMPError(i, ICMPError.parameters(type: ICMPv4Header.MessageType.timeExceeded, code: 0))
+        continue
+      }
+      if target == RoutingTables.external {
+        v.next[i] = NodeID.ip4External.rawValue   // context stays the ingress router interface
         continue
       }
       let egressIndex = Int(target)

@@ -46,6 +46,8 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.0", traits: ["MallocInterposer"]),
+    .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+    .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
   ],
   targets: [
     // ---- C shims: thin, prefixed, no policy -------------------------------------------
@@ -81,7 +83,8 @@ let package = Package(
     .executableTarget(
       name: "gannetd",
       dependencies: ["Pipeline", "Compiler", "Control", "NodeConfig", "Buffers", "Tables", "CNumaShim", "CDPDKShim", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                     .product(name: "Logging", package: "swift-log")],
+                     .product(name: "Logging", package: "swift-log"), .product(name: "Hummingbird", package: "hummingbird"),
+                     .product(name: "Prometheus", package: "swift-prometheus")],
       swiftSettings: swiftSettings),
     .executableTarget(
       name: "gannetctl",

@@ -21,8 +21,12 @@ import Wire
 ///       "conntrack": {"max_connections": 262144, "tcp_established_s": 432000, "udp_s": 30, "udp_stream_s": 120,
 ///                     "icmp_s": 30, "other_s": 600},
 ///       "dpdk": {"enabled": false, "memory_mb": 1024},
-///       "idle_sleep_us": 50
+///       "idle_sleep_us": 50,
+///       "metrics": {"listen": "127.0.0.1:9477"}
 ///     }
+///
+/// `metrics.listen`: where gannetd serves its counters over HTTP in Prometheus' text format
+/// (`GET /metrics`); absent: no endpoint.
 ///
 /// `underlay` is the port VXLAN runs on (RFC 7348): the node's tunnel IP lives there, on a
 /// subnet of `prefix_length` bits; tunnel endpoints outside that subnet are reached through
@@ -75,6 +79,8 @@ public struct DaemonConfig: Sendable {
   /// A worker that found no packet for a while sleeps this long before polling again
   /// (0: pure busy polling, for dedicated cores).
   public var idleSleepMicroseconds: UInt32 = 0
+  /// The Prometheus endpoint's address and port, or nil for none.
+  public var metricsListen: (host: String, port: Int)? = nil
 
   public static func load(path: String) throws(ControlError) -> DaemonConfig {
     guard let data = Persistence.readFile(path) else {
@@ -162,6 +168,15 @@ public struct DaemonConfig: Sendable {
       c.conntrackTimeouts = t
     }
     if let i = try o.optionalInt("idle_sleep_us", 0...100_000) { c.idleSleepMicroseconds = UInt32(i) }
+    if var m = try o.optionalObject("metrics") {
+      guard let text = try m.optionalString("listen") else { throw .bad("\(source).metrics: field 'listen' is required (e.g. \"127.0.0.1:9477\")") }
+      let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+      guard parts.count == 2, IPv4Address(String(parts[0])) != nil, let port = Int(parts[1]), (1...65535).contains(port) else {
+        throw .bad("\(source).metrics: field 'listen': '\(text)' is not IPv4:port (e.g. \"127.0.0.1:9477\")")
+      }
+      try m.finish()
+      c.metricsListen = (String(parts[0]), port)
+    }
     if var d = try o.optionalObject("dpdk") {
       c.dpdkEnabled = try d.optionalBool("enabled") ?? false
       c.dpdkMemoryMB = try d.optionalInt("memory_mb", 128...65536) ?? 1024

@@ -72,6 +72,11 @@ public struct GraphEnvironment {
 /// The time-stamp counter's rate, measured once (10 ms against the monotonic clock) for
 /// rate limits on the packet path. Read at graph creation, never per packet.
 public enum TSC {
+  /// The time-stamp counter now, out of line: for setup code (a function that reads the TSC
+  /// counts as packet-path code for `tools/check-hot-asm.sh`).
+  @inline(never)
+  public static func now() -> UInt64 { cdpdk_rdtsc() }
+
   public static let hz: UInt64 = {
     var t0 = timespec(), t1 = timespec()
     clock_gettime(CLOCK_MONOTONIC, &t0)

@@ -81,7 +81,7 @@ public struct Worker {
     ownsConntrack = conntrack == nil
     tscHz = TSC.hz
     runtime = CounterBlock(count: 3)
-    startTSC = cdpdk_rdtsc()
+    startTSC = TSC.now()
   }
 
   /// One round over every polled port of the current snapshot. Returns the number of

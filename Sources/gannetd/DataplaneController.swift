@@ -1,5 +1,4 @@
 import Buffers
-import CDPDKShim
 import Compiler
 import Control
 import Foundation
@@ -485,7 +484,7 @@ final class DataplaneController {
   }
 
   private func showRuntime() -> RuntimeReply {
-    let now = cdpdk_rdtsc()
+    let now = TSC.now()
     return RuntimeReply(workers: runtimeCounters.enumerated().map { w, r in
       let elapsed = max(now &- r.start, 1), busy = r.counters.read(2)
       let nodes: [CountersReply.Node] = w < nodeCounters.count ? NodeID.allCases.compactMap { n in

@@ -116,11 +116,15 @@ struct Gannetd: ParsableCommand {
     let serverThread = Thread { server.serve() }
     serverThread.name = "gannet-control"
     serverThread.start()
+    // The Prometheus endpoint: a client of the control socket, on SwiftNIO's threads.
+    let metrics = cfg.metricsListen.map { MetricsExporter(socket: cfg.controlSocket, host: $0.host, port: $0.port).start(log: log) }
+    if let m = cfg.metricsListen { log.info("metrics endpoint", metadata: ["listen": "http://\(m.host):\(m.port)/metrics"]) }
     log.info("running", metadata: ["node": "\(cfg.name)", "role": "\(cfg.role.rawValue)", "socket": "\(cfg.controlSocket)"])
 
     // The signal sources must outlive the wait: an optimized build would otherwise free
     // them at their last use, and SIGTERM (set to SIG_IGN above) would be lost.
     withExtendedLifetime(signals) { for _ in 0..<cfg.workers { workerDone.wait() } }
+    metrics?.cancel()
     server.stop()
     controller.shutdown()
     for w in 0..<cfg.workers { workers[w].destroy() }

@@ -74,11 +74,16 @@ public struct NodeReply: Codable, Sendable, Equatable {
   public var learningEventsLost: UInt64
   public var cores: String
   public var underlay: Underlay
+  /// Changes committed and refused since gannetd started, and the time the committed ones
+  /// took (validate, compile, persist, publish).
+  public var commits: UInt64 = 0
+  public var commitsRefused: UInt64 = 0
+  public var commitSeconds: Double = 0
   enum CodingKeys: String, CodingKey {
-    case name, role, workers, dpdk, generation, cores, underlay
+    case name, role, workers, dpdk, generation, cores, underlay, commits
     case tunnelIP = "tunnel_ip", dvrHostMAC = "dvr_host_mac", underlayMTU = "underlay_mtu", publishedGeneration = "published_generation"
     case controlProtocol = "control_protocol", learnedMACs = "learned_macs", learningRefusedAtLimit = "learning_refused_at_limit"
-    case learningEventsLost = "learning_events_lost"
+    case learningEventsLost = "learning_events_lost", commitsRefused = "commits_refused", commitSeconds = "commit_seconds"
   }
   public init(name: String, role: String, tunnelIP: String, dvrHostMAC: String, workers: Int, underlayMTU: Int, dpdk: String,
               generation: UInt64, publishedGeneration: UInt64, controlProtocol: Int, learnedMACs: Int, learningRefusedAtLimit: UInt64,

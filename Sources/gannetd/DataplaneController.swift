@@ -126,8 +126,23 @@ final class DataplaneController {
                                          "ports": "\(saved.ports.count)"])
   }
 
-  /// Validates and commits one change request.
+  /// Changes committed and refused, and the time the committed ones took (show node, metrics).
+  private(set) var commits: UInt64 = 0
+  private(set) var commitsRefused: UInt64 = 0
+  private(set) var commitNanoseconds: UInt64 = 0
+
+  /// Validates and commits one change request, counting it.
   func commit(_ request: ControlRequest) throws(ControlError) {
+    let t0 = DispatchTime.now().uptimeNanoseconds
+    do { try apply(request) } catch {
+      commitsRefused += 1
+      throw error
+    }
+    commits += 1
+    commitNanoseconds += DispatchTime.now().uptimeNanoseconds &- t0
+  }
+
+  private func apply(_ request: ControlRequest) throws(ControlError) {
     let next = try state.applying(request)
     try checkNodeRules(next)
     let wanted = Set(next.localAttachments.values)
@@ -392,12 +407,16 @@ final class DataplaneController {
   }
 
   private func showNode() -> NodeReply {
-    NodeReply(name: config.name, role: config.role.rawValue, tunnelIP: config.tunnelIP.description, dvrHostMAC: config.dvrHostMAC.description,
+    var r = NodeReply(name: config.name, role: config.role.rawValue, tunnelIP: config.tunnelIP.description, dvrHostMAC: config.dvrHostMAC.description,
               workers: config.workers, underlayMTU: config.underlayMTU, dpdk: config.dpdkEnabled ? "enabled (\(memoryMode))" : "disabled",
               generation: state.generation, publishedGeneration: tables.snapshot().generation, controlProtocol: ControlProtocol.version,
               learnedMACs: learning.entries.count, learningRefusedAtLimit: learning.refusedAtLimit,
               learningEventsLost: eventRings.reduce(0) { $0 + $1.overflows.load(ordering: .relaxed) },
               cores: config.cores.map { $0.map(String.init).joined(separator: ",") } ?? "any", underlay: showUnderlay())
+    r.commits = commits
+    r.commitsRefused = commitsRefused
+    r.commitSeconds = Double(commitNanoseconds) / 1e9
+    return r
   }
 
   private func showUnderlay() -> NodeReply.Underlay {

@@ -61,6 +61,10 @@ struct MetricsExporter: Sendable {
             "Constant 1, labelled with what this gannetd is.")
       gauge("gannet_config_generation", [], Double(n.generation), "Generation of the configuration in force (one per committed change).")
       gauge("gannet_workers", [], Double(n.workers), "Poll-mode workers.")
+      counter("gannet_control_commits_total", [], n.commits, "Changes committed through the control socket.")
+      counter("gannet_control_commits_refused_total", [], n.commitsRefused, "Change requests refused (nothing applied).")
+      r.makeCounter(name: "gannet_control_commit_seconds_total", labels: [], help: "Time the committed changes took (validate, compile, persist, publish).")
+        .increment(by: n.commitSeconds)
     }
     if let s = get(.show(.state), ControlState.self) {
       for (kind, count) in [("networks", s.networks.count), ("ports", s.ports.count), ("routers", s.routers.count),

@@ -41,6 +41,7 @@ struct MetricsTests {
     #expect(text.contains(#"gannet_node_packets_total{worker=""#) && text.contains(#"node="l2-forward"}"#))
     #expect(sample(text, "gannet_scrape_errors") == 0)
     #expect(sample(text, #"gannet_objects{kind="ports"}"#) == 2)
+    #expect(sample(text, "gannet_control_commits_total") == 3 && (sample(text, "gannet_control_commit_seconds_total") ?? 0) > 0)
     let file = "\(c.dir)/metrics.txt"
     try text.write(toFile: file, atomically: true, encoding: .utf8)
     let lint = try sh(["sh", "-c", "promtool check metrics < \(file)"], check: false)

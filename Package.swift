@@ -69,7 +69,7 @@ let package = Package(
     .target(
       name: "IO", dependencies: ["Wire", "Buffers", "CDPDKShim", "CAFPacketShim", "CPcapShim", "CNumaShim"],
       swiftSettings: swiftSettings),
-    .target(name: "Pipeline", dependencies: ["Wire", "Tables", "Buffers", "IO", "CDPDKShim"], swiftSettings: swiftSettings),
+    .target(name: "Pipeline", dependencies: ["Wire", "Tables", "Buffers", "IO", "CDPDKShim", "CPcapShim"], swiftSettings: swiftSettings),
     .target(name: "Control", dependencies: ["Wire"], swiftSettings: swiftSettings),
     // What gannetctl prints: the typed replies rendered as operators read them.
     .target(name: "ControlText", dependencies: ["Control"], swiftSettings: swiftSettings),
@@ -82,7 +82,7 @@ let package = Package(
     // ---- executables ------------------------------------------------------------------
     .executableTarget(
       name: "gannetd",
-      dependencies: ["Pipeline", "Compiler", "Control", "NodeConfig", "Buffers", "Tables", "CNumaShim", "CDPDKShim", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      dependencies: ["Pipeline", "Compiler", "Control", "NodeConfig", "Buffers", "Tables", "CNumaShim", "CDPDKShim", "CPcapShim", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                      .product(name: "Logging", package: "swift-log"), .product(name: "Hummingbird", package: "hummingbird"),
                      .product(name: "Prometheus", package: "swift-prometheus")],
       swiftSettings: swiftSettings),

@@ -28,6 +28,8 @@ public struct Packet {
 
   public enum Flag {
     public static let mbuf: UInt8 = 1 << 0
+    /// Marked by a live trace (`PacketTap`): every node it passes records what it decided.
+    public static let traced: UInt8 = 1 << 1
   }
 
   @inlinable @inline(__always)

@@ -80,7 +80,8 @@ extension ControlState {
     case .networkUpdate, .securityGroupCreate, .securityGroupDelete, .securityGroupRuleAdd, .securityGroupRuleDelete,
          .securityListCreate, .securityListDelete, .securityListRuleAdd, .securityListRuleDelete:
       try applySecurity(r)
-    case .show, .showSessions, .showConntrack, .conntrackFlush:
+    case .show, .showSessions, .showConntrack, .conntrackFlush, .captureStart, .captureStatus, .captureStop, .traceStart, .traceShow, .traceStop,
+         .tracePacket:
       throw .bad("show requests change nothing")
     }
   }

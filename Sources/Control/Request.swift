@@ -45,6 +45,14 @@ public enum ControlRequest: Equatable, Sendable {
   /// (`conntrack.flush`: operational, not persisted: they are tracked again if rules admit).
   case showConntrack(ConntrackFilter)
   case conntrackFlush(ConntrackFilter)
+  /// Capture to a pcap file and live / dry-run trace (`Observe.swift`): operational, not persisted.
+  case captureStart(CaptureRequest)
+  case captureStatus
+  case captureStop
+  case traceStart(TraceRequest)
+  case traceShow
+  case traceStop
+  case tracePacket(TracePacketRequest)
 
   public enum ShowWhat: String, Sendable, CaseIterable {
     case state, node, networks, ports, fdb, tunnels, routers, routes, neighbors, counters, drops, fips, gateways, nat, runtime
@@ -54,7 +62,8 @@ public enum ControlRequest: Equatable, Sendable {
   /// True for requests that change state (and are persisted).
   public var isChange: Bool {
     switch self {
-    case .show, .showSessions, .showConntrack, .conntrackFlush: false
+    case .show, .showSessions, .showConntrack, .conntrackFlush, .captureStart, .captureStatus, .captureStop, .traceStart, .traceShow,
+         .traceStop, .tracePacket: false
     default: true
     }
   }
@@ -202,6 +211,8 @@ public enum ControlRequest: Equatable, Sendable {
       }
       f.limit = try a.optionalInt("limit", 1...10_000_000) ?? 1000
       r = .showSessions(f)
+    case _ where Self.observeOps.contains(op):
+      r = try Self.parseObserve(op, &a)
     case "batch":
       guard let list = try a.optionalList("requests"), !list.isEmpty else { throw .bad("batch: 'requests' must be a non-empty list") }
       var out: [ControlRequest] = []
@@ -222,6 +233,7 @@ public enum ControlRequest: Equatable, Sendable {
           + "port.update, port.delete, fdb.add, fdb.delete, router.create, router.delete, router.interface.add, "
           + "router.interface.remove, router.route.add, router.route.delete, chassis.set, chassis.delete, "
           + "router.gateway.set, router.gateway.clear, fip.create, fip.associate, fip.disassociate, fip.delete, batch, show.sessions, "
+          + "capture.start, capture.status, capture.stop, trace.start, trace.show, trace.stop, trace.packet, "
           + ShowWhat.allCases.map { "show.\($0.rawValue)" }.joined(separator: ", "))
       }
     }
@@ -323,6 +335,13 @@ public enum ControlRequest: Equatable, Sendable {
     case .showSessions: "show.sessions"
     case .showConntrack: "show.conntrack"
     case .conntrackFlush: "conntrack.flush"
+    case .captureStart: "capture.start"
+    case .captureStatus: "capture.status"
+    case .captureStop: "capture.stop"
+    case .traceStart: "trace.start"
+    case .traceShow: "trace.show"
+    case .traceStop: "trace.stop"
+    case .tracePacket: "trace.packet"
     }
   }
 
@@ -412,6 +431,7 @@ public enum ControlRequest: Equatable, Sendable {
       if let p = f.proto { d["proto"] = L4Match(proto: p).protocolName }
       return d
     case .show: return [:]
+    case .captureStart, .captureStatus, .captureStop, .traceStart, .traceShow, .traceStop, .tracePacket: return observeArgs
     }
   }
 }

@@ -40,15 +40,18 @@ public struct GraphEnvironment {
   public let generation: UInt64
   /// The worker's index: its TX queue on every port.
   public let queue: Int
+  /// Capture and live trace, and the modes on this round (0: off, nothing to do).
+  public let tap: PacketTap
+  public let tapMode: UInt32
 
   @inlinable
   public init(snapshot: DataplaneSnapshot, pool: NativePool, releaser: BufferReleaser, events: Unmanaged<EventRing>,
               tunnelCounters: TunnelCounters, queue: Int, sessions: SessionTable, handoff: Handoff, conntrack: ConnTrack,
-              aclCounters: ACLCounters, now: UInt32) {
+              aclCounters: ACLCounters, now: UInt32, tap: PacketTap, tapMode: UInt32, ports: UnsafeMutablePointer<Port>? = nil) {
     l2 = snapshot.l2
     floodStart = snapshot.floodStart
     floodMembers = snapshot.floodMembers
-    ports = snapshot.ports
+    self.ports = ports ?? snapshot.ports
     portCount = snapshot.portCount
     interfaces = snapshot.interfaces
     self.pool = pool
@@ -66,6 +69,8 @@ public struct GraphEnvironment {
     self.tunnelCounters = tunnelCounters
     generation = snapshot.generation
     self.queue = queue
+    self.tap = tap
+    self.tapMode = tapMode
   }
 }
 
@@ -154,13 +159,26 @@ public struct Graph {
     let slot = frames + Int(id.rawValue)
     var v = slot.pointee
     let n = v.count
-    nodes.dispatch(id, &v, env, counters: counters, tunnelCounters: tunnelCounters)
+    if env.tapMode == 0 {
+      nodes.dispatch(id, &v, env, counters: counters, tunnelCounters: tunnelCounters)
+    } else {
+      dispatchTapped(id, &v, env)
+    }
     if v.count > 0 {
       scatter(v, from: slot, id: id)
     } else {
       slot.pointee.count = 0
     }
     counters.vector(id, packets: n, cycles: cdpdk_rdtsc() &- start)
+  }
+
+  /// `dispatch` while a capture or trace is on: the tap sees the vector before and after.
+  @usableFromInline @inline(never)
+  mutating func dispatchTapped(_ id: NodeID, _ v: inout PacketVector, _ env: GraphEnvironment) {
+    let tapMode = env.tapMode
+    env.tap.before(id, v, mode: tapMode, worker: env.queue, generation: env.generation)
+    nodes.dispatch(id, &v, env, counters: counters, tunnelCounters: tunnelCounters)
+    if tapMode & PacketTap.trace != 0 && v.count > 0 { env.tap.after(id, v, worker: env.queue, generation: env.generation) }
   }
 
   /// Moves the packets of `v` (the vector at `slot`) to the vectors of their next nodes.

@@ -53,11 +53,15 @@ public struct Worker {
   public let runtime: CounterBlock
   /// The TSC when the worker was created (idle share = 1 − busy cycles / cycles since).
   public let startTSC: UInt64
+  /// Capture and live trace (shared by the node's workers; off unless an operator asks).
+  public let tap: PacketTap
+  let ownsTap: Bool
   /// Session slots the expiry clock hand visits per poll round.
   public static let expiryBudget = 64
 
   public init(index: Int, tables: RCUBox<DataplaneSnapshot>, maxPorts: Int = defaultMaxPorts, poolSize: Int = 8192,
-              burst: Int = 32, sessions: SessionTable? = nil, handoff: Handoff? = nil, conntrack: ConnTrack? = nil) {
+              burst: Int = 32, sessions: SessionTable? = nil, handoff: Handoff? = nil, conntrack: ConnTrack? = nil,
+              tap: PacketTap? = nil) {
     precondition(handoff.map { index < $0.workers } ?? true)
     precondition(burst > 0 && burst <= PacketVector.capacity)
     self.index = index
@@ -79,6 +83,8 @@ public struct Worker {
     ownsHandoff = handoff == nil
     self.conntrack = conntrack ?? ConnTrack(capacity: 1024)
     ownsConntrack = conntrack == nil
+    self.tap = tap ?? PacketTap(workers: index + 1)
+    ownsTap = tap == nil
     tscHz = TSC.hz
     runtime = CounterBlock(count: 3)
     startTSC = TSC.now()
@@ -92,6 +98,7 @@ public struct Worker {
     var total = 0
     let start = cdpdk_rdtsc()
     let now = UInt32(truncatingIfNeeded: start / tscHz)
+    let tapMode = tap.mode
     snap._withUnsafeGuaranteedRef { s in
       // A snapshot with more ports than the graph can stage is refused by the control
       // plane (`maxPorts`); checked here too so a bug cannot write out of bounds.
@@ -99,12 +106,14 @@ public struct Worker {
       // A snapshot built for fewer workers gives this one nothing to poll.
       guard index < s.workers else { return }
       let env = GraphEnvironment(snapshot: s, pool: pool, releaser: releaser, events: hotEvents, tunnelCounters: graph.tunnelCounters, queue: index,
-                                 sessions: sessions, handoff: handoff, conntrack: conntrack, aclCounters: graph.aclCounters, now: now)
+                                 sessions: sessions, handoff: handoff, conntrack: conntrack, aclCounters: graph.aclCounters, now: now,
+                                 tap: tap, tapMode: tapMode)
       for i in s.pollStart[index]..<s.pollStart[index &+ 1] {
         let p = s.poll[i]
         let n = s.ports[Int(p.port)].rx(into: &graph.input.pointee, max: burst, inPort: p.port, firstQueue: Int(p.firstQueue),
                                          queueStep: Int(p.queueStep), pool: pool)
         if n > 0 {
+          if tapMode != 0 { tap.received(graph.input.pointee, port: p.port, mode: tapMode, worker: index, generation: s.generation) }
           graph.run(env)
           total &+= n
         }
@@ -174,6 +183,7 @@ public struct Worker {
     if ownsSessions { sessions.destroy() }
     if ownsHandoff { handoff.destroy { releaser.release($0) } }
     if ownsConntrack { conntrack.destroy() }
+    if ownsTap { tap.destroy() }
     releaser.destroy()
     pool.destroy()
   }

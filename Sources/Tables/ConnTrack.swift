@@ -62,6 +62,18 @@ public struct ConnTrack: @unchecked Sendable {
     for i in 0..<Stat.allCases.count { (stats + i).initialize(to: Atomic(0)) }
   }
 
+  /// A private copy of `other`'s entries, for a dry run that must read the node's
+  /// connections and write none of them. Control thread; a connection a worker changes
+  /// while it is copied may be copied half old, half new (a dry run shows a moment anyway).
+  public init(copying other: ConnTrack) {
+    self.init(capacity: other.capacity)
+    for i in 0..<capacity {
+      key0[i] = other.key0[i]
+      state[i].store(other.state[i].load(ordering: .relaxed), ordering: .relaxed)
+      key1[i].store(other.key1[i].load(ordering: .acquiring), ordering: .relaxed)
+    }
+  }
+
   public func destroy() {
     key1.deinitialize(count: capacity)
     key1.deallocate()

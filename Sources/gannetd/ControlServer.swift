@@ -236,6 +236,11 @@ final class ControlServer: @unchecked Sendable {
       if case .showSessions(let filter) = r { return encode(ControlReply(result: ShowReply.sessions(try controller.showSessions(filter)))) }
       if case .showConntrack(let filter) = r { return encode(ControlReply(result: try controller.conntrack(filter, flush: false))) }
       if case .conntrackFlush(let filter) = r { return encode(ControlReply(result: try controller.conntrack(filter, flush: true))) }
+      switch r {
+      case .captureStart, .captureStatus, .captureStop, .traceStart, .traceShow, .traceStop, .tracePacket:
+        return encode(try controller.observeReply(r))
+      default: break
+      }
       try controller.commit(r)
       return encode(ControlReply(result: ChangeReply(generation: controller.state.generation)))
     } catch {

@@ -62,6 +62,8 @@ final class DataplaneController {
   private var learning = MACLearning()
   private var lastAging = Date()
   let memoryMode: String
+  /// Capture and live trace (the workers share `taps.tap`).
+  let taps: TapController
 
   init(config: DaemonConfig, log: Logger, mbufPool: OpaquePointer?, memoryMode: String) {
     self.config = config
@@ -72,6 +74,7 @@ final class DataplaneController {
     sessions = WorkerSessions(capacity: config.role == .network ? config.maxSessions : 1024 * config.workers, workers: config.workers,
                               timeouts: config.natTimeouts)
     conntrack = ConnTrack(capacity: config.maxConnections)
+    taps = TapController(tap: PacketTap(workers: config.workers), qsbr: qsbr, workers: config.workers)
     tables = RCUBox(DataplaneSnapshot(), qsbr: qsbr, retire: DataplaneSnapshot.retire)
   }
 
@@ -250,6 +253,7 @@ final class DataplaneController {
     underlay?.port.collectKernelDrops()
     uplink?.port.collectKernelDrops()
     expireConnections()
+    taps.tick(now: now)
     if now.timeIntervalSince(lastAging) >= 0.5 {
       changed = learning.age(state: state, now: now) || changed
       lastAging = now
@@ -333,6 +337,7 @@ final class DataplaneController {
 
   /// Closes every interface. At shutdown, after the worker stopped.
   func shutdown() {
+    taps.shutdown()
     tables.update { _ in DataplaneSnapshot() }
     for (_, a) in open { a.spec.close(a.port) }
     open = [:]

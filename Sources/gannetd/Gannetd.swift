@@ -89,7 +89,8 @@ struct Gannetd: ParsableCommand {
     // several threads would share its storage).
     nonisolated(unsafe) let workers = UnsafeMutablePointer<Worker>.allocate(capacity: cfg.workers)
     for w in 0..<cfg.workers { (workers + w).initialize(to: Worker(index: w, tables: controller.tables, sessions: controller.sessions.tables[w],
-                                                                         handoff: controller.sessions.handoff, conntrack: controller.conntrack)) }
+                                                                         handoff: controller.sessions.handoff, conntrack: controller.conntrack,
+                                                                         tap: controller.taps.tap)) }
     controller.nodeCounters = (0..<cfg.workers).map { workers[$0].graph.counters }
     controller.runtimeCounters = (0..<cfg.workers).map { (workers[$0].runtime, workers[$0].startTSC) }
     controller.eventRings = (0..<cfg.workers).map { workers[$0].events }
@@ -130,6 +131,7 @@ struct Gannetd: ParsableCommand {
     for w in 0..<cfg.workers { workers[w].destroy() }
     controller.sessions.destroy { cdpdk_mbuf_free($0.mbuf) }
     controller.conntrack.destroy()
+    controller.taps.tap.destroy()
     workers.deinitialize(count: cfg.workers)
     workers.deallocate()
     log.info("stopped")

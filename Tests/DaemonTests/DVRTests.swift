@@ -9,7 +9,7 @@ import Testing
 /// Two nodes joined by an underlay, one router `r1` of tenant-a with three subnets
 /// 10.{1,2,3}.0.0/24 (gateway .1, MAC fa:16:3e:ff:0N:00), VMs a1, b1 on node 1 and b2, c2 on
 /// node 2, every node programmed with the whole picture (as Neutron's agents are).
-private struct DVRCloud {
+struct DVRCloud {
   let n1: TestCloud
   let n2: TestCloud
   static let vms: [(id: String, net: Int, host: Int, node: Int)] = [("a1", 1, 10, 1), ("b1", 2, 10, 1), ("b2", 2, 20, 2), ("c2", 3, 20, 2)]

@@ -142,6 +142,18 @@ final class TestCloud: @unchecked Sendable {
     return try sh([executable("gannetctl")] + words + ["--socket", socket], check: check).out
   }
 
+  /// Runs gannetctl with `words` as they are (arguments that contain spaces: filters, packets).
+  @discardableResult
+  func ctl(words: [String], check: Bool = true) throws -> String {
+    try sh([executable("gannetctl")] + words + ["--socket", socket], check: check).out
+  }
+
+  /// gannetctl `words` with --json, parsed.
+  func json(_ words: [String]) throws -> [String: Any] {
+    let out = try ctl(words: words + ["--json"])
+    return try JSONSerialization.jsonObject(with: Data(out.utf8), options: [.fragmentsAllowed]) as? [String: Any] ?? [:]
+  }
+
   /// `show X --json`, parsed.
   func show(_ what: String) throws -> Any {
     let out = try ctl("show", what, "--json")

@@ -110,7 +110,6 @@ extension DataplaneController {
       guard r.bytes.count >= 34 else { return nil }
       return route(to: IPv4Address(UInt32(r.bytes[30]) << 24 | UInt32(r.bytes[31]) << 16 | UInt32(r.bytes[32]) << 8 | UInt32(r.bytes[33])),
                    inPort: Int(r.inPort))
-    case .portOutput: return "sent on \(interfaceName(Int(r.outPort)))"
     default: return nil
     }
   }

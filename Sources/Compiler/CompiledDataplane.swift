@@ -32,6 +32,8 @@ public struct CompiledDataplane: Sendable {
   public var routing: RoutingConfig
   public var external: ExternalConfig
   public var acl = ACLConfig()
+  /// Operator flows per interface index, in the order they are tried.
+  public var flows: [[FlowEntry]] = []
   /// Filtered port id → the key of its policy (its groups and lists), for revalidating
   /// connections after a change.
   public var policyKeys: [String: String] = [:]
@@ -56,7 +58,8 @@ public struct CompiledDataplane: Sendable {
       }
     }
     return DataplaneSnapshot(generation: generation, ports: ports, interfaces: infos, poll: poll, domains: domainCount, l2: l2,
-                             overlay: overlay, routing: routing, external: external, acl: acl)
+                             overlay: overlay, routing: routing, external: external, acl: acl,
+                             flows: flows)
   }
 
   /// The index of an interface, when it is present (open).

@@ -36,6 +36,7 @@ public enum DataplaneCompiler {
     compileOverlay(s, node: node, into: &out)
     compileL2(s, node: node, into: &out)
     try compileRouting(s, node: node, into: &out)
+    try compileFlows(s, into: &out, generation: generation)
     return out
   }
 

@@ -86,6 +86,8 @@ public struct IndexAssignment: Equatable, Sendable {
   public var fib = StableIndices<String>()
   /// Security rule number by "sg GROUP RULE" / "seclist LIST RULE" (hit counters).
   public var rules = StableIndices<String>()
+  /// Operator flow number by flow id (hit counters).
+  public var flows = StableIndices<String>()
   /// Connection-tracking zone of each filtered port (from 1).
   public var zones = StableIndices<String>(first: 1)
   public init() {}

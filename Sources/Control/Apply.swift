@@ -40,7 +40,10 @@ extension ControlState {
       ports[p.id] = p
     case .portUpdate(let id, let location, let ips, let sec, let groups):
       guard var p = ports[id] else { throw ControlError("not-found", "no port '\(id)'") }
-      if let location { p.location = location }
+      if let location {
+        if case .remote = location { try checkNoFlowNames(port: id) }
+        p.location = location
+      }
       if let ips { p.fixedIPs = ips }
       if let sec { p.portSecurity = sec }
       if let groups { p.securityGroups = groups }
@@ -49,6 +52,7 @@ extension ControlState {
       ports[id] = p
     case .portDelete(let id):
       guard ports[id] != nil else { throw ControlError("not-found", "no port '\(id)'") }
+      try checkNoFlowNames(port: id)
       ports[id] = nil
       fdb.removeAll { $0.port == id }
     case .fdbAdd(let e):
@@ -80,6 +84,8 @@ extension ControlState {
     case .networkUpdate, .securityGroupCreate, .securityGroupDelete, .securityGroupRuleAdd, .securityGroupRuleDelete,
          .securityListCreate, .securityListDelete, .securityListRuleAdd, .securityListRuleDelete:
       try applySecurity(r)
+    case .flowAdd, .flowDelete:
+      try applyFlow(r)
     case .show, .showSessions, .showConntrack, .conntrackFlush, .captureStart, .captureStatus, .captureStop, .traceStart, .traceShow, .traceStop,
          .tracePacket:
       throw .bad("show requests change nothing")

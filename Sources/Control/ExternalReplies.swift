@@ -246,6 +246,7 @@ public enum ShowReply: Encodable, Sendable {
   case securityGroups([SecurityGroupRow])
   case securityLists([SecurityListRow])
   case conntrack(ConntrackReply)
+  case flows([FlowRow])
 
   public func encode(to e: Encoder) throws {
     switch self {
@@ -260,6 +261,7 @@ public enum ShowReply: Encodable, Sendable {
     case .neighbors(let v): try v.encode(to: e)
     case .counters(let v): try v.encode(to: e)
     case .runtime(let v): try v.encode(to: e)
+    case .flows(let v): try v.encode(to: e)
     case .drops(let v): try v.encode(to: e)
     case .fips(let v): try v.encode(to: e)
     case .gateways(let v): try v.encode(to: e)

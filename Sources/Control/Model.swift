@@ -119,9 +119,13 @@ public struct ControlState: Codable, Equatable, Sendable {
   public var floatingIPs: [String: FloatingIP] = [:]
   public var securityGroups: [String: SecurityGroup] = [:]
   public var securityLists: [String: SecurityList] = [:]
+  /// Operator flows by id.
+  public var flows: [String: OperatorFlow] = [:]
   public init() {}
 
-  enum CodingKeys: String, CodingKey { case generation, networks, ports, fdb, routers, chassis, floatingIPs, securityGroups, securityLists }
+  enum CodingKeys: String, CodingKey {
+    case generation, networks, ports, fdb, routers, chassis, floatingIPs, securityGroups, securityLists, flows
+  }
   /// State files written before routers existed load with none.
   public init(from d: Decoder) throws {
     let c = try d.container(keyedBy: CodingKeys.self)
@@ -134,6 +138,7 @@ public struct ControlState: Codable, Equatable, Sendable {
     floatingIPs = try c.decodeIfPresent([String: FloatingIP].self, forKey: .floatingIPs) ?? [:]
     securityGroups = try c.decodeIfPresent([String: SecurityGroup].self, forKey: .securityGroups) ?? [:]
     securityLists = try c.decodeIfPresent([String: SecurityList].self, forKey: .securityLists) ?? [:]
+    flows = try c.decodeIfPresent([String: OperatorFlow].self, forKey: .flows) ?? [:]
   }
 
   /// Port specs of every local port, by port id.

@@ -34,6 +34,7 @@ extension ControlState {
     for c in chassis { out.append(.chassisSet(c)) }
     for id in routerIDs { if let g = routers[id]!.gateway { out.append(.routerGatewaySet(router: id, g)) } }
     for key in floatingIPs.keys.sorted() { out.append(.floatingIPCreate(floatingIPs[key]!)) }
+    for id in flows.keys.sorted() { out.append(.flowAdd(flows[id]!)) }
     return out
   }
 
@@ -84,6 +85,7 @@ extension ControlRequest {
     case .securityGroupRuleAdd(let g, let r): "security group '\(g)' rule '\(r.id)'"
     case .securityListCreate(let l): "security list '\(l.id)'"
     case .securityListRuleAdd(let l, let r): "security list '\(l)' rule '\(r.id)'"
+    case .flowAdd(let f): "flow '\(f.id)'"
     default: op
     }
   }

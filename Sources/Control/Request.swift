@@ -45,6 +45,9 @@ public enum ControlRequest: Equatable, Sendable {
   /// (`conntrack.flush`: operational, not persisted: they are tracked again if rules admit).
   case showConntrack(ConntrackFilter)
   case conntrackFlush(ConntrackFilter)
+  /// Operator flows (`Flows.swift`): persisted, all-or-nothing like every change.
+  case flowAdd(OperatorFlow)
+  case flowDelete(id: String)
   /// Capture to a pcap file and live / dry-run trace (`Observe.swift`): operational, not persisted.
   case captureStart(CaptureRequest)
   case captureStatus
@@ -55,7 +58,7 @@ public enum ControlRequest: Equatable, Sendable {
   case tracePacket(TracePacketRequest)
 
   public enum ShowWhat: String, Sendable, CaseIterable {
-    case state, node, networks, ports, fdb, tunnels, routers, routes, neighbors, counters, drops, fips, gateways, nat, runtime
+    case state, node, networks, ports, fdb, tunnels, routers, routes, neighbors, counters, drops, fips, gateways, nat, runtime, flows
     case securityGroups = "security_groups", securityLists = "security_lists"
   }
 
@@ -211,6 +214,8 @@ public enum ControlRequest: Equatable, Sendable {
       }
       f.limit = try a.optionalInt("limit", 1...10_000_000) ?? 1000
       r = .showSessions(f)
+    case "flow.add", "flow.delete":
+      r = try Self.parseFlow(op, &a)
     case _ where Self.observeOps.contains(op):
       r = try Self.parseObserve(op, &a)
     case "batch":
@@ -233,7 +238,7 @@ public enum ControlRequest: Equatable, Sendable {
           + "port.update, port.delete, fdb.add, fdb.delete, router.create, router.delete, router.interface.add, "
           + "router.interface.remove, router.route.add, router.route.delete, chassis.set, chassis.delete, "
           + "router.gateway.set, router.gateway.clear, fip.create, fip.associate, fip.disassociate, fip.delete, batch, show.sessions, "
-          + "capture.start, capture.status, capture.stop, trace.start, trace.show, trace.stop, trace.packet, "
+          + "flow.add, flow.delete, capture.start, capture.status, capture.stop, trace.start, trace.show, trace.stop, trace.packet, "
           + ShowWhat.allCases.map { "show.\($0.rawValue)" }.joined(separator: ", "))
       }
     }
@@ -335,6 +340,8 @@ public enum ControlRequest: Equatable, Sendable {
     case .showSessions: "show.sessions"
     case .showConntrack: "show.conntrack"
     case .conntrackFlush: "conntrack.flush"
+    case .flowAdd: "flow.add"
+    case .flowDelete: "flow.delete"
     case .captureStart: "capture.start"
     case .captureStatus: "capture.status"
     case .captureStop: "capture.stop"
@@ -432,6 +439,7 @@ public enum ControlRequest: Equatable, Sendable {
       return d
     case .show: return [:]
     case .captureStart, .captureStatus, .captureStop, .traceStart, .traceShow, .traceStop, .tracePacket: return observeArgs
+    case .flowAdd, .flowDelete: return flowArgs
     }
   }
 }

@@ -2,6 +2,13 @@ import Control
 import Foundation
 
 extension Render {
+  /// `flow list`, `show flows`: in the order flows are tried.
+  public static func flows(_ rows: [FlowRow]) -> String {
+    var t = TextTable("ID", "PRIORITY", "MATCH", "ACTION", "PACKETS", "BYTES")
+    for f in rows { t.add([f.id + (f.inactive ? " (inactive)" : ""), "\(f.priority)", f.match, f.action, "\(f.packets)", "\(f.bytes)"]) }
+    return t.text
+  }
+
   /// `capture` and `capture status`.
   public static func capture(_ r: CaptureReply) -> String {
     guard r.state != "idle" else { return "no capture\n" }

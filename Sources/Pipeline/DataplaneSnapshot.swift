@@ -102,6 +102,8 @@ public final class DataplaneSnapshot: @unchecked Sendable {
   public let external: ExternalTables
   /// Security groups and lists (see `ACLTables`).
   public let acl: ACLTables
+  /// Operator flows at each interface's ingress (see `FlowTables`).
+  public let flows: FlowTables
 
   /// - Parameters:
   ///   - interfaces: one per port, same order.
@@ -110,7 +112,8 @@ public final class DataplaneSnapshot: @unchecked Sendable {
   ///   - overlay: the underlay and tunnels; the default is no overlay.
   public init(generation: UInt64, ports: [Port], interfaces: [InterfaceInfo], poll: [[PollEntry]], domains: Int,
               l2: [(domain: UInt16, mac: MACAddress, value: UInt32)], overlay: OverlayConfig = OverlayConfig(),
-              routing: RoutingConfig = RoutingConfig(), external: ExternalConfig = ExternalConfig(), acl: ACLConfig = ACLConfig()) {
+              routing: RoutingConfig = RoutingConfig(), external: ExternalConfig = ExternalConfig(), acl: ACLConfig = ACLConfig(),
+              flows: [[FlowEntry]] = []) {
     precondition(ports.count == interfaces.count && ports.count <= Int(UInt16.max))
     self.generation = generation
     self.l2 = L2Table(l2)
@@ -146,6 +149,7 @@ public final class DataplaneSnapshot: @unchecked Sendable {
     self.routing = RoutingTables(routing, domains: domains)
     self.external = ExternalTables(external, routing: routing)
     self.acl = ACLTables(acl, interfaces: ports.count)
+    self.flows = FlowTables(flows, interfaces: ports.count)
   }
 
   /// An empty data plane: no ports.
@@ -167,5 +171,6 @@ public final class DataplaneSnapshot: @unchecked Sendable {
     s.routing.destroy()
     s.external.destroy()
     s.acl.destroy()
+    s.flows.destroy()
   }
 }

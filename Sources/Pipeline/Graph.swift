@@ -113,6 +113,8 @@ public struct Graph {
   public let tunnelCounters: TunnelCounters
   /// This worker's security counters (hits per rule, packets per interface).
   public let aclCounters: ACLCounters
+  /// This worker's operator flow hits: [2n] packets and [2n + 1] bytes of flow number n.
+  public let flowHits: CounterBlock
   public var nodes: GraphNodes
   /// Per node, a bit per successor a packet was seen to take (debug builds only; release
   /// builds leave it zero). Checked against the declarations by the fixture tests.
@@ -125,6 +127,7 @@ public struct Graph {
     counters = NodeCounters()
     tunnelCounters = TunnelCounters()
     aclCounters = ACLCounters(maxInterfaces: maxPorts)
+    flowHits = CounterBlock(count: 2 * FlowTables.maxFlows)
     nodes = GraphNodes(maxPorts: maxPorts)
     observedEdges = .allocate(capacity: NodeID.count)
     observedEdges.initialize(repeating: 0, count: NodeID.count)
@@ -138,6 +141,7 @@ public struct Graph {
     counters.destroy()
     tunnelCounters.destroy()
     aclCounters.destroy()
+    flowHits.destroy()
     nodes.destroy()
     observedEdges.deallocate()
   }

@@ -114,6 +114,10 @@ public struct Worker {
                                          queueStep: Int(p.queueStep), pool: pool)
         if n > 0 {
           if tapMode != 0 { tap.received(graph.input.pointee, port: p.port, mode: tapMode, worker: index, generation: s.generation) }
+          if s.flows.has(Int(p.port)) {
+            s.flows.apply(&graph.input.pointee, interface: Int(p.port), ports: s.ports, portCount: s.portCount, pool: pool, releaser: releaser,
+                          queue: index, hits: graph.flowHits, counters: graph.counters)
+          }
           graph.run(env)
           total &+= n
         }

@@ -86,6 +86,9 @@ public enum DropReason: UInt8, CaseIterable, Error, Sendable, CustomStringConver
   case ctTableFull = 143
   case ctFragment = 144
   case aclNotIPv4 = 145
+  // Operator flows (at an interface's ingress, before the pipeline).
+  case operatorFlowDrop = 150
+  case operatorFlowNoBuffer = 151
   // ---- I/O (200–219)
   case rxNoBuffer = 200
   case rxTruncated = 201
@@ -166,6 +169,8 @@ public enum DropReason: UInt8, CaseIterable, Error, Sendable, CustomStringConver
     case .ctTableFull: "ct-table-full"
     case .ctFragment: "ct-fragment"
     case .aclNotIPv4: "acl-not-ipv4"
+    case .operatorFlowDrop: "operator-flow-drop"
+    case .operatorFlowNoBuffer: "operator-flow-no-buffer"
     case .underlayUnsupported: "underlay-unsupported"
     case .ip6TooShort: "ip6-too-short"
     case .ip6BadVersion: "ip6-bad-version"
@@ -251,6 +256,8 @@ public enum DropReason: UInt8, CaseIterable, Error, Sendable, CustomStringConver
     case .ctTableFull: "new connection of a filtered port, but its connection-table bucket is full"
     case .ctFragment: "non-first IPv4 fragment on a filtered port (no ports to match or track)"
     case .aclNotIPv4: "neither IPv4 nor ARP, on a filtered port (rules are IPv4)"
+    case .operatorFlowDrop: "an operator flow with action drop matched it (gannetctl flow list)"
+    case .operatorFlowNoBuffer: "an operator flow mirrors it: no free buffer for the copy (the frame itself goes on)"
     case .underlayUnsupported: "underlay packet that is neither ARP nor VXLAN (UDP 4789) for this node"
     case .ip6TooShort: "IPv6 packet shorter than 40 bytes"
     case .ip6BadVersion: "IP version field is not 6"

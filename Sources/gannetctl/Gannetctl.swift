@@ -17,7 +17,7 @@ struct Gannetctl: ParsableCommand {
       """,
     subcommands: [NetworkCommand.self, PortCommand.self, FDBCommand.self, RouterCommand.self, ChassisCommand.self, GatewayCommand.self,
                   FloatingIPCommand.self, SessionsCommand.self, SecurityGroupCommand.self, SecurityListCommand.self, ConntrackCommand.self,
-                  CaptureCommand.self, TraceCommand.self, Show.self,
+                  FlowCommand.self, CaptureCommand.self, TraceCommand.self, Show.self,
                   Version.self])
 }
 
@@ -274,6 +274,7 @@ struct Show: ParsableCommand {
     case .gateways: try common.run(r, as: [GatewayRow].self, render: Render.gateways)
     case .nat: try common.run(r, as: NATReply.self, render: Render.nat)
     case .runtime: try common.run(r, as: RuntimeReply.self, render: Render.runtime)
+    case .flows: try common.run(r, as: [FlowRow].self, render: Render.flows)
     case .state: try common.run(r, as: ControlState.self, render: Render.state)
     case .securityGroups: try common.run(r, as: [SecurityGroupRow].self, render: Render.securityGroups)
     case .securityLists: try common.run(r, as: [SecurityListRow].self, render: Render.securityLists)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Control
 import ControlText
 import Foundation
+import Wire
 
 // MARK: - capture
 
@@ -115,5 +116,78 @@ struct TraceCommand: ParsableCommand {
       try common.run(.tracePacket(TracePacketRequest(port: port, packet: packet, frame: bytes, ctState: ctState)), as: TraceReply.self,
                      render: Render.trace)
     }
+  }
+}
+
+// MARK: - flows
+
+struct FlowCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "flow",
+    abstract: "Operator flows: a priority table every frame entering an interface meets before the pipeline.",
+    discussion: """
+      The highest priority whose match holds decides: drop, continue (into the pipeline), mirror
+      (a copy goes out of --target) or redirect (the frame goes out of --target instead).
+      Persisted, validated and all-or-nothing like every change.
+      Examples: gannetctl flow add block-scan --in-port uplink --src 198.51.100.0/24 --action drop
+                gannetctl flow add tap-vm1 --in-port vm1 --action mirror --target capture-port
+      """,
+    subcommands: [Add.self, Delete.self, List.self])
+
+  struct Add: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Add a flow.")
+    @OptionGroup var common: Common
+    @Argument(help: "Flow id.") var id: String
+    @Option(help: "0-65535, higher first (default 100).") var priority = 100
+    @Option(help: "Port id, underlay or uplink (default: every interface).") var inPort: String?
+    @Option(help: "Source MAC.") var srcMAC: MACAddress?
+    @Option(help: "Destination MAC.") var dstMAC: MACAddress?
+    @Option(help: "EtherType (decimal or 0x hexadecimal).") var etherType: String?
+    @Option(help: "802.1Q VLAN id.") var vlan: Int?
+    @Option(help: "IPv4 source prefix.") var src: IPv4Prefix?
+    @Option(help: "IPv4 destination prefix.") var dst: IPv4Prefix?
+    @Option(help: "tcp, udp, icmp or 0-255.") var proto: String?
+    @Option(help: "Source port or range (LOW or LOW-HIGH; tcp and udp).") var srcPort: String?
+    @Option(help: "Destination port or range (LOW or LOW-HIGH; tcp and udp).") var dstPort: String?
+    @Option(help: "drop, continue, mirror or redirect.") var action: String
+    @Option(help: "mirror, redirect: port id, underlay or uplink.") var target: String?
+
+    func run() throws {
+      guard let a = OperatorFlow.Action(rawValue: action) else { throw ValidationError("--action: drop, continue, mirror or redirect") }
+      var f = OperatorFlow(id: id, priority: priority, inPort: inPort, action: a, target: target)
+      f.sourceMAC = srcMAC
+      f.destinationMAC = dstMAC
+      if let t = etherType {
+        guard let v = t.hasPrefix("0x") ? Int(t.dropFirst(2), radix: 16) : Int(t) else { throw ValidationError("--ether-type: a number") }
+        f.etherType = v
+      }
+      f.vlan = vlan
+      f.source = src
+      f.destination = dst
+      if let p = proto {
+        guard let n = L4Match.proto(p), let v = n else { throw ValidationError("--proto: tcp, udp, icmp or 0-255") }
+        f.proto = Int(v)
+      }
+      func range(_ text: String?, _ name: String) throws -> (Int?, Int?) {
+        guard let text else { return (nil, nil) }
+        let parts = text.split(separator: "-").map { Int($0) }
+        guard (1...2).contains(parts.count), parts.allSatisfy({ $0 != nil }) else { throw ValidationError("--\(name): LOW or LOW-HIGH") }
+        return (parts[0], parts.count == 2 ? parts[1] : nil)
+      }
+      (f.sourcePortMin, f.sourcePortMax) = try range(srcPort, "src-port")
+      (f.destinationPortMin, f.destinationPortMax) = try range(dstPort, "dst-port")
+      try common.change(.flowAdd(f))
+    }
+  }
+  struct Delete: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Remove a flow.", discussion: "Example: gannetctl flow delete block-scan")
+    @OptionGroup var common: Common
+    @Argument(help: "Flow id.") var id: String
+    func run() throws { try common.change(.flowDelete(id: id)) }
+  }
+  struct List: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Every flow in the order they are tried, with its hits.")
+    @OptionGroup var common: Common
+    func run() throws { try common.run(.show(.flows), as: [FlowRow].self, render: Render.flows) }
   }
 }

@@ -86,6 +86,7 @@ final class ControlServer: @unchecked Sendable {
   /// Serves until `stop()`, and calls the controller's `tick` every 200 ms in between
   /// (on this same thread, so it never races a request). Run on its own thread.
   func serve() {
+    defer { served.signal() }
     var lastTick = Self.now()
     while true {
       var fds = [pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0)]
@@ -119,11 +120,16 @@ final class ControlServer: @unchecked Sendable {
     }
   }
 
+  /// Stops serving and waits (up to 5 s) until `serve` returned: after this the controller
+  /// is no longer called from the server thread (no `tick` races the daemon's shutdown, which
+  /// frees what `tick` reads).
   func stop() {
     shutdown(listenFD, Int32(SHUT_RDWR))
     close(listenFD)
     unlink(path)
+    if served.wait(timeout: .now() + 5) == .timedOut { log.warning("the control thread did not stop within 5 s") }
   }
+  private let served = DispatchSemaphore(value: 0)
 
   private static func now() -> Double {
     var ts = timespec()

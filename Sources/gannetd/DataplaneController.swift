@@ -44,6 +44,9 @@ final class DataplaneController {
   /// counted when it was last given out (`SecurityShow`).
   var aclCounters: [ACLCounters] = []
   var ruleBaselines = CounterBaselines()
+  var flowBaselines = CounterBaselines()
+  /// Every worker's operator flow hits ([2n] packets, [2n + 1] bytes of flow number n).
+  var flowCounters: [CounterBlock] = []
   var interfaceBaselines = CounterBaselines()
   /// The VTEP: underlay port, tunnels, next-hop resolution. nil when not configured.
   private(set) var underlay: Underlay?
@@ -301,6 +304,7 @@ final class DataplaneController {
     assignment = c.assignment
     underlay?.adopt(c.assignment.tunnels, generation: c.generation) { tunnelTotals($0) }
     adoptACLBaselines(generation: c.generation)
+    flowBaselines.adopt(c.assignment.flows, generation: c.generation, read: flowHits)
   }
 
   /// This node's facts for derived views (what it serves, hosts, resolves); no learned MACs.
@@ -361,6 +365,7 @@ final class DataplaneController {
     case .neighbors: .neighbors(showNeighbors())
     case .counters: .counters(showCounters())
     case .runtime: .runtime(showRuntime())
+    case .flows: .flows(showFlows())
     case .drops: .drops(showDrops())
     case .fips: .fips(showFloatingIPs())
     case .gateways: .gateways(showGateways())

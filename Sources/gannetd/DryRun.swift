@@ -12,7 +12,9 @@ import Wire
 /// and no shared table is written: the connection table is a private copy of the node's
 /// (`ct_state` live) or empty (`new`), the SNAT sessions a private empty table (so a SNAT
 /// packet shows the session a new connection would get), learning and ARP events go to a
-/// private ring. The records are a live trace's, so both read the same.
+/// private ring. The interface's operator flows apply first, as on a worker (a step
+/// `operator-flows` names the flow that matched). The records are a live trace's, so both
+/// read the same.
 ///
 /// Thread safety: control thread only (the snapshot stays valid: only this thread publishes).
 extension DataplaneController {
@@ -69,6 +71,22 @@ extension DataplaneController {
                                tunnelCounters: graph.tunnelCounters, queue: 0, sessions: sessions, handoff: handoff, conntrack: ct,
                                aclCounters: graph.aclCounters, now: now, tap: tap, tapMode: PacketTap.trace, ports: ports)
     tap.received(graph.input.pointee, port: UInt16(interface), mode: PacketTap.trace, worker: 0, generation: snap.generation)
+    var flowStep: TraceStep?
+    if snap.flows.has(interface) {
+      // The interface's operator flows, as a worker applies them before the graph.
+      snap.flows.apply(&graph.input.pointee, interface: interface, ports: ports, portCount: portCount, pool: pool, releaser: releaser,
+                       queue: 0, hits: graph.flowHits, counters: graph.counters)
+      let sent = memory.contains { $0.counters.read(PortCounter.txPackets) > 0 }
+      let matched = (0..<FlowTables.maxFlows).first { graph.flowHits.read(2 * $0) > 0 }
+        .flatMap { n in assignment.flows.keys[n] }
+      if let matched {
+        let gone = graph.input.pointee.count == 0
+        flowStep = TraceStep(nanoseconds: 0, node: "operator-flows", next: gone ? nil : NodeID.ethernetInput.name,
+                             drop: gone && !sent ? DropReason.operatorFlowDrop.name : nil, inPort: interfaceName(interface), outPort: nil,
+                             generation: snap.generation, frame: FrameSummary.describe(frame),
+                             detail: "flow '\(matched)'" + (sent ? (gone ? ": redirected" : ": mirrored") : ""))
+      }
+    }
     graph.run(env)
 
     var records: [TapRecord] = []
@@ -79,7 +97,9 @@ extension DataplaneController {
         outputs.append(TraceOutput(port: interfaceName(i), frame: FrameSummary.describe(f), hex: f.map { String(format: "%02x", $0) }.joined()))
       }
     }
-    return TraceReply(state: "dry-run", port: r.port, wanted: 1, packets: tracedPackets(records), outputs: outputs)
+    var packets = tracedPackets(records)
+    if let flowStep, !packets.isEmpty { packets[0].steps.insert(flowStep, at: min(1, packets[0].steps.count)) }
+    return TraceReply(state: "dry-run", port: r.port, wanted: 1, packets: packets, outputs: outputs)
   }
 
   /// Builds the frame of `ip SRC > DST [tcp SPORT > DPORT [flags FLAGS] | udp SPORT > DPORT |

@@ -96,6 +96,7 @@ struct Gannetd: ParsableCommand {
     controller.eventRings = (0..<cfg.workers).map { workers[$0].events }
     controller.tunnelCounters = (0..<cfg.workers).map { workers[$0].graph.tunnelCounters }
     controller.aclCounters = (0..<cfg.workers).map { workers[$0].graph.aclCounters }
+    controller.flowCounters = (0..<cfg.workers).map { workers[$0].graph.flowHits }
     let workerLog = log
     let workerDone = DispatchSemaphore(value: 0)
     let idle = cfg.idleSleepMicroseconds

@@ -137,3 +137,27 @@ extension DataplaneController {
     return best?.1
   }
 }
+
+// MARK: - operator flows
+
+extension DataplaneController {
+  /// Flow number n's packets and bytes, summed over workers.
+  func flowHits(_ n: Int) -> [UInt64] {
+    flowCounters.reduce([0, 0]) { [$0[0] &+ $1.read(2 * n), $0[1] &+ $1.read(2 * n + 1)] }
+  }
+
+  /// Every operator flow in the order they are tried, with its hits since it was added.
+  func showFlows() -> [FlowRow] {
+    let snap = tables.snapshot()
+    var active = Set<Int>()
+    for i in 0..<snap.flows.interfaces {
+      for k in Int(snap.flows.start[i])..<Int(snap.flows.start[i + 1]) { active.insert(Int(snap.flows.entries[k].counter)) }
+    }
+    return state.flows.values.sorted { ($0.priority, $1.id) > ($1.priority, $0.id) }.map { f in
+      let n = assignment.flows[f.id]
+      let c = n.map { flowBaselines.since($0, flowHits($0)) } ?? [0, 0]
+      return FlowRow(id: f.id, priority: f.priority, match: f.matchText, action: f.actionText, inactive: !(n.map(active.contains) ?? false),
+                     packets: c[0], bytes: c[1])
+    }
+  }
+}

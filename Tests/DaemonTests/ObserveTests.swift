@@ -128,3 +128,70 @@ struct ObserveTests {
     #expect(bad.contains("bad-filter"), "\(bad)")
   }
 }
+
+/// Operator flows on one node with three VMs of one network (v1, v2, and cap, a capture
+/// port): a flow that drops a prefix takes effect at once and counts, a mirror flow copies
+/// v1's pings to cap (seen by tshark there) while they still work, a redirect sends them to
+/// cap instead, and the flows survive a crash of gannetd.
+@Suite(.serialized, .enabled(if: isRoot, "creates network namespaces and veth pairs: needs root"))
+struct OperatorFlowTests {
+  func hits(_ c: TestCloud, _ id: String) throws -> Int {
+    let rows = try JSONSerialization.jsonObject(with: Data(try c.ctl("flow list --json").utf8)) as? [[String: Any]] ?? []
+    return rows.first { $0["id"] as? String == id }?["packets"] as? Int ?? -1
+  }
+
+  @Test func dropMirrorAndRedirectFlowsTakeEffectAtOnce() throws {
+    let c = try TestCloud()
+    defer { c.destroy() }
+    for (vm, n) in [("v1", 1), ("v2", 2), ("cap", 3)] { try c.addVM(vm, mac: "fa:16:3e:00:06:0\(n)", ip: "10.6.0.\(n)") }
+    try c.start()
+    try c.ctl("network create net --tenant t --vni 3006")
+    for (vm, n) in [("v1", 1), ("v2", 2), ("cap", 3)] {
+      try c.ctl("port create \(vm) --network net --mac fa:16:3e:00:06:0\(n) --ip 10.6.0.\(n) --local \(c.spec(vm))")
+    }
+    #expect(try c.ping(from: "v1", "10.6.0.2"))
+
+    // Block v1's address at v1's ingress: the very next pings fail, and are counted.
+    try c.ctl(words: ["flow", "add", "block", "--in-port", "v1", "--src", "10.6.0.1/32", "--action", "drop", "--priority", "200"])
+    #expect(try !c.ping(from: "v1", "10.6.0.2", count: 3, extra: ["-W", "1"]))
+    #expect(try hits(c, "block") >= 3)
+    #expect(try c.drops("operator-flow-drop") >= 3)
+    // A higher-priority continue for ICMP lets pings through again, the rest stays blocked.
+    try c.ctl(words: ["flow", "add", "allow-icmp", "--in-port", "v1", "--proto", "icmp", "--action", "continue", "--priority", "300"])
+    #expect(try c.ping(from: "v1", "10.6.0.2", count: 2))
+    try c.ctl("flow delete allow-icmp")
+    try c.ctl("flow delete block")
+
+    // Mirror v1's ICMP to cap: cap sees each echo request as v1 sent it; the pings still work.
+    try c.ctl(words: ["flow", "add", "tap", "--in-port", "v1", "--proto", "icmp", "--action", "mirror", "--target", "cap"])
+    let mirrored = try c.capture(on: "cap", filter: "icmp.type == 8 && ip.src == 10.6.0.1 && ip.dst == 10.6.0.2") { () throws in
+      #expect(try c.ping(from: "v1", "10.6.0.2", count: 4))
+    }
+    #expect(mirrored.count == 4, "\(mirrored)")
+    #expect(try hits(c, "tap") >= 4)
+
+    // Redirect instead: the requests go to cap only, v2 never answers.
+    try c.ctl("flow delete tap")
+    try c.ctl(words: ["flow", "add", "steal", "--in-port", "v1", "--proto", "icmp", "--action", "redirect", "--target", "cap"])
+    var atV2: [String] = []
+    let redirected = try c.capture(on: "cap", filter: "icmp.type == 8 && ip.src == 10.6.0.1") { () throws in
+      atV2 = try c.capture(on: "v2", filter: "icmp.type == 8", seconds: 3) { () throws in
+        #expect(try !c.ping(from: "v1", "10.6.0.2", count: 3, extra: ["-W", "1"]))
+      }
+    }
+    #expect(redirected.count == 3 && atV2.isEmpty, "cap \(redirected), v2 \(atV2)")
+    // The dry run applies the flows too and names the one that matched.
+    let dry = try c.json(["trace", "packet", "--port", "v1", "ip 10.6.0.1 > 10.6.0.2 icmp"])
+    let steps = path(dry).steps
+    #expect(steps.contains { $0["node"] as? String == "operator-flows" && ($0["detail"] as? String ?? "").contains("'steal': redirected") },
+            "\(steps)")
+    #expect((dry["outputs"] as? [[String: Any]] ?? []).map { $0["port"] as? String } == ["cap"], "\(dry)")
+
+    // Persisted: after a crash the flow is back, and still applies.
+    c.stop(kill: true)
+    try c.start()
+    #expect(try c.ctl("flow list").contains("steal"))
+    #expect(try !c.ping(from: "v1", "10.6.0.2", count: 2, extra: ["-W", "1"]))
+    #expect(try c.ctl("port delete cap", check: false).contains("in-use"))
+  }
+}

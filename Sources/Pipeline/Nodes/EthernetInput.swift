@@ -45,5 +45,6 @@ public struct EthernetInput {
 
 extension EthernetInput: GraphNode {
   public static let next: [NodeID] = [.underlayARP, .vxlanInput, .externalInput, .l2Input]
-  public static let drops: [DropReason] = DropReason.ethernetErrors + [.l2SourceMulticast, .underlayUnsupported]
+  public static let drops: [DropReason] = DropReason.ethernetErrors + [.l2SourceMulticast, .underlayUnsupported,
+    .operatorFlowDrop, .operatorFlowNoBuffer]   // counted here: operator flows run just before this node
 }

@@ -104,9 +104,13 @@ public struct FlowTables: @unchecked Sendable {
   /// pipeline: drops and redirects leave the vector (released or sent), mirrors send a copy
   /// (a buffer of the worker's pool) and keep the frame, continue keeps it. Counts each
   /// flow's hits in `hits` (the worker's own) and drops under ethernet-input. Worker only.
+  ///
+  /// While a trace is on (`tapMode`), a marked packet that a flow matched gets a record
+  /// (node `operator-flows`, the flow's number as its context, and the drop or the next node).
   @inline(never)
   public func apply(_ v: inout PacketVector, interface: Int, ports: UnsafeMutablePointer<Port>, portCount: Int, pool: NativePool,
-                    releaser: BufferReleaser, queue: Int, hits: CounterBlock, counters: NodeCounters) {
+                    releaser: BufferReleaser, queue: Int, hits: CounterBlock, counters: NodeCounters, tap: PacketTap, tapMode: UInt32,
+                    generation: UInt64) {
     let first = Int(start[interface]), end = Int(start[interface + 1])
     var kept = 0
     for i in 0..<v.count {
@@ -116,6 +120,10 @@ public struct FlowTables: @unchecked Sendable {
         let e = entries[k]
         hits.add(Int(e.counter) * 2, 1)
         hits.add(Int(e.counter) * 2 + 1, UInt64(p.length))
+        if tapMode & PacketTap.trace != 0 && p.flags & Packet.Flag.traced != 0 {
+          tap.flowDecided(p, flow: e.counter, consumed: e.action == FlowEntry.drop || e.action == FlowEntry.redirect,
+                          dropped: e.action == FlowEntry.drop, worker: queue, generation: generation)
+        }
         switch e.action {
         case FlowEntry.drop:
           counters.drop(.ethernetInput, .operatorFlowDrop)

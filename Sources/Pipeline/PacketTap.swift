@@ -1,6 +1,7 @@
 import Buffers
 import CPcapShim
 import Synchronization
+import Wire
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -139,6 +140,20 @@ public struct PacketTap: @unchecked Sendable {
       Self.write(rings[worker], p, kind: .traced, node: id.rawValue, next: v.next[i], id: Self.track(table, p.buffer, worker: worker),
                  worker: worker, generation: generation)
     }
+  }
+
+  /// An operator flow (number `flow`) matched the traced packet `p` before the graph:
+  /// `consumed` when it dropped or redirected it.
+  public func flowDecided(_ p: Packet, flow: UInt16, consumed: Bool, dropped: Bool, worker: Int, generation: UInt64) {
+    let s = settings.pointee
+    guard let rings = s.traceRings, let tables = s.traceTables else { return }
+    let table = tables + worker * (2 * Self.inflight + 1)
+    var q = p
+    q.context = UInt32(flow)
+    if dropped { q.drop = DropReason.operatorFlowDrop.rawValue }
+    let id = consumed ? Self.finish(table, p.buffer, worker: worker) : Self.track(table, p.buffer, worker: worker)
+    Self.write(rings[worker], q, kind: .traced, node: TapRecord.flowsNode, next: consumed ? TapRecord.noNext : NodeID.ethernetInput.rawValue,
+               id: id, worker: worker, generation: generation)
   }
 
   // MARK: - helpers

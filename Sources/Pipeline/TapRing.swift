@@ -85,6 +85,9 @@ public struct TapRecord: Sendable {
   public enum Kind: UInt8, Sendable { case received = 0, transmitted = 1, traced = 2 }
   /// `node` of a trace record made as a packet enters the graph (before ethernet-input).
   public static let receivedNode: UInt16 = 0xfffe
+  /// `node` of a trace record made by the interface's operator flows (before the graph);
+  /// its context is the flow's number.
+  public static let flowsNode: UInt16 = 0xfffd
   /// `next` of a trace record at a node that consumes the packet (output, drop, hand-off).
   public static let noNext: UInt16 = 0xffff
 

@@ -116,7 +116,8 @@ public struct Worker {
           if tapMode != 0 { tap.received(graph.input.pointee, port: p.port, mode: tapMode, worker: index, generation: s.generation) }
           if s.flows.has(Int(p.port)) {
             s.flows.apply(&graph.input.pointee, interface: Int(p.port), ports: s.ports, portCount: s.portCount, pool: pool, releaser: releaser,
-                          queue: index, hits: graph.flowHits, counters: graph.counters)
+                          queue: index, hits: graph.flowHits, counters: graph.counters, tap: tap, tapMode: tapMode,
+                          generation: s.generation)
           }
           graph.run(env)
           total &+= n

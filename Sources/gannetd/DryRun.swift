@@ -71,21 +71,11 @@ extension DataplaneController {
                                tunnelCounters: graph.tunnelCounters, queue: 0, sessions: sessions, handoff: handoff, conntrack: ct,
                                aclCounters: graph.aclCounters, now: now, tap: tap, tapMode: PacketTap.trace, ports: ports)
     tap.received(graph.input.pointee, port: UInt16(interface), mode: PacketTap.trace, worker: 0, generation: snap.generation)
-    var flowStep: TraceStep?
     if snap.flows.has(interface) {
       // The interface's operator flows, as a worker applies them before the graph.
       snap.flows.apply(&graph.input.pointee, interface: interface, ports: ports, portCount: portCount, pool: pool, releaser: releaser,
-                       queue: 0, hits: graph.flowHits, counters: graph.counters)
-      let sent = memory.contains { $0.counters.read(PortCounter.txPackets) > 0 }
-      let matched = (0..<FlowTables.maxFlows).first { graph.flowHits.read(2 * $0) > 0 }
-        .flatMap { n in assignment.flows.keys[n] }
-      if let matched {
-        let gone = graph.input.pointee.count == 0
-        flowStep = TraceStep(nanoseconds: 0, node: "operator-flows", next: gone ? nil : NodeID.ethernetInput.name,
-                             drop: gone && !sent ? DropReason.operatorFlowDrop.name : nil, inPort: interfaceName(interface), outPort: nil,
-                             generation: snap.generation, frame: FrameSummary.describe(frame),
-                             detail: "flow '\(matched)'" + (sent ? (gone ? ": redirected" : ": mirrored") : ""))
-      }
+                       queue: 0, hits: graph.flowHits, counters: graph.counters, tap: tap, tapMode: PacketTap.trace,
+                       generation: snap.generation)
     }
     graph.run(env)
 
@@ -97,9 +87,7 @@ extension DataplaneController {
         outputs.append(TraceOutput(port: interfaceName(i), frame: FrameSummary.describe(f), hex: f.map { String(format: "%02x", $0) }.joined()))
       }
     }
-    var packets = tracedPackets(records)
-    if let flowStep, !packets.isEmpty { packets[0].steps.insert(flowStep, at: min(1, packets[0].steps.count)) }
-    return TraceReply(state: "dry-run", port: r.port, wanted: 1, packets: packets, outputs: outputs)
+    return TraceReply(state: "dry-run", port: r.port, wanted: 1, packets: tracedPackets(records), outputs: outputs)
   }
 
   /// Builds the frame of `ip SRC > DST [tcp SPORT > DPORT [flags FLAGS] | udp SPORT > DPORT |

@@ -137,6 +137,12 @@ struct MetricsExporter: Sendable {
         }
       }
     }
+    if let flows = get(.show(.flows), [FlowRow].self) {
+      for f in flows {
+        counter("gannet_flow_packets_total", [("flow", f.id)], f.packets, "Frames an operator flow matched.")
+        counter("gannet_flow_bytes_total", [("flow", f.id)], f.bytes, "Bytes of the frames an operator flow matched.")
+      }
+    }
     gauge("gannet_scrape_errors", [], Double(errors), "Control requests of this scrape that failed.")
     return r.emitToString()
   }

@@ -70,7 +70,8 @@ extension DataplaneController {
   }
 
   private func step(_ r: TapRecord, since t0: UInt64) -> TraceStep {
-    let node = r.node == TapRecord.receivedNode ? "rx" : NodeID(rawValue: r.node)?.name ?? "node \(r.node)"
+    let node = r.node == TapRecord.receivedNode ? "rx" : r.node == TapRecord.flowsNode ? "operator-flows"
+      : NodeID(rawValue: r.node)?.name ?? "node \(r.node)"
     let next = r.next == TapRecord.noNext ? nil : NodeID(rawValue: r.next)?.name
     let drop = r.drop == 0 ? Self.answeredReason(r)?.name : DropReason(rawValue: r.drop)?.name
     let out = r.node == NodeID.portOutput.rawValue ? interfaceName(Int(r.outPort)) : nil
@@ -93,6 +94,10 @@ extension DataplaneController {
 
   /// What a node used, named by the objects of the state: the FDB entry's port, the route.
   private func detail(_ r: TapRecord) -> String? {
+    if r.node == TapRecord.flowsNode {
+      guard let id = assignment.flows.keys[Int(r.context)], let f = state.flows[id] else { return "an operator flow since deleted" }
+      return "flow '\(id)' (priority \(f.priority)): \(f.matchText) -> \(f.actionText)"
+    }
     guard let node = NodeID(rawValue: r.node), r.drop == 0 else { return nil }
     if r.next == NodeID.icmpError.rawValue {
       return "answered with ICMP type \(r.context >> 24) code \(r.context >> 16 & 0xff)"

@@ -153,7 +153,12 @@ struct OperatorFlowTests {
 
     // Block v1's address at v1's ingress: the very next pings fail, and are counted.
     try c.ctl(words: ["flow", "add", "block", "--in-port", "v1", "--src", "10.6.0.1/32", "--action", "drop", "--priority", "200"])
+    try c.ctl(words: ["trace", "start", "--port", "v1", "--filter", "icmp", "--count", "1"])
     #expect(try !c.ping(from: "v1", "10.6.0.2", count: 3, extra: ["-W", "1"]))
+    let traced = path(try tracedPacket(c)).steps
+    #expect(traced.map { $0["node"] as? String ?? "" } == ["rx", "operator-flows"], "\(traced)")
+    #expect(traced.last?["drop"] as? String == "operator-flow-drop" && (traced.last?["detail"] as? String ?? "").contains("'block'"),
+            "\(traced)")
     #expect(try hits(c, "block") >= 3)
     #expect(try c.drops("operator-flow-drop") >= 3)
     // A higher-priority continue for ICMP lets pings through again, the rest stays blocked.
@@ -183,8 +188,8 @@ struct OperatorFlowTests {
     // The dry run applies the flows too and names the one that matched.
     let dry = try c.json(["trace", "packet", "--port", "v1", "ip 10.6.0.1 > 10.6.0.2 icmp"])
     let steps = path(dry).steps
-    #expect(steps.contains { $0["node"] as? String == "operator-flows" && ($0["detail"] as? String ?? "").contains("'steal': redirected") },
-            "\(steps)")
+    #expect(steps.contains { $0["node"] as? String == "operator-flows" && ($0["detail"] as? String ?? "").contains("'steal'")
+      && ($0["detail"] as? String ?? "").contains("redirect:cap") }, "\(steps)")
     #expect((dry["outputs"] as? [[String: Any]] ?? []).map { $0["port"] as? String } == ["cap"], "\(dry)")
 
     // Persisted: after a crash the flow is back, and still applies.

@@ -32,3 +32,4 @@ public struct CounterBlock: @unchecked Sendable {
   /// Control side. Only safe while the writer is stopped (tests, restarts).
   public func reset() { for i in 0..<count { base[i].store(0, ordering: .relaxed) } }
 }
+

@@ -87,7 +87,7 @@ extension ControlState {
     case .flowAdd, .flowDelete:
       try applyFlow(r)
     case .show, .showSessions, .showConntrack, .conntrackFlush, .captureStart, .captureStatus, .captureStop, .traceStart, .traceShow, .traceStop,
-         .tracePacket:
+         .tracePacket, .dumpFlows:
       throw .bad("show requests change nothing")
     }
   }

@@ -242,3 +242,60 @@ public struct TraceReply: Codable, Sendable, Equatable {
     self.outputs = outputs
   }
 }
+
+/// `dump.flows`: which compiled entries to list.
+public struct DumpFlowsFilter: Equatable, Sendable {
+  public static let tables = ["l2", "fib", "neighbors", "tunnels", "acl", "flows"]
+  public var table: String?
+  public var network: String?
+  public var router: String?
+  public init(table: String? = nil, network: String? = nil, router: String? = nil) {
+    self.table = table
+    self.network = network
+    self.router = router
+  }
+}
+
+/// One compiled table entry: match → action, its hits on this node (summed over workers,
+/// since the entry was compiled; nil where the table counts none) and the object it comes
+/// from (as OVN tags flows with cookies).
+public struct DumpFlowRow: Codable, Sendable, Equatable {
+  public var table: String
+  public var match: String
+  public var action: String
+  public var object: String
+  public var packets: UInt64?
+  public var bytes: UInt64?
+  public init(table: String, match: String, action: String, object: String, packets: UInt64?, bytes: UInt64?) {
+    self.table = table
+    self.match = match
+    self.action = action
+    self.object = object
+    self.packets = packets
+    self.bytes = bytes
+  }
+}
+
+extension ControlRequest {
+  static func parseDumpFlows(_ a: inout StrictObject) throws(ControlError) -> ControlRequest {
+    var f = DumpFlowsFilter()
+    if let t = try a.optionalString("table") {
+      guard DumpFlowsFilter.tables.contains(t) else {
+        throw .bad("dump.flows: field 'table': '\(t)' is not one of \(DumpFlowsFilter.tables.joined(separator: ", "))")
+      }
+      f.table = t
+    }
+    f.network = try a.optionalIdentifier("network")
+    f.router = try a.optionalIdentifier("router")
+    return .dumpFlows(f)
+  }
+
+  var dumpFlowsArgs: [String: Any] {
+    guard case .dumpFlows(let f) = self else { return [:] }
+    var d: [String: Any] = [:]
+    if let v = f.table { d["table"] = v }
+    if let v = f.network { d["network"] = v }
+    if let v = f.router { d["router"] = v }
+    return d
+  }
+}

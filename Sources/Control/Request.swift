@@ -56,6 +56,8 @@ public enum ControlRequest: Equatable, Sendable {
   case traceShow
   case traceStop
   case tracePacket(TracePacketRequest)
+  /// Every compiled table entry with its hits (`dump-flows`).
+  case dumpFlows(DumpFlowsFilter)
 
   public enum ShowWhat: String, Sendable, CaseIterable {
     case state, node, networks, ports, fdb, tunnels, routers, routes, neighbors, counters, drops, fips, gateways, nat, runtime, flows
@@ -66,7 +68,7 @@ public enum ControlRequest: Equatable, Sendable {
   public var isChange: Bool {
     switch self {
     case .show, .showSessions, .showConntrack, .conntrackFlush, .captureStart, .captureStatus, .captureStop, .traceStart, .traceShow,
-         .traceStop, .tracePacket: false
+         .traceStop, .tracePacket, .dumpFlows: false
     default: true
     }
   }
@@ -214,6 +216,8 @@ public enum ControlRequest: Equatable, Sendable {
       }
       f.limit = try a.optionalInt("limit", 1...10_000_000) ?? 1000
       r = .showSessions(f)
+    case "dump.flows":
+      r = try Self.parseDumpFlows(&a)
     case "flow.add", "flow.delete":
       r = try Self.parseFlow(op, &a)
     case _ where Self.observeOps.contains(op):
@@ -238,7 +242,7 @@ public enum ControlRequest: Equatable, Sendable {
           + "port.update, port.delete, fdb.add, fdb.delete, router.create, router.delete, router.interface.add, "
           + "router.interface.remove, router.route.add, router.route.delete, chassis.set, chassis.delete, "
           + "router.gateway.set, router.gateway.clear, fip.create, fip.associate, fip.disassociate, fip.delete, batch, show.sessions, "
-          + "flow.add, flow.delete, capture.start, capture.status, capture.stop, trace.start, trace.show, trace.stop, trace.packet, "
+          + "flow.add, flow.delete, dump.flows, capture.start, capture.status, capture.stop, trace.start, trace.show, trace.stop, trace.packet, "
           + ShowWhat.allCases.map { "show.\($0.rawValue)" }.joined(separator: ", "))
       }
     }
@@ -349,6 +353,7 @@ public enum ControlRequest: Equatable, Sendable {
     case .traceShow: "trace.show"
     case .traceStop: "trace.stop"
     case .tracePacket: "trace.packet"
+    case .dumpFlows: "dump.flows"
     }
   }
 
@@ -440,6 +445,7 @@ public enum ControlRequest: Equatable, Sendable {
     case .show: return [:]
     case .captureStart, .captureStatus, .captureStop, .traceStart, .traceShow, .traceStop, .tracePacket: return observeArgs
     case .flowAdd, .flowDelete: return flowArgs
+    case .dumpFlows: return dumpFlowsArgs
     }
   }
 }

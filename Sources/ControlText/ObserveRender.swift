@@ -9,6 +9,15 @@ extension Render {
     return t.text
   }
 
+  /// `dump-flows`: one line per compiled entry, as `ovs-ofctl dump-flows` prints them; the
+  /// object an entry comes from is its cookie.
+  public static func dumpFlows(_ rows: [DumpFlowRow]) -> String {
+    rows.map { r in
+      " table=\(r.table), n_packets=\(r.packets.map(String.init) ?? "-"), n_bytes=\(r.bytes.map(String.init) ?? "-"), "
+        + "\(r.match) actions=\(r.action) cookie=\(r.object)\n"
+    }.joined()
+  }
+
   /// `capture` and `capture status`.
   public static func capture(_ r: CaptureReply) -> String {
     guard r.state != "idle" else { return "no capture\n" }

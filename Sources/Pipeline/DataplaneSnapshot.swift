@@ -104,6 +104,14 @@ public final class DataplaneSnapshot: @unchecked Sendable {
   public let acl: ACLTables
   /// Operator flows at each interface's ingress (see `FlowTables`).
   public let flows: FlowTables
+  /// Per-entry hit counters of this snapshot's tables (`dump-flows`), one block per worker,
+  /// written by that worker only: packets and bytes of L2 slot s at [2s, 2s + 1], of FIB
+  /// entry f at `fibHitBase + 2f`, of neighbour slot n at `neighborHitBase + 2n`. They live
+  /// as long as the snapshot: the control thread adds them up when it retires it.
+  public let hits: UnsafeMutablePointer<CounterBlock>
+  public let hitBlocks: Int
+  public let fibHitBase: Int
+  public let neighborHitBase: Int
 
   /// - Parameters:
   ///   - interfaces: one per port, same order.
@@ -150,6 +158,11 @@ public final class DataplaneSnapshot: @unchecked Sendable {
     self.external = ExternalTables(external, routing: routing)
     self.acl = ACLTables(acl, interfaces: ports.count)
     self.flows = FlowTables(flows, interfaces: ports.count)
+    fibHitBase = 2 * self.l2.table.capacity
+    neighborHitBase = fibHitBase + 2 * self.routing.fibCount
+    hitBlocks = max(poll.count, 1)
+    hits = .allocate(capacity: hitBlocks)
+    for w in 0..<hitBlocks { (hits + w).initialize(to: CounterBlock(count: neighborHitBase + 2 * self.routing.neighbors.capacity)) }
   }
 
   /// An empty data plane: no ports.
@@ -172,5 +185,19 @@ public final class DataplaneSnapshot: @unchecked Sendable {
     s.external.destroy()
     s.acl.destroy()
     s.flows.destroy()
+    for w in 0..<s.hitBlocks { s.hits[w].destroy() }
+    s.hits.deinitialize(count: s.hitBlocks)
+    s.hits.deallocate()
+  }
+
+  /// Packets and bytes counted for hit counter pair `i` (an index from the layout above),
+  /// summed over workers. Any thread.
+  public func hitTotals(_ i: Int) -> (packets: UInt64, bytes: UInt64) {
+    var p: UInt64 = 0, b: UInt64 = 0
+    for w in 0..<hitBlocks {
+      p &+= hits[w].read(i)
+      b &+= hits[w].read(i + 1)
+    }
+    return (p, b)
   }
 }

@@ -40,6 +40,11 @@ public struct GraphEnvironment {
   public let generation: UInt64
   /// The worker's index: its TX queue on every port.
   public let queue: Int
+  /// This worker's per-entry hit counters in the snapshot (`DataplaneSnapshot.hits`), and
+  /// where the FIB's and the neighbours' start.
+  public let hits: CounterBlock
+  public let fibHitBase: Int
+  public let neighborHitBase: Int
   /// Capture and live trace, and the modes on this round (0: off, nothing to do).
   public let tap: PacketTap
   public let tapMode: UInt32
@@ -47,7 +52,8 @@ public struct GraphEnvironment {
   @inlinable
   public init(snapshot: DataplaneSnapshot, pool: NativePool, releaser: BufferReleaser, events: Unmanaged<EventRing>,
               tunnelCounters: TunnelCounters, queue: Int, sessions: SessionTable, handoff: Handoff, conntrack: ConnTrack,
-              aclCounters: ACLCounters, now: UInt32, tap: PacketTap, tapMode: UInt32, ports: UnsafeMutablePointer<Port>? = nil) {
+              aclCounters: ACLCounters, now: UInt32, tap: PacketTap, tapMode: UInt32, ports: UnsafeMutablePointer<Port>? = nil,
+              hits: CounterBlock? = nil) {
     l2 = snapshot.l2
     floodStart = snapshot.floodStart
     floodMembers = snapshot.floodMembers
@@ -71,6 +77,9 @@ public struct GraphEnvironment {
     self.queue = queue
     self.tap = tap
     self.tapMode = tapMode
+    self.hits = hits ?? snapshot.hits[Swift.min(queue, snapshot.hitBlocks &- 1)]
+    fibHitBase = snapshot.fibHitBase
+    neighborHitBase = snapshot.neighborHitBase
   }
 }
 

@@ -147,9 +147,11 @@ public struct GraphNodes {
     case .aclEgress: aclEgress.process(&v, env: env, counters: counters)
     case .aclIngress: aclIngress.process(&v, env: env, counters: counters)
     case .l2Forward:
-      l2Forward.process(&v, table: env.l2, portCount: env.portCount, underlayPort: env.overlay.underlayPort, counters: counters)
+      l2Forward.process(&v, table: env.l2, portCount: env.portCount, underlayPort: env.overlay.underlayPort, counters: counters,
+                        hits: env.hits)
     case .ip4Input: ip4Input.process(&v, routing: env.routing, counters: counters)
-    case .ip4Lookup: ip4Lookup.process(&v, routing: env.routing, counters: counters)
+    case .ip4Lookup: ip4Lookup.process(&v, routing: env.routing, counters: counters, hits: env.hits, fibHitBase: env.fibHitBase,
+                                       neighborHitBase: env.neighborHitBase)
     case .ip4Local: ip4Local.process(&v, routing: env.routing, counters: counters)
     case .icmpError: icmpError.process(&v, env: env, counters: counters)
     case .l2Flood: l2Flood.process(&v, env: env, counters: counters)

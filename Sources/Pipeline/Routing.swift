@@ -133,6 +133,14 @@ public struct RoutingTables: @unchecked Sendable {
   public let fibInterface: UnsafeMutablePointer<UInt16>
   public let fibGateway: UnsafeMutablePointer<UInt32>
   public let fibNeighbor: UnsafeMutablePointer<UInt64>
+  /// FIB entries in all (the compiler's, then adjacencies, then receive entries).
+  public let fibCount: Int
+  /// What each FIB entry past the compiler's stands for (`dump-flows`; control thread):
+  /// an adjacency `adjacencyOrigin | neighbour key`, a receive entry `receiveOrigin | vrf << 32
+  /// | address`; 0 for the compiler's own entries (named by `IndexAssignment.fib`).
+  public let fibOrigin: UnsafeMutablePointer<UInt64>
+  public static let adjacencyOrigin: UInt64 = 1 << 63
+  public static let receiveOrigin: UInt64 = 1 << 62
   public let neighbors: ExactTable
   public let remoteDVRMACs: ExactTable
   public let localDVRMAC: MACAddress
@@ -172,6 +180,7 @@ public struct RoutingTables: @unchecked Sendable {
     var fibIface = c.fib.map { UInt16(truncatingIfNeeded: $0?.interface ?? 0) }
     var fibGw = c.fib.map { $0?.gateway?.value ?? 0 }
     var fibAdj = [UInt64](repeating: 0, count: c.fib.count)
+    var origin = [UInt64](repeating: 0, count: c.fib.count)
     let neighborValues = c.neighbors.map { n -> (domain: UInt16, ip: UInt32, value: UInt64) in
       let tunnel = n.l2 & L2Value.remote != 0
       let index = UInt64(n.l2 & 0x3fff)
@@ -191,6 +200,7 @@ public struct RoutingTables: @unchecked Sendable {
         fibIface.append(UInt16(i))
         fibGw.append(0)
         fibAdj.append(n.value)
+        origin.append(Self.adjacencyOrigin | Self.neighborKey(domain: n.domain, ip: n.ip))
         routes[v].append(LPM4.Route(prefix: IPv4Address(n.ip), length: 32, nextHop: fibIface.count - 1))
       }
     }
@@ -200,6 +210,7 @@ public struct RoutingTables: @unchecked Sendable {
       fibIface.append(Self.receive)
       fibGw.append(0)
       fibAdj.append(0)
+      origin.append(Self.receiveOrigin | UInt64(f.vrf) << 32 | UInt64(f.address.value))
       routes[f.vrf].append(LPM4.Route(prefix: f.address, length: 32, nextHop: fibIface.count - 1))
     }
     vrfs = .allocate(capacity: max(vrfCount, 1))
@@ -210,6 +221,9 @@ public struct RoutingTables: @unchecked Sendable {
     fibGateway.initialize(from: fibGw, count: fibGw.count)
     fibNeighbor = .allocate(capacity: max(fibAdj.count, 1))
     fibNeighbor.initialize(from: fibAdj, count: fibAdj.count)
+    fibCount = fibIface.count
+    fibOrigin = .allocate(capacity: max(origin.count, 1))
+    fibOrigin.initialize(from: origin, count: origin.count)
     neighbors = ExactTable(neighborValues.map { (Self.neighborKey(domain: $0.domain, ip: $0.ip), $0.value) })
     remoteDVRMACs = ExactTable(c.remoteDVRMACs.map { ($0.rawValue | 1 << 63, 1) })
     localDVRMAC = c.localDVRMAC
@@ -224,6 +238,7 @@ public struct RoutingTables: @unchecked Sendable {
     fibInterface.deallocate()
     fibGateway.deallocate()
     fibNeighbor.deallocate()
+    fibOrigin.deallocate()
     neighbors.destroy()
     remoteDVRMACs.destroy()
   }

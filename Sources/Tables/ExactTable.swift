@@ -61,6 +61,30 @@ public struct ExactTable: @unchecked Sendable {
     }
   }
 
+  /// The slot of `key`, or -1: for callers that count hits per entry (`dump-flows`). Any thread.
+  @inlinable @inline(__always)
+  public func slot(of key: UInt64) -> Int {
+    var i = Self.hash(key, shift)
+    while true {
+      let k = slots[i].key
+      if k == key { return i }
+      if k == 0 { return -1 }
+      i = (i &+ 1) & mask
+    }
+  }
+
+  /// The value in slot `i` (a slot `slot(of:)` returned). Any thread.
+  @inlinable @inline(__always)
+  public func value(atSlot i: Int) -> UInt64 { slots[i].value }
+
+  /// Slots (a power of two): the size of an array indexed by slot.
+  public var capacity: Int { mask + 1 }
+
+  /// Every (slot, key, value). Control thread, for `dump-flows`.
+  public var slotEntries: [(slot: Int, key: UInt64, value: UInt64)] {
+    (0...mask).compactMap { i in slots[i].key == 0 ? nil : (i, slots[i].key, slots[i].value) }
+  }
+
   /// Every (key, value), in slot order. Control thread, for `show` and tests.
   public var entries: [(key: UInt64, value: UInt64)] {
     (0...mask).compactMap { i in slots[i].key == 0 ? nil : (slots[i].key, slots[i].value) }

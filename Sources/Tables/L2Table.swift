@@ -36,6 +36,14 @@ public struct L2Table: @unchecked Sendable {
     table.lookup(Self.key(domain: domain, mac: mac)).map { UInt32(truncatingIfNeeded: $0) }
   }
 
+  /// The slot of (`domain`, `mac`), or -1; `value(atSlot:)` reads it. l2-forward uses the
+  /// slot to count each entry's hits.
+  @inlinable @inline(__always)
+  public func slot(domain: UInt16, mac: MACAddress) -> Int { table.slot(of: Self.key(domain: domain, mac: mac)) }
+
+  @inlinable @inline(__always)
+  public func value(atSlot i: Int) -> UInt32 { UInt32(truncatingIfNeeded: table.value(atSlot: i)) }
+
   /// Every entry, sorted, for `show` commands and tests. Control thread.
   public var entries: [(domain: UInt16, mac: MACAddress, value: UInt32)] {
     table.entries.map { (UInt16(truncatingIfNeeded: $0.key >> 48), MACAddress(rawValue: $0.key), UInt32(truncatingIfNeeded: $0.value)) }

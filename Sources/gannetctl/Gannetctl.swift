@@ -17,7 +17,7 @@ struct Gannetctl: ParsableCommand {
       """,
     subcommands: [NetworkCommand.self, PortCommand.self, FDBCommand.self, RouterCommand.self, ChassisCommand.self, GatewayCommand.self,
                   FloatingIPCommand.self, SessionsCommand.self, SecurityGroupCommand.self, SecurityListCommand.self, ConntrackCommand.self,
-                  FlowCommand.self, CaptureCommand.self, TraceCommand.self, Show.self,
+                  FlowCommand.self, DumpFlowsCommand.self, CaptureCommand.self, TraceCommand.self, Show.self,
                   Version.self])
 }
 

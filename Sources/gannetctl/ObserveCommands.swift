@@ -191,3 +191,24 @@ struct FlowCommand: ParsableCommand {
     func run() throws { try common.run(.show(.flows), as: [FlowRow].self, render: Render.flows) }
   }
 }
+
+// MARK: - dump-flows
+
+struct DumpFlowsCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "dump-flows",
+    abstract: "Every compiled table entry: match → action, packet and byte hits, and the object it comes from.",
+    discussion: """
+      Tables: \(DumpFlowsFilter.tables.joined(separator: ", ")). Hits are summed over workers and
+      count from when the entry was compiled (tunnels, rules and flows: their own counters).
+      Examples: gannetctl dump-flows --table fib --router r1 · gannetctl dump-flows --network net-a
+      """)
+  @OptionGroup var common: Common
+  @Option(help: "Only this table.") var table: String?
+  @Option(help: "Only entries of this network.") var network: String?
+  @Option(help: "Only entries of this router.") var router: String?
+  func run() throws {
+    try common.run(.dumpFlows(DumpFlowsFilter(table: table, network: network, router: router)), as: [DumpFlowRow].self,
+                   render: Render.dumpFlows)
+  }
+}

@@ -245,6 +245,7 @@ final class ControlServer: @unchecked Sendable {
       switch r {
       case .captureStart, .captureStatus, .captureStop, .traceStart, .traceShow, .traceStop, .tracePacket:
         return encode(try controller.observeReply(r))
+      case .dumpFlows(let f): return encode(ControlReply(result: try controller.dumpFlows(f)))
       default: break
       }
       try controller.commit(r)

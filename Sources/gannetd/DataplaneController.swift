@@ -67,6 +67,8 @@ final class DataplaneController {
   let memoryMode: String
   /// Capture and live trace (the workers share `taps.tap`).
   let taps: TapController
+  /// Hits of retired snapshots' table entries, by entry (`dump-flows`).
+  let hitTotals = HitTotals()
 
   init(config: DaemonConfig, log: Logger, mbufPool: OpaquePointer?, memoryMode: String) {
     self.config = config
@@ -78,7 +80,12 @@ final class DataplaneController {
                               timeouts: config.natTimeouts)
     conntrack = ConnTrack(capacity: config.maxConnections)
     taps = TapController(tap: PacketTap(workers: config.workers), qsbr: qsbr, workers: config.workers)
-    tables = RCUBox(DataplaneSnapshot(), qsbr: qsbr, retire: DataplaneSnapshot.retire)
+    let totals = hitTotals
+    tables = RCUBox(DataplaneSnapshot(), qsbr: qsbr, retire: { s in
+      totals.absorb?(s)        // its counts are final: every worker passed a quiescent state
+      DataplaneSnapshot.retire(s)
+    })
+    totals.absorb = { [weak self] s in self?.absorbHits(s) }
   }
 
   // MARK: - changes
@@ -447,7 +454,7 @@ final class DataplaneController {
 
   /// One row per tunnel: remote VTEP, underlay next hop and its ARP state, the networks it
   /// carries, and its counters (inner frames, since the tunnel was set up).
-  private func showTunnels() -> [TunnelRow] {
+  func showTunnels() -> [TunnelRow] {
     guard let u = underlay else { return [] }
     return assignment.tunnels.index.sorted { $0.key < $1.key }.map { remote, index in
       let ports = state.ports.values.filter { $0.location == .remote(remote) }

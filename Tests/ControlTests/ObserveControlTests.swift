@@ -29,6 +29,7 @@ import Wire
       .captureStatus, .captureStop, .traceStart(TraceRequest(port: "underlay", filter: "udp port 4789", count: 2)), .traceShow, .traceStop,
       .tracePacket(TracePacketRequest(port: "a1", packet: "ip 10.1.0.10 > 10.2.0.10 icmp")),
       .tracePacket(TracePacketRequest(port: "a1", frame: [UInt8](repeating: 0xab, count: 60), ctState: "new")),
+      .dumpFlows(DumpFlowsFilter()), .dumpFlows(DumpFlowsFilter(table: "fib", network: "net-3", router: "r1")),
     ]
     for r in reqs {
       #expect(try ControlRequest.parse(try JSONSerialization.data(withJSONObject: r.json())) == r)
@@ -48,6 +49,7 @@ import Wire
     #expect(refusal("trace.packet", #"{"port": "a1", "frame": "zz"}"#).contains("hexadecimal"))
     #expect(refusal("trace.packet", #"{"port": "a1", "packet": "ip 1.2.3.4 > 5.6.7.8", "ct_state": "old"}"#).contains("live or new"))
     #expect(ControlRequest.hexBytes("0a:0b 0c") == [10, 11, 12] && ControlRequest.hexBytes("0g") == nil)
+    #expect(refusal("dump.flows", #"{"table": "nat"}"#).contains("not one of l2, fib, neighbors, tunnels, acl, flows"))
   }
 
   @Test func outputs() throws {
@@ -59,6 +61,14 @@ import Wire
     try golden.check("trace-packet", Render.trace(dry))
     try golden.check("capture", Render.capture(CaptureReply(state: "done", port: "a1", direction: "rx", filter: "icmp", file: "/tmp/a1.pcap",
                                                             wanted: 3, written: 3, lost: 0)))
+    try golden.check("dump-flows", Render.dumpFlows([
+      DumpFlowRow(table: "l2", match: "network=net-1,dl_dst=fa:16:3e:ff:01:00", action: "ip4-input (router interface r1 net-1)",
+                  object: "router r1", packets: 7, bytes: 686),
+      DumpFlowRow(table: "fib", match: "router=r1,nw_dst=10.3.0.20/32", action: "rewrite dl_dst=fa:16:3e:03:00:14 on net-3",
+                  object: "neighbor 10.3.0.20 on net-3", packets: 7, bytes: 686),
+      DumpFlowRow(table: "acl", match: "ingress,stateful,proto=tcp,ports=5001,remote=10.1.0.0/24", action: "allow, track",
+                  object: "sg web rule app", packets: 1, bytes: nil),
+    ]))
     let o = try JSONSerialization.jsonObject(with: try JSONEncoder().encode(Self.trace.packets[0].steps[3])) as? [String: Any]
     #expect(o?.keys.sorted() == ["detail", "frame", "generation", "in_port", "nanoseconds", "node", "out_port"])
   }

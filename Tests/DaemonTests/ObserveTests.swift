@@ -93,6 +93,41 @@ struct ObserveTests {
     #expect(remote.contains("not-local"), "\(remote)")
   }
 
+  @Test func dumpFlowsListsTheRoutedPathWithCountersThatGrow() throws {
+    let c = try DVRCloud()
+    defer { c.destroy() }
+    func dump(_ args: [String]) throws -> [[String: Any]] {
+      let out = try c.n1.ctl(words: ["dump-flows"] + args + ["--json"])
+      return try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [[String: Any]] ?? []
+    }
+    /// Packets of the one entry of `table` whose match contains `match`.
+    func hits(_ rows: [[String: Any]], _ table: String, _ match: String) -> Int {
+      let found = rows.filter { $0["table"] as? String == table && ($0["match"] as? String ?? "").contains(match) }
+      return found.count == 1 ? found[0]["packets"] as? Int ?? -1 : -100 - found.count
+    }
+    #expect(try TestCloud.ping(namespace: c.ns("a1"), "10.3.0.20", count: 2))
+    let before = try dump([])
+    let entries = [("l2", "network=net-1,dl_dst=fa:16:3e:ff:01:00"), ("fib", "router=r1,nw_dst=10.3.0.20/32"),
+                   ("neighbors", "network=net-3,nw_dst=10.3.0.20"), ("tunnels", "vxlan_remote=10.9.0.2")]
+    for (t, m) in entries { #expect(hits(before, t, m) >= 2, "\(t) \(m): \(before.filter { $0["table"] as? String == t })") }
+    #expect(before.contains { $0["table"] as? String == "fib" && $0["match"] as? String == "router=r1,nw_dst=10.3.0.0/24"
+      && $0["object"] as? String == "router r1 interface on net-3" })
+    // A change republishes the tables: the counts carry over, and keep growing.
+    try c.n1.ctl("network create other --tenant tenant-a --vni 999")
+    #expect(try TestCloud.ping(namespace: c.ns("a1"), "10.3.0.20", count: 5))
+    let after = try dump([])
+    for (t, m) in entries { #expect(hits(after, t, m) >= hits(before, t, m) + 5, "\(t) \(m)") }
+    // Filters.
+    let fib = try dump(["--table", "fib", "--router", "r1"])
+    #expect(!fib.isEmpty && fib.allSatisfy { $0["table"] as? String == "fib" && ($0["match"] as? String ?? "").contains("router=r1") })
+    let net3 = try dump(["--network", "net-3"])
+    #expect(!net3.isEmpty && !net3.contains { ($0["match"] as? String ?? "").contains("network=net-1,") })
+    let text = try c.n1.ctl("dump-flows --table neighbors")
+    #expect(text.contains("table=neighbors, n_packets=") && text.contains("cookie=port c2"), "\(text)")
+    let bad = try c.n1.ctl(words: ["dump-flows", "--table", "nat"], check: false)
+    #expect(bad.contains("not one of"), "\(bad)")
+  }
+
   @Test func aCaptureHoldsExactlyTheFilteredFrames() throws {
     let c = try DVRCloud()
     defer { c.destroy() }

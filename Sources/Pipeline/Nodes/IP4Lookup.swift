@@ -37,7 +37,8 @@ public struct IP4Lookup {
   }
 
   @inlinable
-  public func process(_ v: inout PacketVector, routing: RoutingTables, counters: NodeCounters) {
+  public func process(_ v: inout PacketVector, routing: RoutingTables, counters: NodeCounters, hits: CounterBlock, fibHitBase: Int,
+                      neighborHitBase: Int) {
     // One batch LPM lookup for the vector when all its packets are in one VRF (the usual
     // case: a vector comes from one port), so that their table loads overlap.
     let n = v.count
@@ -63,6 +64,9 @@ public struct IP4Lookup {
         v.sendICMPError(i, ICMPError.parameters(type: ICMPv4Header.MessageType.destinationUnreachable, code: 0))
         continue
       }
+      // The FIB entry's hits (dump-flows): this worker's own counters in the snapshot.
+      hits.add(fibHitBase &+ fib &* 2, 1)
+      hits.add(fibHitBase &+ fib &* 2 &+ 1, UInt64(p.length))
       let target = routing.fibInterface[fib]
       if target == RoutingTables.receive {      // the router's own address, whatever the TTL
         v.next[i] = NodeID.ip4Local.rawValue      // context stays the ingress router interface
@@ -83,13 +87,15 @@ public struct IP4Lookup {
       var n = routing.fibNeighbor[fib]
       if n == 0 {
         let gateway = routing.fibGateway[fib]
-        guard let found = routing.neighbors.lookup(RoutingTables.neighborKey(domain: egress.domain, ip: gateway == 0 ? destination : gateway))
-        else {
+        let slot = routing.neighbors.slot(of: RoutingTables.neighborKey(domain: egress.domain, ip: gateway == 0 ? destination : gateway))
+        guard slot >= 0 else {
           counters.drop(Self.id, .ip4NeighborUnknown)
           v.sendICMPError(i, ICMPError.parameters(type: ICMPv4Header.MessageType.destinationUnreachable, code: 1))
           continue
         }
-        n = found
+        hits.add(neighborHitBase &+ slot &* 2, 1)
+        hits.add(neighborHitBase &+ slot &* 2 &+ 1, UInt64(p.length))
+        n = routing.neighbors.value(atSlot: slot)
       }
       if Int(ip.totalLength) > egress.mtu {
         v.refuseTooBig(i, dontFragment: ip.dontFragment, mtu: egress.mtu, node: Self.id, counters: counters)

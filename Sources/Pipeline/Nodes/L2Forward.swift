@@ -22,15 +22,21 @@ public struct L2Forward {
   public init() {}
 
   @inlinable
-  public func process(_ v: inout PacketVector, table: L2Table, portCount: Int, underlayPort: Int, counters: NodeCounters) {
+  public func process(_ v: inout PacketVector, table: L2Table, portCount: Int, underlayPort: Int, counters: NodeCounters,
+                      hits: CounterBlock) {
     let underlay = UInt16(truncatingIfNeeded: underlayPort)
     for i in 0..<v.count {
       let p = v.packets[i]
       let dst = p.data.loadMAC(at: 0)
-      guard !dst.isMulticast, let value = table.lookup(domain: UInt16(truncatingIfNeeded: p.context), mac: dst) else {
+      let slot = dst.isMulticast ? -1 : table.slot(domain: UInt16(truncatingIfNeeded: p.context), mac: dst)
+      guard slot >= 0 else {
         v.next[i] = NodeID.l2Flood.rawValue
         continue
       }
+      // The entry's hits (dump-flows): this worker's own counters in the snapshot.
+      hits.add(slot &* 2, 1)
+      hits.add(slot &* 2 &+ 1, UInt64(p.length))
+      let value = table.value(atSlot: slot)
       if value & L2Value.router != 0 {
         // A gateway MAC: route. Only a local VM's frames are routed here (DVR: the source
         // node routes; the overlay never carries frames to a gateway MAC).

@@ -128,6 +128,21 @@ step "tunnels on node 1"
 ctl show tunnels
 ctl fdb show --remote
 
+step "dry run on node 1: a1's TCP SYN to a3, through a private copy of the graph (nothing is sent)"
+ctl trace packet --port a1 'ip 10.0.0.1 > 10.0.0.3 tcp 40000 > 22 flags S'
+step "live trace on node 1: a1's next ping"
+ctl trace start --port a1 --filter icmp --count 1 >/dev/null
+ip netns exec "gv-$tag-a1" ping -c 1 -W 2 -q 10.0.0.3 >/dev/null
+for _ in $(seq 50); do ctl trace show --json | grep -q '"port-output"' && break; sleep 0.1; done
+ctl trace show
+step "operator flow: drop a1's ICMP at its port (the next pings fail), then remove it"
+ctl flow add no-icmp --in-port a1 --proto icmp --action drop
+check bash -c "! ip netns exec gv-$tag-a1 ping -c 2 -i 0.2 -W 1 -q 10.0.0.3 >/dev/null"
+ctl flow list
+ctl flow delete no-icmp
+step "dump-flows (node 1): every L2 entry, its hits and where it comes from"
+ctl dump-flows --table l2
+
 step "counters (node 1)"
 ctl show counters
 step "drops by reason"

@@ -98,9 +98,13 @@ extension DataplaneController {
       guard let id = assignment.flows.keys[Int(r.context)], let f = state.flows[id] else { return "an operator flow since deleted" }
       return "flow '\(id)' (priority \(f.priority)): \(f.matchText) -> \(f.actionText)"
     }
-    guard let node = NodeID(rawValue: r.node), r.drop == 0 else { return nil }
+    guard let node = NodeID(rawValue: r.node) else { return nil }
+    if r.drop != 0 { return dropDetail(r, DropReason(rawValue: r.drop)) }
     if r.next == NodeID.icmpError.rawValue {
-      return "answered with ICMP type \(r.context >> 24) code \(r.context >> 16 & 0xff)"
+      let answer = "answered with ICMP type \(r.context >> 24) code \(r.context >> 16 & 0xff)"
+      guard Self.answeredReason(r) == .ip4NoRoute, r.bytes.count >= 34 else { return answer }
+      let dst = IPv4Address(UInt32(r.bytes[30]) << 24 | UInt32(r.bytes[31]) << 16 | UInt32(r.bytes[32]) << 8 | UInt32(r.bytes[33]))
+      return "no route to \(dst) in " + routersOf(inPort: Int(r.inPort)).map { "router \($0)" }.joined(separator: ", ") + "; " + answer
     }
     switch node {
     case .l2Forward:
@@ -115,6 +119,33 @@ extension DataplaneController {
       guard r.bytes.count >= 34 else { return nil }
       return route(to: IPv4Address(UInt32(r.bytes[30]) << 24 | UInt32(r.bytes[31]) << 16 | UInt32(r.bytes[32]) << 8 | UInt32(r.bytes[33])),
                    inPort: Int(r.inPort))
+    default: return nil
+    }
+  }
+
+  /// The routers with an interface on the in-port's network (every router for other interfaces).
+  private func routersOf(inPort: Int) -> [String] {
+    guard case .port(let id)? = assignment.interfaces.keys[inPort], let net = state.ports[id]?.network else {
+      return state.routers.keys.sorted()
+    }
+    return state.routers.values.filter { $0.interfaces.contains { $0.network == net } }.map(\.id).sorted()
+  }
+
+  /// The object behind a drop: the port whose port security or rules refused the packet.
+  private func dropDetail(_ r: TapRecord, _ reason: DropReason?) -> String? {
+    func port(_ i: UInt16) -> LogicalPort? {
+      if case .port(let id)? = assignment.interfaces.keys[Int(i)] { return state.ports[id] }
+      return nil
+    }
+    switch reason {
+    case .l2SourceSpoofed?:
+      guard let p = port(r.inPort) else { return nil }
+      return "port security: port \(p.id) sends only from \(p.mac)"
+    case .aclIngressDeny?, .aclEgressDeny?:
+      guard let p = port(reason == .aclIngressDeny ? r.outPort : r.inPort) else { return nil }
+      let lists = state.networks[p.network]?.securityLists ?? []
+      return "no rule admits it: port \(p.id), security groups [\(p.groups.joined(separator: ", "))], "
+        + "network \(p.network)'s security lists [\(lists.joined(separator: ", "))]"
     default: return nil
     }
   }

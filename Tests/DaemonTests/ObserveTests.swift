@@ -66,7 +66,8 @@ struct ObserveTests {
     // Dry runs that are dropped name the reason: no route (and the ICMP error that would go
     // back), a security rule, port security.
     let noRoute = try c.n1.json(["trace", "packet", "--port", "a1", "ip 10.1.0.10 > 10.77.0.1 icmp"])
-    #expect(path(noRoute).steps.contains { $0["drop"] as? String == "ip4-no-route" }, "\(path(noRoute).steps)")
+    #expect(path(noRoute).steps.contains { $0["drop"] as? String == "ip4-no-route"
+      && ($0["detail"] as? String ?? "").contains("no route to 10.77.0.1 in router r1") }, "\(path(noRoute).steps)")
     #expect((noRoute["outputs"] as? [[String: Any]] ?? []).contains { ($0["frame"] as? String ?? "").contains("unreachable") })
     let noRouteDrops = try c.n1.drops("ip4-no-route")
 
@@ -75,6 +76,7 @@ struct ObserveTests {
     try c.n1.ctl("port update b1 --security-group web")
     let denied = try c.n1.json(["trace", "packet", "--port", "a1", "ip 10.1.0.10 > 10.2.0.10 tcp 40000 > 22 flags S"])
     #expect(path(denied).steps.last?["drop"] as? String == "acl-ingress-deny", "\(path(denied).steps)")
+    #expect((path(denied).steps.last?["detail"] as? String ?? "").contains("port b1, security groups [web]"), "\(path(denied).steps)")
     let admitted = try c.n1.json(["trace", "packet", "--port", "a1", "ip 10.1.0.10 > 10.2.0.10 tcp 40000 > 5001 flags S"])
     #expect(path(admitted).steps.last?["out_port"] as? String == "b1", "\(path(admitted).steps)")
     #expect(try c.n1.ctl(words: ["conntrack", "list"]).contains("40000") == false, "a dry run tracks no connection")
@@ -82,7 +84,8 @@ struct ObserveTests {
     // a1's MAC is fa:16:3e:01:00:0a; a frame from another source MAC is spoofed.
     let spoofed = "fa163eff0100" + "020000000bad" + "0800" + "4500001c0001400040010000" + "0a01000a" + "0a02000a" + "0800f7fe00010000"
     let s = try c.n1.json(["trace", "packet", "--port", "a1", "--frame", spoofed])
-    #expect(path(s).steps.contains { $0["drop"] as? String == "l2-source-spoofed" }, "\(path(s).steps)")
+    #expect(path(s).steps.contains { $0["drop"] as? String == "l2-source-spoofed"
+      && $0["detail"] as? String == "port security: port a1 sends only from fa:16:3e:01:00:0a" }, "\(path(s).steps)")
     #expect(try c.n1.drops("ip4-no-route") == noRouteDrops && c.n1.drops("acl-ingress-deny") == 0 && c.n1.drops("l2-source-spoofed") == 0,
             "dry runs count no drop of the node")
 

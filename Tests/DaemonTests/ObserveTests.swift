@@ -178,6 +178,12 @@ struct OperatorFlowTests {
     return rows.first { $0["id"] as? String == id }?["packets"] as? Int ?? -1
   }
 
+  func txPackets(_ c: TestCloud, _ port: String) throws -> Int {
+    let o = try c.show("counters") as? [String: Any]
+    let ports = o?["ports"] as? [[String: Any]] ?? []
+    return ports.first { $0["port"] as? String == port }?["tx_packets"] as? Int ?? -1
+  }
+
   @Test func dropMirrorAndRedirectFlowsTakeEffectAtOnce() throws {
     let c = try TestCloud()
     defer { c.destroy() }
@@ -205,24 +211,30 @@ struct OperatorFlowTests {
     try c.ctl("flow delete allow-icmp")
     try c.ctl("flow delete block")
 
-    // Mirror v1's ICMP to cap: cap sees each echo request as v1 sent it; the pings still work.
+    // Mirror v1's ICMP to cap: gannetd sends cap a copy of each echo request (its tx counter
+    // and the flow's hits say so exactly), tshark there sees them as v1 sent them, and the pings
+    // still work. (tshark may miss a frame that arrives while it is still switching the
+    // interface to promiscuous mode under load: it must see most, gannetd's counters all.)
     try c.ctl(words: ["flow", "add", "tap", "--in-port", "v1", "--proto", "icmp", "--action", "mirror", "--target", "cap"])
+    var capTx = try txPackets(c, "cap")
     let mirrored = try c.capture(on: "cap", filter: "icmp.type == 8 && ip.src == 10.6.0.1 && ip.dst == 10.6.0.2") { () throws in
       #expect(try c.ping(from: "v1", "10.6.0.2", count: 4))
     }
-    #expect(mirrored.count == 4, "\(mirrored)")
-    #expect(try hits(c, "tap") >= 4)
+    #expect(mirrored.count >= 3 && mirrored.count <= 4, "\(mirrored)")
+    #expect(try hits(c, "tap") == 4 && txPackets(c, "cap") - capTx >= 4)
 
     // Redirect instead: the requests go to cap only, v2 never answers.
     try c.ctl("flow delete tap")
     try c.ctl(words: ["flow", "add", "steal", "--in-port", "v1", "--proto", "icmp", "--action", "redirect", "--target", "cap"])
     var atV2: [String] = []
-    let redirected = try c.capture(on: "cap", filter: "icmp.type == 8 && ip.src == 10.6.0.1") { () throws in
+    capTx = try txPackets(c, "cap")
+    let redirected = try c.capture(on: "cap", filter: "icmp.type == 8 && ip.src == 10.6.0.1", seconds: 8) { () throws in
       atV2 = try c.capture(on: "v2", filter: "icmp.type == 8", seconds: 3) { () throws in
         #expect(try !c.ping(from: "v1", "10.6.0.2", count: 3, extra: ["-W", "1"]))
       }
     }
-    #expect(redirected.count == 3 && atV2.isEmpty, "cap \(redirected), v2 \(atV2)")
+    #expect(redirected.count >= 2 && redirected.count <= 3 && atV2.isEmpty, "cap \(redirected), v2 \(atV2)")
+    #expect(try hits(c, "steal") == 3 && txPackets(c, "cap") - capTx >= 3)
     // The dry run applies the flows too and names the one that matched.
     let dry = try c.json(["trace", "packet", "--port", "v1", "ip 10.6.0.1 > 10.6.0.2 icmp"])
     let steps = path(dry).steps

@@ -11,7 +11,7 @@ extension DataplaneCompiler {
     try out.assignment.flows.assign(Set(s.flows.keys), generation: generation, limit: FlowTables.maxFlows, what: "flows")
     guard !s.flows.isEmpty else { return }
     var per = [[FlowEntry]](repeating: [], count: out.interfaces.count)
-    func key(_ name: String) -> InterfaceKey { name == "underlay" ? .underlay : name == "uplink" ? .uplink : .port(name) }
+    func key(_ name: String) -> InterfaceKey { InterfaceKey(operatorName: name) }
     func system(_ name: String, _ flow: String) throws(ControlError) {
       if (name == "underlay" || name == "uplink") && out.assignment.interfaces[key(name)] == nil {
         throw ControlError("conflict", "flow '\(flow)': this node has no \(name)")

@@ -68,6 +68,20 @@ public enum InterfaceKey: Hashable, Comparable, Sendable, CustomStringConvertibl
     case .port(let id): "port \(id)"
     }
   }
+
+  /// The key an operator names in a command (a port id, `underlay` or `uplink`).
+  public init(operatorName name: String) {
+    self = name == "underlay" ? .underlay : name == "uplink" ? .uplink : .port(name)
+  }
+
+  /// How commands and traces name it: the port id, `underlay` or `uplink`.
+  public var operatorName: String {
+    switch self {
+    case .underlay: "underlay"
+    case .uplink: "uplink"
+    case .port(let id): id
+    }
+  }
 }
 
 /// Every stable numbering of one compile; the next compile starts from it.

@@ -14,7 +14,7 @@ import Wire
 extension DataplaneController {
   /// The interface index of a local port id, `underlay` or `uplink` in the published snapshot.
   func interfaceIndex(_ name: String) throws(ControlError) -> Int {
-    let key: InterfaceKey = name == "underlay" ? .underlay : name == "uplink" ? .uplink : .port(name)
+    let key = InterfaceKey(operatorName: name)
     if case .port = key, state.ports[name] == nil { throw ControlError("not-found", "no port '\(name)'") }
     guard let i = assignment.interfaces[key], i < tables.snapshot().portCount else {
       throw ControlError("not-local", "'\(name)' has no interface on this node")
@@ -22,14 +22,7 @@ extension DataplaneController {
     return i
   }
 
-  func interfaceName(_ i: Int) -> String {
-    switch assignment.interfaces.keys[i] {
-    case .port(let id)?: id
-    case .underlay?: "underlay"
-    case .uplink?: "uplink"
-    case nil: "interface \(i)"
-    }
-  }
+  func interfaceName(_ i: Int) -> String { assignment.interfaces.keys[i]?.operatorName ?? "interface \(i)" }
 
   /// The reply to a `capture.*` or `trace.*` request.
   func observeReply(_ r: ControlRequest) throws(ControlError) -> any Encodable {
@@ -79,6 +72,12 @@ extension DataplaneController {
                      generation: r.generation, frame: FrameSummary.describe(r.bytes, wireLength: r.wireLength), detail: detail(r))
   }
 
+  /// The IPv4 destination of an untagged frame a record kept (routing nodes see no others).
+  static func ipv4Destination(_ r: TapRecord) -> IPv4Address? {
+    guard r.bytes.count >= 34 else { return nil }
+    return IPv4Address(r.bytes[30], r.bytes[31], r.bytes[32], r.bytes[33])
+  }
+
   /// The reason a node counted when it handed the packet to icmp-error to be answered (the
   /// packet carries the error's type and code, not the reason: `sendICMPError`).
   static func answeredReason(_ r: TapRecord) -> DropReason? {
@@ -102,8 +101,7 @@ extension DataplaneController {
     if r.drop != 0 { return dropDetail(r, DropReason(rawValue: r.drop)) }
     if r.next == NodeID.icmpError.rawValue {
       let answer = "answered with ICMP type \(r.context >> 24) code \(r.context >> 16 & 0xff)"
-      guard Self.answeredReason(r) == .ip4NoRoute, r.bytes.count >= 34 else { return answer }
-      let dst = IPv4Address(UInt32(r.bytes[30]) << 24 | UInt32(r.bytes[31]) << 16 | UInt32(r.bytes[32]) << 8 | UInt32(r.bytes[33]))
+      guard Self.answeredReason(r) == .ip4NoRoute, let dst = Self.ipv4Destination(r) else { return answer }
       return "no route to \(dst) in " + routersOf(inPort: Int(r.inPort)).map { "router \($0)" }.joined(separator: ", ") + "; " + answer
     }
     switch node {
@@ -116,9 +114,7 @@ extension DataplaneController {
       default: return nil
       }
     case .ip4Lookup:
-      guard r.bytes.count >= 34 else { return nil }
-      return route(to: IPv4Address(UInt32(r.bytes[30]) << 24 | UInt32(r.bytes[31]) << 16 | UInt32(r.bytes[32]) << 8 | UInt32(r.bytes[33])),
-                   inPort: Int(r.inPort))
+      return Self.ipv4Destination(r).flatMap { route(to: $0, inPort: Int(r.inPort)) }
     default: return nil
     }
   }

@@ -12,16 +12,47 @@ extension DataplaneCompiler {
   /// node, and the floating IPs of local ports; neighbours from the fixed IPs of every
   /// port on a routed network.
   static func compileRouting(_ s: ControlState, node: NodeFacts, into out: inout CompiledDataplane) throws(ControlError) {
-    // What is installed, keyed as the stable numberings are.
-    struct Route { var key: String; var vrf: Int; var prefix: IPv4Prefix; var interface: String?; var gateway: IPv4Address? }
+    // What is installed, keyed as the stable numberings are. `special`: a RoutingTables
+    // special entry (then `interface` is nil); `crossInto`: a peering's lookup table key.
+    struct Route {
+      var key: String; var vrf: Int; var prefix: IPv4Prefix; var interface: String?; var gateway: IPv4Address?
+      var special: UInt16? = nil; var crossInto: String? = nil
+    }
     var interfaceKeys: [String: (router: Router, interface: RouterInterface)] = [:]
     var routes: [Route] = []
+    // Lookup tables past the routers' main ones (`Peering.swift` in Control): one per route
+    // table ("table T") and one per router an LPG without a transit table leads into
+    // ("local R": its own subnets and blocks only). Each holds its router's local entries
+    // (shared FIB entries) and, for a route table, its rules.
+    var tableKeys = Set<String>()
+    for t in s.routeTables.values where out.assignment.vrfs[t.router] != nil { tableKeys.insert("table \(t.id)") }
+    func entryTable(of lpg: LocalPeeringGateway) -> String { lpg.routeTable.map { "table \($0)" } ?? "local \(lpg.router)" }
+    for g in s.lpgs.values {
+      guard let p = g.peer.flatMap({ s.lpgs[$0] }), out.assignment.vrfs[p.router] != nil else { continue }
+      tableKeys.insert(entryTable(of: p))
+    }
+    let tableOrder = tableKeys.sorted()
+    var tableIndex: [String: Int] = [:]
+    for (k, key) in tableOrder.enumerated() { tableIndex[key] = out.assignment.vrfs.end + k }
+    func tableRouter(_ key: String) -> String {
+      let name = String(key.split(separator: " ")[1])
+      return key.hasPrefix("table ") ? s.routeTables[name]!.router : name
+    }
+    // Local entries (connected subnets, CIDR blocks) by router, added to each of its tables.
+    var local: [String: [String]] = [:], localPrefix: [String: IPv4Prefix] = [:]
     for r in s.routers.values {
       guard let vrf = out.assignment.vrfs[r.id] else { continue }
       for i in r.interfaces where out.assignment.domains[i.network] != nil && s.networks[i.network] != nil {
         let key = "\(r.id) \(i.network)"
         interfaceKeys[key] = (r, i)
         routes.append(Route(key: key + " connected", vrf: vrf, prefix: i.subnet, interface: key, gateway: nil))
+        local[r.id, default: []].append(key + " connected")
+        localPrefix[key + " connected"] = i.subnet
+      }
+      for b in r.cidrBlocks where !r.interfaces.contains(where: { $0.subnet == b }) {   // a subnet as large as its block wins
+        routes.append(Route(key: "\(r.id) block \(b)", vrf: vrf, prefix: b, interface: nil, gateway: nil, special: RoutingTables.unreachable))
+        local[r.id, default: []].append("\(r.id) block \(b)")
+        localPrefix["\(r.id) block \(b)"] = b
       }
       for rt in r.routes {
         guard let i = r.interfaces.first(where: { $0.subnet.contains(rt.nextHop) }), interfaceKeys["\(r.id) \(i.network)"] != nil else { continue }
@@ -32,6 +63,32 @@ extension DataplaneCompiler {
         routes.append(Route(key: "\(r.id) external", vrf: vrf, prefix: IPv4Prefix(IPv4Address(0), 0), interface: nil, gateway: nil))
       }
     }
+    // Route tables' rules, in their own lookup tables ("rt T PREFIX").
+    var tableRoutes: [(table: Int, prefix: IPv4Prefix, key: String)] = []
+    for key in tableOrder {
+      let router = tableRouter(key), t = tableIndex[key]!
+      for k in local[router] ?? [] { tableRoutes.append((t, localPrefix[k]!, k)) }
+      guard key.hasPrefix("table "), let rt = s.routeTables[String(key.dropFirst(6))], let r = s.routers[router] else { continue }
+      for rule in rt.rules {
+        var route = Route(key: "rt \(rt.id) \(rule.destination)", vrf: t, prefix: rule.destination, interface: nil, gateway: nil)
+        switch rule.target {
+        case .nextHop(let ip):
+          guard let i = r.interfaces.first(where: { $0.subnet.contains(ip) }), interfaceKeys["\(r.id) \(i.network)"] != nil else { continue }
+          route.interface = "\(r.id) \(i.network)"
+          route.gateway = ip
+        case .external:
+          guard r.gateway != nil, !(local[router] ?? []).isEmpty else { continue }
+        case .lpg(let l):
+          if let p = s.lpgs[l]?.peer.flatMap({ s.lpgs[$0] }), let into = tableIndex[entryTable(of: p)] {
+            route.special = RoutingTables.crossing
+            route.crossInto = "\(into)"
+          } else {
+            route.special = RoutingTables.peeringDown
+          }
+        }
+        routes.append(route)
+      }
+    }
     try out.assignment.routerInterfaces.assign(Set(interfaceKeys.keys), generation: out.generation, limit: Int(UInt16.max) - 1,
                                                what: "router interfaces")
     try out.assignment.fib.assign(Set(routes.map(\.key)), generation: out.generation, limit: 1 << 24, what: "routes")
@@ -40,18 +97,21 @@ extension DataplaneCompiler {
     var c = RoutingConfig()
     c.localDVRMAC = node.dvrHostMAC
     c.remoteDVRMACs = s.chassis.filter { $0.tunnelIP != node.tunnelIP }.map(\.dvrMAC)
-    for _ in 0..<a.vrfs.end { c.vrfRoutes.append([]) }
+    for _ in 0..<(a.vrfs.end + tableOrder.count) { c.vrfRoutes.append([]) }
+    for key in tableOrder { c.tableVRF[tableIndex[key]!] = a.vrfs[tableRouter(key)]! }
     for (key, (r, i)) in interfaceKeys.sorted(by: { $0.key < $1.key }) {
       let d = UInt16(a.domains[i.network]!)
       out.overlay.arp.append((d, i.address, i.mac))
       c.setInterface(a.routerInterfaces[key]!, .init(vrf: a.vrfs[r.id]!, domain: d, address: i.address, mac: i.mac,
-                                                     mtu: node.mtu(of: s.networks[i.network]!)))
+                                                     mtu: node.mtu(of: s.networks[i.network]!),
+                                                     table: i.routeTable.flatMap { tableIndex["table \($0)"] }))
     }
     for rt in routes.sorted(by: { $0.key < $1.key }) {
-      let interface = rt.interface.map { a.routerInterfaces[$0]! } ?? Int(RoutingTables.external)
+      let interface = rt.special.map(Int.init) ?? rt.interface.map { a.routerInterfaces[$0]! } ?? Int(RoutingTables.external)
       c.setRoute(a.fib[rt.key]!, vrf: rt.vrf, prefix: rt.prefix.address, length: rt.prefix.length,
-                 entry: .init(interface: interface, gateway: rt.gateway))
+                 entry: .init(interface: interface, gateway: rt.gateway, table: rt.crossInto.flatMap { Int($0) }))
     }
+    for e in tableRoutes { c.vrfRoutes[e.table].append(LPM4.Route(prefix: e.prefix.address, length: e.prefix.length, nextHop: a.fib[e.key]!)) }
     out.l2 += c.gatewayL2Entries
 
     var external = ExternalConfig()

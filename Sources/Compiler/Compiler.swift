@@ -100,11 +100,15 @@ public enum DataplaneCompiler {
         if !(o.domainTunnels[d]?.contains(t) ?? false) { o.domainTunnels[d, default: []].append(t) }
       }
       // Routed frames arrive on the destination network's VNI from any node with a port on
-      // one of the router's networks, and replies from the router's SNAT node likewise.
+      // one of the router's networks — or of a router peered with it, directly or through
+      // others (LPG crossings happen on the source node) — and replies from the router's
+      // SNAT node likewise.
+      let peered = peeringComponents(s)
       for r in s.routers.values.sorted(by: { $0.id < $1.id }) {
         let nets = Set(r.interfaces.map(\.network))
+        let source = Set(s.routers.values.filter { peered[$0.id] == peered[r.id] }.flatMap { $0.interfaces.map(\.network) })
         var tunnels = Set<Int>()
-        for p in s.ports.values where nets.contains(p.network) {
+        for p in s.ports.values where source.contains(p.network) {
           if case .remote(let ip) = p.location, let t = a.tunnels[ip] { tunnels.insert(t) }
         }
         if let g = r.gateway, let t = a.tunnels[g.snatNode] { tunnels.insert(t) }
@@ -118,6 +122,24 @@ public enum DataplaneCompiler {
       for ip in p.fixedIPs { o.arp.append((UInt16(d), ip, p.mac)) }
     }
     out.overlay = o
+  }
+
+  /// Routers joined by peered LPGs, directly or through others: the same number for every
+  /// router of one component.
+  static func peeringComponents(_ s: ControlState) -> [String: Int] {
+    var parent = Dictionary(uniqueKeysWithValues: s.routers.keys.sorted().enumerated().map { ($0.element, $0.offset) })
+    var up = Array(0..<parent.count)
+    func find(_ x: Int) -> Int {
+      var x = x
+      while up[x] != x { up[x] = up[up[x]]; x = up[x] }
+      return x
+    }
+    for g in s.lpgs.values {
+      guard let p = g.peer.flatMap({ s.lpgs[$0] }), let a = parent[g.router], let b = parent[p.router] else { continue }
+      up[find(a)] = find(b)
+    }
+    for (k, v) in parent { parent[k] = find(v) }
+    return parent
   }
 
   static func compileL2(_ s: ControlState, node: NodeFacts, into out: inout CompiledDataplane) {

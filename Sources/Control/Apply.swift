@@ -86,6 +86,8 @@ extension ControlState {
       try applySecurity(r)
     case .flowAdd, .flowDelete:
       try applyFlow(r)
+    case .peering(let c):
+      try applyPeering(c)
     case .show, .showSessions, .showConntrack, .conntrackFlush, .captureStart, .captureStatus, .captureStop, .traceStart, .traceShow, .traceStop,
          .tracePacket, .dumpFlows:
       throw .bad("show requests change nothing")

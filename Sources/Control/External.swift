@@ -77,6 +77,7 @@ extension ControlState {
         throw ControlError("in-use", "floating IP \(f.address) is associated with port '\(f.port!)' behind router '\(id)'")
       }
       router.gateway = nil
+      try checkRouterPeering(router)
       routers[id] = router
     case .floatingIPCreate(let f):
       guard floatingIPs[f.address.description] == nil else { throw ControlError("exists", "floating IP \(f.address) exists") }

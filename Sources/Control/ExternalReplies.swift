@@ -247,6 +247,8 @@ public enum ShowReply: Encodable, Sendable {
   case securityLists([SecurityListRow])
   case conntrack(ConntrackReply)
   case flows([FlowRow])
+  case routeTables([RouteTableRow])
+  case lpgs([LPGRow])
 
   public func encode(to e: Encoder) throws {
     switch self {
@@ -270,6 +272,8 @@ public enum ShowReply: Encodable, Sendable {
     case .securityGroups(let v): try v.encode(to: e)
     case .securityLists(let v): try v.encode(to: e)
     case .conntrack(let v): try v.encode(to: e)
+    case .routeTables(let v): try v.encode(to: e)
+    case .lpgs(let v): try v.encode(to: e)
     }
   }
 }

@@ -121,10 +121,13 @@ public struct ControlState: Codable, Equatable, Sendable {
   public var securityLists: [String: SecurityList] = [:]
   /// Operator flows by id.
   public var flows: [String: OperatorFlow] = [:]
+  /// Route tables and local peering gateways by id (`Peering.swift`).
+  public var routeTables: [String: RouteTable] = [:]
+  public var lpgs: [String: LocalPeeringGateway] = [:]
   public init() {}
 
   enum CodingKeys: String, CodingKey {
-    case generation, networks, ports, fdb, routers, chassis, floatingIPs, securityGroups, securityLists, flows
+    case generation, networks, ports, fdb, routers, chassis, floatingIPs, securityGroups, securityLists, flows, routeTables, lpgs
   }
   /// State files written before routers existed load with none.
   public init(from d: Decoder) throws {
@@ -139,6 +142,8 @@ public struct ControlState: Codable, Equatable, Sendable {
     securityGroups = try c.decodeIfPresent([String: SecurityGroup].self, forKey: .securityGroups) ?? [:]
     securityLists = try c.decodeIfPresent([String: SecurityList].self, forKey: .securityLists) ?? [:]
     flows = try c.decodeIfPresent([String: OperatorFlow].self, forKey: .flows) ?? [:]
+    routeTables = try c.decodeIfPresent([String: RouteTable].self, forKey: .routeTables) ?? [:]
+    lpgs = try c.decodeIfPresent([String: LocalPeeringGateway].self, forKey: .lpgs) ?? [:]
   }
 
   /// Port specs of every local port, by port id.

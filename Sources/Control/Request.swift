@@ -58,10 +58,12 @@ public enum ControlRequest: Equatable, Sendable {
   case tracePacket(TracePacketRequest)
   /// Every compiled table entry with its hits (`dump-flows`).
   case dumpFlows(DumpFlowsFilter)
+  /// CIDR blocks, route tables and local peering (`Peering.swift`).
+  case peering(PeeringChange)
 
   public enum ShowWhat: String, Sendable, CaseIterable {
     case state, node, networks, ports, fdb, tunnels, routers, routes, neighbors, counters, drops, fips, gateways, nat, runtime, flows
-    case securityGroups = "security_groups", securityLists = "security_lists"
+    case securityGroups = "security_groups", securityLists = "security_lists", routeTables = "route_tables", lpgs
   }
 
   /// True for requests that change state (and are persisted).
@@ -218,6 +220,8 @@ public enum ControlRequest: Equatable, Sendable {
       r = .showSessions(f)
     case "dump.flows":
       r = try Self.parseDumpFlows(&a)
+    case _ where PeeringChange.ops.contains(op):
+      r = .peering(try PeeringChange.parse(op, &a))
     case "flow.add", "flow.delete":
       r = try Self.parseFlow(op, &a)
     case _ where Self.observeOps.contains(op):
@@ -354,6 +358,7 @@ public enum ControlRequest: Equatable, Sendable {
     case .traceStop: "trace.stop"
     case .tracePacket: "trace.packet"
     case .dumpFlows: "dump.flows"
+    case .peering(let c): c.op
     }
   }
 
@@ -446,6 +451,7 @@ public enum ControlRequest: Equatable, Sendable {
     case .captureStart, .captureStatus, .captureStop, .traceStart, .traceShow, .traceStop, .tracePacket: return observeArgs
     case .flowAdd, .flowDelete: return flowArgs
     case .dumpFlows: return dumpFlowsArgs
+    case .peering(let c): return c.args
     }
   }
 }

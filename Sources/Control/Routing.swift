@@ -10,7 +10,10 @@ public struct RouterInterface: Codable, Equatable, Sendable {
   public var address: IPv4Address
   public var prefixLength: Int
   public var mac: MACAddress
-  public init(network: String, address: IPv4Address, prefixLength: Int, mac: MACAddress) {
+  /// The route table of this subnet (`Peering.swift`); nil: the router's main table.
+  public var routeTable: String?
+  public init(network: String, address: IPv4Address, prefixLength: Int, mac: MACAddress, routeTable: String? = nil) {
+    self.routeTable = routeTable
     self.network = network
     self.address = address
     self.prefixLength = prefixLength
@@ -38,9 +41,24 @@ public struct Router: Codable, Equatable, Sendable {
   public var routes: [StaticRoute] = []
   /// External gateway (north-south: floating IPs and SNAT), if any.
   public var gateway: ExternalGateway?
-  public init(id: String, tenant: String) {
+  /// CIDR blocks (a VCN): its subnets lie inside them and they never overlap; every route
+  /// table of the router treats them as local (`Peering.swift`). Empty: no constraint.
+  public var cidrBlocks: [IPv4Prefix] = []
+  public init(id: String, tenant: String, cidrBlocks: [IPv4Prefix] = []) {
     self.id = id
     self.tenant = tenant
+    self.cidrBlocks = cidrBlocks
+  }
+  enum CodingKeys: String, CodingKey { case id, tenant, interfaces, routes, gateway, cidrBlocks }
+  /// State files written before CIDR blocks existed load with none.
+  public init(from d: Decoder) throws {
+    let c = try d.container(keyedBy: CodingKeys.self)
+    id = try c.decode(String.self, forKey: .id)
+    tenant = try c.decode(String.self, forKey: .tenant)
+    interfaces = try c.decode([RouterInterface].self, forKey: .interfaces)
+    routes = try c.decode([StaticRoute].self, forKey: .routes)
+    gateway = try c.decodeIfPresent(ExternalGateway.self, forKey: .gateway)
+    cidrBlocks = try c.decodeIfPresent([IPv4Prefix].self, forKey: .cidrBlocks) ?? []
   }
 }
 
@@ -65,6 +83,7 @@ extension ControlState {
       routers[id] = Router(id: id, tenant: tenant)
     case .routerDelete(let id):
       guard routers[id] != nil else { throw ControlError("not-found", "no router '\(id)'") }
+      try checkRouterUnused(id)
       routers[id] = nil
     case .routerInterfaceAdd(let id, let i):
       guard var router = routers[id] else { throw ControlError("not-found", "no router '\(id)'") }
@@ -84,6 +103,7 @@ extension ControlState {
         throw ControlError("conflict", "gateway \(i.address) / \(i.mac) is used by port '\(p.id)'")
       }
       router.interfaces.append(i)
+      try checkRouterPeering(router)
       routers[id] = router
     case .routerInterfaceRemove(let id, let network):
       guard var router = routers[id] else { throw ControlError("not-found", "no router '\(id)'") }
@@ -95,6 +115,7 @@ extension ControlState {
         throw ControlError("in-use", "route \(r.prefix) via \(r.nextHop) uses this interface")
       }
       router.interfaces.remove(at: k)
+      try checkRouterPeering(router)
       routers[id] = router
     case .routerRouteAdd(let id, let route):
       guard var router = routers[id] else { throw ControlError("not-found", "no router '\(id)'") }

@@ -12,7 +12,11 @@ public struct RoutingConfig: Sendable {
     public var address: IPv4Address
     public var mac: MACAddress
     public var mtu: Int
-    public init(vrf: Int, domain: UInt16, address: IPv4Address, mac: MACAddress, mtu: Int) {
+    /// The lookup table of packets entering through this interface: its subnet's route
+    /// table, or (nil) the router's main table, `vrf`.
+    public var table: Int?
+    public init(vrf: Int, domain: UInt16, address: IPv4Address, mac: MACAddress, mtu: Int, table: Int? = nil) {
+      self.table = table
       self.vrf = vrf
       self.domain = domain
       self.address = address
@@ -20,20 +24,29 @@ public struct RoutingConfig: Sendable {
       self.mtu = mtu
     }
   }
-  /// A forwarding entry: out of `interface`, to `gateway` (nil: connected, to the destination itself).
+  /// A forwarding entry: out of `interface`, to `gateway` (nil: connected, to the destination
+  /// itself); or, with `interface` = `RoutingTables.crossing`, on to lookup table `table` (a
+  /// peering crossing); or `RoutingTables.unreachable` / `.peeringDown` (dropped).
   public struct FIBEntry: Sendable {
     public var interface: Int
     public var gateway: IPv4Address?
-    public init(interface: Int, gateway: IPv4Address?) {
+    public var table: Int?
+    public init(interface: Int, gateway: IPv4Address?, table: Int? = nil) {
       self.interface = interface
       self.gateway = gateway
+      self.table = table
     }
   }
   /// Router interfaces by index; nil is an unused index (the compiler keeps indices stable,
   /// so a removed interface leaves a hole that nothing refers to).
   public var interfaces: [Interface?] = []
-  /// Routes of VRF v (`LPM4.Route.nextHop` indexes `fib`).
+  /// Routes of lookup table v (`LPM4.Route.nextHop` indexes `fib`). Table v < the number of
+  /// routers is router v's main table (its VRF); past them come the route tables' own
+  /// (`Peering.swift` in Control), each belonging to the router `tableVRF` names.
   public var vrfRoutes: [[LPM4.Route]] = []
+  /// The router (VRF) of each lookup table past the main ones (index − `vrfRoutes` main count
+  /// is not used: tables without an entry here are their own VRF).
+  public var tableVRF: [Int: Int] = [:]
   /// FIB entries by index; nil is an unused index (no route refers to it).
   public var fib: [FIBEntry?] = []
   /// (bridge domain, IPv4) → MAC and the L2 value where that MAC is (local interface or tunnel).
@@ -89,14 +102,26 @@ public struct RoutingConfig: Sendable {
   }
 }
 
-/// A router interface as workers read it (16 bytes).
+/// A router interface as workers read it (24 bytes).
 @frozen
 public struct RouterInterfaceInfo {
   public var address: UInt32
   public var domain: UInt16
   public var vrf: UInt16
   public var mac: MACAddress
-  public var mtu: Int
+  @usableFromInline var mtu32: UInt32
+  /// The lookup table (`RoutingTables.vrfs` index) of packets entering here.
+  public var table: UInt16
+  /// The interface's MTU (kept in 32 bits so that the entry stays 24 bytes).
+  @inlinable public var mtu: Int { Int(mtu32) }
+  public init(address: UInt32, domain: UInt16, vrf: UInt16, mac: MACAddress, mtu: Int, table: UInt16) {
+    self.address = address
+    self.domain = domain
+    self.vrf = vrf
+    self.mac = mac
+    self.mtu32 = UInt32(clamping: mtu)
+    self.table = table
+  }
 }
 
 /// The flat routing tables of one snapshot, read by ip4-lookup, ip4-local,
@@ -115,6 +140,18 @@ public struct RoutingTables: @unchecked Sendable {
   /// `fibInterface` of a receive entry: a /32 of an address the router owns (VPP's
   /// receive DPO), delivered to ip4-local.
   public static let receive: UInt16 = 0xfffe
+  /// `fibInterface` of a peering crossing: look the destination up again in lookup table
+  /// `fibGateway` (the peer LPG's router). At most `maxCrossings` per packet.
+  public static let crossing: UInt16 = 0xfffd
+  /// `fibInterface` of an address in a router's own CIDR blocks but on none of its
+  /// subnets: local, and no route (`ip4-no-route`).
+  public static let unreachable: UInt16 = 0xfffc
+  /// `fibInterface` of a route to an LPG that is not peered (`peering-down`).
+  public static let peeringDown: UInt16 = 0xfffb
+  /// Every `fibInterface` from here up is one of the special ones above.
+  public static let firstSpecial: UInt16 = 0xfffb
+  /// Peering crossings one lookup may take; a longer chain is a loop (`peering-loop`).
+  public static let maxCrossings = 8
   public let interfaces: UnsafeMutablePointer<RouterInterfaceInfo>
   public let interfaceCount: Int
   /// Router interface of each bridge domain, or -1.
@@ -155,7 +192,41 @@ public struct RoutingTables: @unchecked Sendable {
     let fib = vrfs[Int(vrf)].lookup(ip)
     guard fib >= 0 else { return nil }
     let i = fibInterface[Int(fib)]
-    return i == Self.external ? uplinkMTU : i == Self.receive ? Int.max : interfaces[Int(i)].mtu
+    if i < Self.firstSpecial { return interfaces[Int(i)].mtu }
+    return i == Self.external ? uplinkMTU : i == Self.receive ? Int.max : nil   // crossings and drops: not a path here
+  }
+
+  /// The FIB entry a lookup of `destination` in `table` ends on after following peering
+  /// crossings (`crossing` entries), counting each entry it passes, the first one
+  /// excluded, in `hits` at `fibHitBase` (nil: not counted); -1 without a route (or when it
+  /// ends at the peer's external gateway), -2 when the chain is longer than `maxCrossings`
+  /// (a loop). Any worker; `fib` is the first
+  /// lookup's result, a `crossing` entry.
+  @inlinable
+  public func crossPeerings(from fib: Int, destination: UInt32, length: Int, hits: CounterBlock?, fibHitBase: Int) -> Int {
+    var fib = fib
+    for _ in 0..<Self.maxCrossings {
+      fib = Int(vrfs[Int(fibGateway[fib])].lookup(destination))
+      guard fib >= 0 else { return -1 }
+      if let hits {
+        hits.add(fibHitBase &+ fib &* 2, 1)
+        hits.add(fibHitBase &+ fib &* 2 &+ 1, UInt64(length))
+      }
+      let target = fibInterface[fib]
+      // No transit to the external network: the peer's gateway would translate another
+      // router's addresses (OCI refuses an internet gateway as a transit target as well).
+      if target == Self.external { return -1 }
+      if target != Self.crossing { return fib }
+    }
+    return -2
+  }
+
+  /// The FIB entry for `destination` looked up in `table`, peerings followed: -1 without a
+  /// route, -2 in a loop. Control thread and tests.
+  public func resolve(table: Int, destination: IPv4Address) -> Int {
+    let fib = Int(vrfs[table].lookup(destination.value))
+    guard fib >= 0, fibInterface[fib] == Self.crossing else { return fib }
+    return crossPeerings(from: fib, destination: destination.value, length: 0, hits: nil, fibHitBase: 0)
   }
 
   @inlinable @inline(__always)
@@ -168,7 +239,7 @@ public struct RoutingTables: @unchecked Sendable {
       // A hole: never referred to (no L2 entry, route or domain names it).
       let f = f ?? RoutingConfig.Interface(vrf: 0, domain: 0, address: IPv4Address(0), mac: .zero, mtu: Int.max)
       (interfaces + i).initialize(to: RouterInterfaceInfo(address: f.address.value, domain: f.domain, vrf: UInt16(f.vrf), mac: f.mac,
-                                                          mtu: f.mtu))
+                                                          mtu: f.mtu, table: UInt16(f.table ?? f.vrf)))
     }
     domainInterface = .allocate(capacity: domains + 1)
     domainInterface.initialize(repeating: -1, count: domains + 1)
@@ -178,7 +249,8 @@ public struct RoutingTables: @unchecked Sendable {
     vrfCount = c.vrfRoutes.count
     var routes = c.vrfRoutes
     var fibIface = c.fib.map { UInt16(truncatingIfNeeded: $0?.interface ?? 0) }
-    var fibGw = c.fib.map { $0?.gateway?.value ?? 0 }
+    var fibGw = c.fib.map { $0.map { f in f.table.map { UInt32($0) } ?? f.gateway?.value ?? 0 } ?? 0 }
+    let tableVRF = (0..<c.vrfRoutes.count).map { c.tableVRF[$0] ?? $0 }
     var fibAdj = [UInt64](repeating: 0, count: c.fib.count)
     var origin = [UInt64](repeating: 0, count: c.fib.count)
     let neighborValues = c.neighbors.map { n -> (domain: UInt16, ip: UInt32, value: UInt64) in
@@ -194,7 +266,7 @@ public struct RoutingTables: @unchecked Sendable {
       defer { lpm.destroy() }
       for n in neighborValues where Int(n.domain) <= domains && domainInterface[Int(n.domain)] >= 0 {
         let i = Int(domainInterface[Int(n.domain)])
-        guard interfaces[i].vrf == UInt16(v) else { continue }
+        guard Int(interfaces[i].vrf) == tableVRF[v] else { continue }
         let f = lpm.lookup(n.ip)
         guard f >= 0, fibGw[f] == 0, Int(fibIface[f]) == i else { continue }
         fibIface.append(UInt16(i))
@@ -204,14 +276,17 @@ public struct RoutingTables: @unchecked Sendable {
         routes[v].append(LPM4.Route(prefix: IPv4Address(n.ip), length: 32, nextHop: fibIface.count - 1))
       }
     }
-    // Receive entries: the router's own addresses, replacing any other /32 to them.
+    // Receive entries: the router's own addresses, replacing any other /32 to them, in
+    // every lookup table of the router (one entry each: shared by the tables).
     for f in c.interfaces.compactMap({ $0 }) where f.vrf < routes.count {
-      routes[f.vrf].removeAll { $0.length == 32 && $0.prefix == f.address }
       fibIface.append(Self.receive)
       fibGw.append(0)
       fibAdj.append(0)
       origin.append(Self.receiveOrigin | UInt64(f.vrf) << 32 | UInt64(f.address.value))
-      routes[f.vrf].append(LPM4.Route(prefix: f.address, length: 32, nextHop: fibIface.count - 1))
+      for v in routes.indices where tableVRF[v] == f.vrf {
+        routes[v].removeAll { $0.length == 32 && $0.prefix == f.address }
+        routes[v].append(LPM4.Route(prefix: f.address, length: 32, nextHop: fibIface.count - 1))
+      }
     }
     vrfs = .allocate(capacity: max(vrfCount, 1))
     for (v, r) in routes.enumerated() { (vrfs + v).initialize(to: LPM4(r)) }

@@ -89,6 +89,9 @@ public enum DropReason: UInt8, CaseIterable, Error, Sendable, CustomStringConver
   // Operator flows (at an interface's ingress, before the pipeline).
   case operatorFlowDrop = 150
   case operatorFlowNoBuffer = 151
+
+  case peeringDown = 160
+  case peeringLoop = 161
   // ---- I/O (200–219)
   case rxNoBuffer = 200
   case rxTruncated = 201
@@ -171,6 +174,8 @@ public enum DropReason: UInt8, CaseIterable, Error, Sendable, CustomStringConver
     case .aclNotIPv4: "acl-not-ipv4"
     case .operatorFlowDrop: "operator-flow-drop"
     case .operatorFlowNoBuffer: "operator-flow-no-buffer"
+    case .peeringDown: "peering-down"
+    case .peeringLoop: "peering-loop"
     case .underlayUnsupported: "underlay-unsupported"
     case .ip6TooShort: "ip6-too-short"
     case .ip6BadVersion: "ip6-bad-version"
@@ -258,6 +263,8 @@ public enum DropReason: UInt8, CaseIterable, Error, Sendable, CustomStringConver
     case .aclNotIPv4: "neither IPv4 nor ARP, on a filtered port (rules are IPv4)"
     case .operatorFlowDrop: "an operator flow with action drop matched it (gannetctl flow list)"
     case .operatorFlowNoBuffer: "an operator flow mirrors it: no free buffer for the copy (the frame itself goes on)"
+    case .peeringDown: "its route leads to a local peering gateway that is not peered (gannetctl lpg list); ICMP net unreachable sent"
+    case .peeringLoop: "its route crosses more than 8 peerings: the route tables make a loop (gannetctl route-table list); ICMP net unreachable sent"
     case .underlayUnsupported: "underlay packet that is neither ARP nor VXLAN (UDP 4789) for this node"
     case .ip6TooShort: "IPv6 packet shorter than 40 bytes"
     case .ip6BadVersion: "IP version field is not 6"

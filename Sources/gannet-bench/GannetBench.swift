@@ -28,7 +28,7 @@ struct GannetBench: ParsableCommand {
 
   enum Backend: String, ExpressibleByArgument, CaseIterable { case dpdk, memory }
 
-  @Option(help: "Workload name from the manifest (w1: L2, w2: DVR routing, w3: floating IP, w4: SNAT, w5: VXLAN decap + L2, w6: W1 with security groups and connection tracking on both ports).") var workload = "w1"
+  @Option(help: "Workload name from the manifest (w1: L2, w2: DVR routing, w3: floating IP, w4: SNAT, w5: VXLAN decap + L2, w6: W1 with security groups and connection tracking on both ports, w7: W2 through two VCN peerings, not in the manifest).") var workload = "w1"
   @Option(help: "Directory holding the generated pcaps and manifest.json.") var workloadDir = "/tmp/gannet-workloads"
   @Option(help: "Packet I/O backend: dpdk or memory.") var backend: Backend = .dpdk
   @Option(help: "Measured seconds (after the warm-up).") var seconds: Double = 5

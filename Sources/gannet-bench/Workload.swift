@@ -96,7 +96,8 @@ struct Workload {
           let workloads = root["workloads"] as? [String: Any], let topology = root["topology"] as? [String: Any] else {
       throw BenchError("\(manifestPath): not a workload manifest")
     }
-    guard let w = workloads[name] as? [String: Any], let file = w["file"] as? String, let packets = w["packets"] as? Int else {
+    // W7 (issue 16) is W2's pcap in a peered topology: it is not in the shared manifest.
+    guard let w = workloads[name == "w7" ? "w2" : name] as? [String: Any], let file = w["file"] as? String, let packets = w["packets"] as? Int else {
       throw BenchError("\(manifestPath) has no workload '\(name)' (has: \(workloads.keys.sorted().joined(separator: ", ")))")
     }
     // VM MAC rule of the manifest: 10.A.B.C -> fa:16:3e:0A:0B:0C.
@@ -168,6 +169,33 @@ struct Workload {
         ]
       }
       return v
+    case "w7":
+      // W2's packets, with 10.1.0.0/24 and 10.2.0.0/24 subnets of two VCNs (10.1.0.0/16 and
+      // 10.2.0.0/16) peered through a hub VCN: VCNA's subnet table sends 10.2.0.0/16 to its
+      // LPG to the hub, whose LPG table sends it on to VCNB (two crossings per packet).
+      var v = base
+      v.requests = [.routerCreate(id: "VCNA", tenant: "t"), .routerCreate(id: "VCNB", tenant: "t"), .routerCreate(id: "Hub", tenant: "t"),
+                    .peering(.cidrAdd(router: "VCNA", IPv4Prefix(IPv4Address(10, 1, 0, 0), 16))),
+                    .peering(.cidrAdd(router: "VCNB", IPv4Prefix(IPv4Address(10, 2, 0, 0), 16))),
+                    .peering(.cidrAdd(router: "Hub", IPv4Prefix(IPv4Address(10, 11, 0, 0), 16)))]
+      for (n, port, router) in [(1, "in", "VCNA"), (2, "out", "VCNB")] {
+        v.requests += [
+          .networkCreate(Network(id: "net\(n)", tenant: "t", vni: UInt32(vni + n), learning: false, learningLimit: 0, agingSeconds: 300)),
+          .routerInterfaceAdd(router: router, RouterInterface(network: "net\(n)", address: IPv4Address(10, UInt8(n), 0, 1), prefixLength: 24,
+                                                              mac: MACAddress(0xfa, 0x16, 0x3e, 0xff, UInt8(n), 0))),
+          .portCreate(LogicalPort(id: port, network: "net\(n)", mac: MACAddress(2, 0, 0, 0, 0, UInt8(n)),
+                                  fixedIPs: n == 2 ? (2...254).map { IPv4Address(10, 2, 0, UInt8($0)) } : [],
+                                  location: .local("null:\(port)"), portSecurity: false)),
+        ]
+      }
+      let lpgs = [("LA", "VCNA"), ("HA", "Hub"), ("HB", "Hub"), ("LB", "VCNB")]
+      v.requests += lpgs.map { .peering(.lpgCreate(id: $0.0, router: $0.1)) }
+      v.requests += [.peering(.lpgConnect(id: "LA", peer: "HA")), .peering(.lpgConnect(id: "LB", peer: "HB")),
+                     .peering(.tableCreate(id: "a-rt", router: "VCNA")), .peering(.tableCreate(id: "ha-rt", router: "Hub")),
+                     .peering(.ruleAdd(table: "a-rt", RouteRule(destination: IPv4Prefix(IPv4Address(10, 2, 0, 0), 16), target: .lpg("LA")))),
+                     .peering(.ruleAdd(table: "ha-rt", RouteRule(destination: IPv4Prefix(IPv4Address(10, 2, 0, 0), 16), target: .lpg("HB")))),
+                     .peering(.associate(table: "a-rt", .network("net1"))), .peering(.associate(table: "ha-rt", .lpg("HA")))]
+      return v
     case "w3", "w4":
       // One router on 10.1.0.0/16 (gateway MAC fa:16:3e:ff:01:00), its external gateway
       // (the manifest's port MAC, SNAT address and ports; this node is its SNAT node), the
@@ -203,7 +231,7 @@ struct Workload {
       (v.input, v.output) = w3 ? ("uplink", "vm") : ("vm", "uplink")
       return v
     default:
-      throw BenchError("workload '\(name)' needs a pipeline Gannet does not have yet (w1: L2, w2: routing, w3: floating IP, w4: SNAT, w5: VXLAN decap + L2)")
+      throw BenchError("workload '\(name)' needs a pipeline Gannet does not have yet (w1: L2, w2: routing, w3: floating IP, w4: SNAT, w5: VXLAN decap + L2, w6: security groups, w7: W2 through two peerings)")
     }
   }
 }

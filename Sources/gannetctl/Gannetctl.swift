@@ -15,7 +15,7 @@ struct Gannetctl: ParsableCommand {
       and exit 1.
       Example: gannetctl show ports --socket /run/gannet/gannetd.sock
       """,
-    subcommands: [NetworkCommand.self, PortCommand.self, FDBCommand.self, RouterCommand.self, ChassisCommand.self, GatewayCommand.self,
+    subcommands: [NetworkCommand.self, PortCommand.self, FDBCommand.self, RouterCommand.self, RouteTableCommand.self, LPGCommand.self, ChassisCommand.self, GatewayCommand.self,
                   FloatingIPCommand.self, SessionsCommand.self, SecurityGroupCommand.self, SecurityListCommand.self, ConntrackCommand.self,
                   FlowCommand.self, DumpFlowsCommand.self, CaptureCommand.self, TraceCommand.self, Show.self,
                   Version.self])
@@ -278,6 +278,8 @@ struct Show: ParsableCommand {
     case .state: try common.run(r, as: ControlState.self, render: Render.state)
     case .securityGroups: try common.run(r, as: [SecurityGroupRow].self, render: Render.securityGroups)
     case .securityLists: try common.run(r, as: [SecurityListRow].self, render: Render.securityLists)
+    case .routeTables: try common.run(r, as: [RouteTableRow].self, render: Render.routeTables)
+    case .lpgs: try common.run(r, as: [LPGRow].self, render: Render.lpgs)
     }
   }
 }

@@ -10,15 +10,38 @@ struct RouterCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "router", abstract: "Distributed tenant routers: interfaces, static routes, the routing table.",
     subcommands: [Create.self, Delete.self, InterfaceAdd.self, InterfaceRemove.self, RouteAdd.self, RouteDelete.self,
-                  List.self, ShowRoute.self])
+                  CIDRAdd.self, CIDRRemove.self, List.self, ShowRoute.self])
 
   struct Create: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Create a router (its own VRF).",
-                                                    discussion: "Example: gannetctl router create r1 --tenant tenant-a")
+    static let configuration = CommandConfiguration(
+      abstract: "Create a router (its own VRF; with CIDR blocks, a VCN).",
+      discussion: "Examples: gannetctl router create r1 --tenant tenant-a; gannetctl router create VCN1 --tenant t1 --cidr-block 10.10.0.0/16")
     @OptionGroup var common: Common
     @Argument(help: "Router id.") var id: String
     @Option(help: "Owning tenant.") var tenant: String
-    func run() throws { try common.change(.routerCreate(id: id, tenant: tenant)) }
+    @Option(help: "A CIDR block (repeatable): subnets must lie inside the blocks.") var cidrBlock: [IPv4Prefix] = []
+    func run() throws {
+      let create = ControlRequest.routerCreate(id: id, tenant: tenant)
+      try common.change(cidrBlock.isEmpty ? create : .batch([create] + cidrBlock.map { .peering(.cidrAdd(router: id, $0)) }))
+    }
+  }
+  struct CIDRAdd: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "cidr-add", abstract: "Add a CIDR block (its subnets must lie in the blocks; blocks never overlap).",
+      discussion: "Example: gannetctl router cidr-add VCN1 --prefix 10.12.0.0/16")
+    @OptionGroup var common: Common
+    @Argument(help: "Router id.") var id: String
+    @Option(help: "The block.") var prefix: IPv4Prefix
+    func run() throws { try common.change(.peering(.cidrAdd(router: id, prefix))) }
+  }
+  struct CIDRRemove: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "cidr-remove", abstract: "Remove a CIDR block no subnet lies in.",
+      discussion: "Example: gannetctl router cidr-remove VCN1 --prefix 10.12.0.0/16")
+    @OptionGroup var common: Common
+    @Argument(help: "Router id.") var id: String
+    @Option(help: "The block.") var prefix: IPv4Prefix
+    func run() throws { try common.change(.peering(.cidrRemove(router: id, prefix))) }
   }
   struct Delete: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Delete a router.", discussion: "Example: gannetctl router delete r1")

@@ -379,6 +379,8 @@ final class DataplaneController {
     case .nat: .nat(showNAT())
     case .securityGroups: .securityGroups(showSecurityGroups())
     case .securityLists: .securityLists(showSecurityLists())
+    case .routeTables: .routeTables(state.routeTableRows)
+    case .lpgs: .lpgs(state.lpgRows)
     // Configuration only, exactly as persisted: two states can be diffed. Runtime state is
     // in show counters, drops, fdb, gateways, nat, tunnels.
     case .state: .state(state)

@@ -89,7 +89,14 @@ extension DataplaneController {
       } else if let key = fibKeys[f] {
         let parts = key.split(separator: " ").map(String.init)
         router = parts[0]
-        if parts.count == 3 && parts[2] == "connected" {
+        if parts.count == 3 && parts[0] == "rt" {
+          router = state.routeTables[parts[1]]?.router ?? "?"
+          prefix = parts[2]
+          object = "route table \(parts[1]) rule \(prefix)"
+        } else if parts.count == 3 && parts[1] == "block" {
+          prefix = parts[2]
+          object = "router \(router) CIDR block \(prefix)"
+        } else if parts.count == 3 && parts[2] == "connected" {
           prefix = state.routers[router]?.interfaces.first { $0.network == parts[1] }.map { "\($0.subnet)" } ?? "?"
           object = "router \(router) interface on \(parts[1])"
         } else if parts.count == 2 && parts[1] == "external" {
@@ -108,6 +115,12 @@ extension DataplaneController {
         action = "ip4-local"
       } else if target == RoutingTables.external {
         action = "ip4-external"
+      } else if target == RoutingTables.crossing {
+        action = "lookup in table \(r.fibGateway[f]) (peering)"
+      } else if target == RoutingTables.unreachable {
+        action = "drop: ip4-no-route (local, on no subnet)"
+      } else if target == RoutingTables.peeringDown {
+        action = "drop: peering-down"
       } else {
         let net = routerIfs[Int(target)].map { String($0.split(separator: " ").last ?? "") } ?? "?"
         if r.fibNeighbor[f] != 0 {

@@ -183,9 +183,21 @@ final class TestCloud: @unchecked Sendable {
     try Self.tcpTransfer(fromNamespace: vms[src]!.ns, toNamespace: vms[dst]!.ns, ip: ip, bytes: bytes)
   }
 
+  /// One TCP connection attempt from `srcNS` to `ip`:`port` within `seconds` (nothing need
+  /// listen: a refusal is an answer too). "connected", "refused" or "timeout".
+  static func tcpConnect(fromNamespace srcNS: String, ip: String, port: Int, seconds: Int = 3) throws -> String {
+    try sh(["timeout", "-s", "KILL", "\(seconds + 10)", "ip", "netns", "exec", srcNS, "python3", "-c", """
+      import socket
+      try:
+          socket.create_connection(("\(ip)", \(port)), timeout=\(seconds)).close(); print("connected")
+      except ConnectionRefusedError: print("refused")
+      except OSError: print("timeout")
+      """], check: false).out.trimmingCharacters(in: .whitespacesAndNewlines)
+  }
+
   /// `tcpTransfer` between any two namespaces (VMs of different nodes, a kernel VTEP's).
-  static func tcpTransfer(fromNamespace srcNS: String, toNamespace dstNS: String, ip: String, bytes: Int = 2_000_000) throws -> Bool {
-    let port = 5001
+  static func tcpTransfer(fromNamespace srcNS: String, toNamespace dstNS: String, ip: String, bytes: Int = 2_000_000,
+                          port: Int = 5001) throws -> Bool {
     let server = Process()
     server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     server.arguments = ["timeout", "-s", "KILL", "30", "ip", "netns", "exec", dstNS, "python3", "-c", """

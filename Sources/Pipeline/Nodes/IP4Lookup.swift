@@ -16,7 +16,13 @@ import Wire
 /// A receive entry (the router's own address) sends the packet to ip4-local whatever its
 /// TTL; a packet to be forwarded whose TTL would reach 0 gets time exceeded (RFC 1812 §5.3.1).
 ///
-/// Drops: `ip4-no-route` (ICMP net unreachable sent), `ip4-ttl-expired` (ICMP time exceeded
+/// Peering (issue 16): the lookup table is the ingress interface's (its subnet's route
+/// table); an entry that crosses an LPG looks the destination up again in the peer's table,
+/// in the same pass, at most `RoutingTables.maxCrossings` times (`peering-loop` beyond).
+///
+/// Drops: `ip4-no-route` (ICMP net unreachable sent; also an address in a router's own CIDR
+/// blocks on none of its subnets), `peering-down` (a route to an LPG that is not peered: ICMP
+/// net unreachable), `peering-loop` (ICMP net unreachable), `ip4-ttl-expired` (ICMP time exceeded
 /// sent), `ip4-neighbor-unknown` (ICMP host unreachable sent), `ip4-fragmentation-needed`
 /// (ICMP sent), `ip4-fragmentation-unsupported`.
 /// The default route of a router with an external gateway goes to ip4-external.
@@ -42,23 +48,25 @@ public struct IP4Lookup {
     // One batch LPM lookup for the vector when all its packets are in one VRF (the usual
     // case: a vector comes from one port), so that their table loads overlap.
     let n = v.count
-    let vrf0 = routing.interfaces[Int(v.packets[0].context)].vrf
-    var oneVRF = true
+    let table0 = routing.interfaces[Int(v.packets[0].context)].table
+    var oneTable = true
     for i in 0..<n {
       let p = v.packets[i]
       addresses[i] = p.data.loadBE32(at: EthernetHeader.minimumLength &+ 16)
-      if routing.interfaces[Int(p.context)].vrf != vrf0 { oneVRF = false }
+      if routing.interfaces[Int(p.context)].table != table0 { oneTable = false }
     }
-    if oneVRF {
-      routing.vrfs[Int(vrf0)].lookup(addresses, count: n, into: results)
+    if oneTable {
+      routing.vrfs[Int(table0)].lookup(addresses, count: n, into: results)
     } else {
-      for i in 0..<n { results[i] = Int32(truncatingIfNeeded: routing.vrfs[Int(routing.interfaces[Int(v.packets[i].context)].vrf)].lookup(addresses[i])) }
+      for i in 0..<n {
+        results[i] = Int32(truncatingIfNeeded: routing.vrfs[Int(routing.interfaces[Int(v.packets[i].context)].table)].lookup(addresses[i]))
+      }
     }
     for i in 0..<n {
       let p = v.packets[i]
       let ip = IPv4Header(unchecked: p.data + EthernetHeader.minimumLength)
       let destination = addresses[i]
-      let fib = Int(results[i])
+      var fib = Int(results[i])
       if fib < 0 {
         counters.drop(Self.id, .ip4NoRoute)
         v.sendICMPError(i, ICMPError.parameters(type: ICMPv4Header.MessageType.destinationUnreachable, code: 0))
@@ -67,18 +75,29 @@ public struct IP4Lookup {
       // The FIB entry's hits (dump-flows): this worker's own counters in the snapshot.
       hits.add(fibHitBase &+ fib &* 2, 1)
       hits.add(fibHitBase &+ fib &* 2 &+ 1, UInt64(p.length))
-      let target = routing.fibInterface[fib]
-      if target == RoutingTables.receive {      // the router's own address, whatever the TTL
-        v.next[i] = NodeID.ip4Local.rawValue      // context stays the ingress router interface
-        continue
+      var target = routing.fibInterface[fib]
+      if target >= RoutingTables.firstSpecial {
+        if target == RoutingTables.external {     // forwarded, so the TTL is checked too
+          guard ip.ttl > 1 else {
+            counters.drop(Self.id, .ip4TTLExpired)
+            v.sendICMPError(i, ICMPError.parameters(type: ICMPv4Header.MessageType.timeExceeded, code: 0))
+            continue
+          }
+          v.next[i] = NodeID.ip4External.rawValue   // context stays the ingress router interface
+          continue
+        }
+        if target == RoutingTables.receive {      // the router's own address, whatever the TTL
+          v.next[i] = NodeID.ip4Local.rawValue      // context stays the ingress router interface
+          continue
+        }
+        // A peering crossing, a local address on no subnet, a peering that is down.
+        fib = Self.special(&v, i, routing, fib, destination, hits, fibHitBase, counters)
+        if fib < 0 { continue }
+        target = routing.fibInterface[fib]
       }
-      guard ip.ttl > 1 else {                   // everything forwarded, the external network too
+      guard ip.ttl > 1 else {
         counters.drop(Self.id, .ip4TTLExpired)
         v.sendICMPError(i, ICMPError.parameters(type: ICMPv4Header.MessageType.timeExceeded, code: 0))
-        continue
-      }
-      if target == RoutingTables.external {
-        v.next[i] = NodeID.ip4External.rawValue   // context stays the ingress router interface
         continue
       }
       let egressIndex = Int(target)
@@ -112,9 +131,32 @@ public struct IP4Lookup {
     }
   }
 
+  /// The FIB entries other than an interface, the external network and a receive entry
+  /// (kept out of line: most packets meet none): follows a peering crossing, in this pass
+  /// (one TTL decrement in all), and returns the entry it ends on, an interface's; or
+  /// finishes the packet (ip4-local, or a drop with ICMP net unreachable) and returns -1.
+  @usableFromInline @inline(never)
+  static func special(_ v: inout PacketVector, _ i: Int, _ routing: RoutingTables, _ fib: Int, _ destination: UInt32, _ hits: CounterBlock,
+                      _ fibHitBase: Int, _ counters: NodeCounters) -> Int {
+    var fib = fib, target = routing.fibInterface[fib]
+    if target == RoutingTables.crossing {
+      fib = routing.crossPeerings(from: fib, destination: destination, length: Int(v.packets[i].length), hits: hits, fibHitBase: fibHitBase)
+      target = fib < 0 ? (fib == -2 ? RoutingTables.crossing : RoutingTables.unreachable) : routing.fibInterface[fib]
+      if target == RoutingTables.receive {
+        v.next[i] = NodeID.ip4Local.rawValue
+        return -1
+      }
+    }
+    guard target >= RoutingTables.firstSpecial else { return fib }
+    // Still special: no route, a peering down, or a loop (the chain never left the crossings).
+    counters.drop(Self.id, target == RoutingTables.peeringDown ? .peeringDown : target == RoutingTables.crossing ? .peeringLoop : .ip4NoRoute)
+    v.sendICMPError(i, ICMPError.parameters(type: ICMPv4Header.MessageType.destinationUnreachable, code: 0))
+    return -1
+  }
 }
 
 extension IP4Lookup: GraphNode {
   public static let next: [NodeID] = [.ip4Local, .ip4External, .icmpError, .vxlanEncap, .aclIngress, .portOutput]
-  public static let drops: [DropReason] = DropReason.tooBig + [.ip4NoRoute, .ip4NeighborUnknown, .ip4TTLExpired]
+  public static let drops: [DropReason] = DropReason.tooBig + [.ip4NoRoute, .ip4NeighborUnknown, .ip4TTLExpired, .peeringDown,
+                                                                .peeringLoop]
 }

@@ -16,7 +16,7 @@ extension DataplaneCompiler {
     // special entry (then `interface` is nil); `crossInto`: a peering's lookup table key.
     struct Route {
       var key: String; var vrf: Int; var prefix: IPv4Prefix; var interface: String?; var gateway: IPv4Address?
-      var special: UInt16? = nil; var crossInto: String? = nil
+      var special: UInt16? = nil; var crossInto: String? = nil; var neighbor: UInt64? = nil
     }
     var interfaceKeys: [String: (router: Router, interface: RouterInterface)] = [:]
     var routes: [Route] = []
@@ -31,12 +31,23 @@ extension DataplaneCompiler {
       guard let p = g.peer.flatMap({ s.lpgs[$0] }), out.assignment.vrfs[p.router] != nil else { continue }
       tableKeys.insert(entryTable(of: p))
     }
+    // On a DRG's gateway node: one table per attachment ("drg A": its DRG route table), and
+    // the tables packets enter VCNs through from the DRG.
+    func entryTable(of att: DRGAttachment) -> String? {
+      guard let r = att.router, out.assignment.vrfs[r] != nil else { return nil }
+      return att.routeTable.map { "table \($0)" } ?? "local \(r)"
+    }
+    let drgHere = s.drgAttachments.values.filter { runsDRG(of: $0, s, node) }
+    for att in drgHere {
+      tableKeys.insert("drg \(att.id)")
+      if let e = entryTable(of: att) { tableKeys.insert(e) }
+    }
     let tableOrder = tableKeys.sorted()
     var tableIndex: [String: Int] = [:]
     for (k, key) in tableOrder.enumerated() { tableIndex[key] = out.assignment.vrfs.end + k }
-    func tableRouter(_ key: String) -> String {
+    func tableRouter(_ key: String) -> String? {
       let name = String(key.split(separator: " ")[1])
-      return key.hasPrefix("table ") ? s.routeTables[name]!.router : name
+      return key.hasPrefix("table ") ? s.routeTables[name]!.router : key.hasPrefix("local ") ? name : nil   // a DRG's: no router
     }
     // Local entries (connected subnets, CIDR blocks) by router, added to each of its tables.
     var local: [String: [String]] = [:], localPrefix: [String: IPv4Prefix] = [:]
@@ -66,7 +77,27 @@ extension DataplaneCompiler {
     // Route tables' rules, in their own lookup tables ("rt T PREFIX").
     var tableRoutes: [(table: Int, prefix: IPv4Prefix, key: String)] = []
     for key in tableOrder {
-      let router = tableRouter(key), t = tableIndex[key]!
+      let t = tableIndex[key]!
+      if key.hasPrefix("drg ") {
+        // An attachment's DRG route table: on to a VCN (into its entry table) or an RPC.
+        let att = s.drgAttachments[String(key.dropFirst(4))]!
+        for route in s.drgRoutes(of: att) {
+          guard let b = s.drgAttachments[route.target] else { continue }
+          var entry = Route(key: "drg \(att.id) \(route.destination)", vrf: t, prefix: route.destination, interface: nil, gateway: nil)
+          if let e = entryTable(of: b), let into = tableIndex[e] {
+            entry.special = RoutingTables.crossing
+            entry.crossInto = "\(into)"
+          } else if b.rpc, let n = attachmentNeighbor(b, s, node, out.assignment) {
+            entry.interface = attachmentKey(b.id)
+            entry.neighbor = n
+          } else {
+            entry.special = RoutingTables.peeringDown
+          }
+          routes.append(entry)
+        }
+        continue
+      }
+      guard let router = tableRouter(key) else { continue }
       for k in local[router] ?? [] { tableRoutes.append((t, localPrefix[k]!, k)) }
       guard key.hasPrefix("table "), let rt = s.routeTables[String(key.dropFirst(6))], let r = s.routers[router] else { continue }
       for rule in rt.rules {
@@ -85,12 +116,26 @@ extension DataplaneCompiler {
           } else {
             route.special = RoutingTables.peeringDown
           }
+        case .drg:
+          // The DRG runs here: into the attachment's DRG table; else to the gateway node.
+          if let att = s.drgAttachment(ofRouter: r.id), let into = tableIndex["drg \(att.id)"] {
+            route.special = RoutingTables.crossing
+            route.crossInto = "\(into)"
+          } else if let att = s.drgAttachment(ofRouter: r.id), let n = attachmentNeighbor(att, s, node, out.assignment) {
+            route.interface = attachmentKey(att.id)
+            route.neighbor = n
+          } else {
+            route.special = RoutingTables.peeringDown
+          }
         }
         routes.append(route)
       }
     }
-    try out.assignment.routerInterfaces.assign(Set(interfaceKeys.keys), generation: out.generation, limit: Int(UInt16.max) - 1,
-                                               what: "router interfaces")
+    // A router interface per DRG attachment too: the egress of packets sent to it over the
+    // overlay, and on the gateway node the ingress of what arrives for it.
+    let attachmentInterfaces = Set(s.drgAttachments.keys.map(attachmentKey))
+    try out.assignment.routerInterfaces.assign(Set(interfaceKeys.keys).union(attachmentInterfaces), generation: out.generation,
+                                               limit: Int(UInt16.max) - 1, what: "router interfaces")
     try out.assignment.fib.assign(Set(routes.map(\.key)), generation: out.generation, limit: 1 << 24, what: "routes")
     let a = out.assignment
 
@@ -98,7 +143,16 @@ extension DataplaneCompiler {
     c.localDVRMAC = node.dvrHostMAC
     c.remoteDVRMACs = s.chassis.filter { $0.tunnelIP != node.tunnelIP }.map(\.dvrMAC)
     for _ in 0..<(a.vrfs.end + tableOrder.count) { c.vrfRoutes.append([]) }
-    for key in tableOrder { c.tableVRF[tableIndex[key]!] = a.vrfs[tableRouter(key)]! }
+    for key in tableOrder { if let r = tableRouter(key) { c.tableVRF[tableIndex[key]!] = a.vrfs[r]! } }
+    for att in s.drgAttachments.values.sorted(by: { $0.id < $1.id }) {
+      guard let i = a.routerInterfaces[attachmentKey(att.id)], let d = a.domains[attachmentKey(att.id)] else { continue }
+      let vrf = att.router.flatMap { a.vrfs[$0] } ?? 0
+      c.setInterface(i, .init(vrf: vrf, domain: UInt16(d), address: IPv4Address(0), mac: attachmentMAC(att), mtu: node.underlayMTU - 50,
+                              table: tableIndex["drg \(att.id)"]))
+      if runsDRG(of: att, s, node) {   // what arrives for it here is routed, from the overlay too
+        out.l2.append((UInt16(d), attachmentMAC(att), L2Value.router | L2Value.transit | UInt32(i)))
+      }
+    }
     for (key, (r, i)) in interfaceKeys.sorted(by: { $0.key < $1.key }) {
       let d = UInt16(a.domains[i.network]!)
       out.overlay.arp.append((d, i.address, i.mac))
@@ -109,7 +163,7 @@ extension DataplaneCompiler {
     for rt in routes.sorted(by: { $0.key < $1.key }) {
       let interface = rt.special.map(Int.init) ?? rt.interface.map { a.routerInterfaces[$0]! } ?? Int(RoutingTables.external)
       c.setRoute(a.fib[rt.key]!, vrf: rt.vrf, prefix: rt.prefix.address, length: rt.prefix.length,
-                 entry: .init(interface: interface, gateway: rt.gateway, table: rt.crossInto.flatMap { Int($0) }))
+                 entry: .init(interface: interface, gateway: rt.gateway, table: rt.crossInto.flatMap { Int($0) }, neighbor: rt.neighbor))
     }
     for e in tableRoutes { c.vrfRoutes[e.table].append(LPM4.Route(prefix: e.prefix.address, length: e.prefix.length, nextHop: a.fib[e.key]!)) }
     out.l2 += c.gatewayL2Entries

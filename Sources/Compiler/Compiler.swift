@@ -20,7 +20,9 @@ public enum DataplaneCompiler {
   public static func compile(_ s: ControlState, node: NodeFacts, previous: IndexAssignment = IndexAssignment(),
                              generation: UInt64) throws(ControlError) -> CompiledDataplane {
     var a = previous
-    try a.domains.assign(Set(s.networks.keys), generation: generation, limit: Int(UInt16.max) - 1, what: "networks")
+    // Networks, and a bridge domain per DRG attachment (its VNI on the overlay; `CompileDRG`).
+    try a.domains.assign(Set(s.networks.keys).union(s.drgAttachments.keys.map(attachmentKey)), generation: generation,
+                         limit: Int(UInt16.max) - 1, what: "networks")
     try a.vrfs.assign(Set(s.routers.keys), generation: generation, limit: Int(UInt16.max), what: "routers")
     try a.tunnels.assign(node.underlay == nil ? [] : node.tunnelRemotes(s), generation: generation,
                          limit: OverlayTables.maxTunnels, what: "tunnels")
@@ -88,6 +90,7 @@ public enum DataplaneCompiler {
     var o = OverlayConfig()
     o.underlayMTU = node.underlayMTU
     for (id, n) in s.networks { o.vni[UInt16(a.domains[id]!)] = n.vni }
+    for (id, att) in s.drgAttachments { o.vni[UInt16(a.domains[attachmentKey(id)]!)] = att.vni }
     if let u = node.underlay, let i = a.interfaces[.underlay] {
       o.underlayInterface = i
       o.localMAC = u.mac
@@ -112,8 +115,13 @@ public enum DataplaneCompiler {
           if case .remote(let ip) = p.location, let t = a.tunnels[ip] { tunnels.insert(t) }
         }
         if let g = r.gateway, let t = a.tunnels[g.snatNode] { tunnels.insert(t) }
+        // Packets from other regions and other VCNs of the DRG come from its gateway node.
+        for att in s.drgAttachments.values where att.router.map({ peered[$0] == peered[r.id] }) ?? false {
+          if let d = s.drgs[att.drg], let t = a.tunnels[d.gatewayNode] { tunnels.insert(t) }
+        }
         for n in nets.sorted() { if let d = a.domains[n] { o.decapOnly[UInt16(d), default: []] += tunnels.sorted() } }
       }
+      decapDRG(s, node: node, into: &o, assignment: a)
     }
     // The ARP responder answers for ports whose MAC/IP binding is enforced (port security):
     // behind a port without it the VM may use other MACs, so its ARP is switched as usual.

@@ -96,12 +96,18 @@ extension NodeFacts {
   /// Does this node translate `g`'s router (role network, named as its SNAT node)?
   public func isSNATNode(_ g: ExternalGateway) -> Bool { role == .network && g.snatNode == tunnelIP }
 
-  /// Remote VTEPs this node needs a tunnel to: every remote port's node, and the SNAT node
-  /// of every router with an external gateway (unless it is this node).
+  /// Remote VTEPs this node needs a tunnel to: every remote port's node, the SNAT node of
+  /// every router with an external gateway, every DRG's gateway node (unless it is this
+  /// node), and on a DRG's gateway node the peer gateways of its connected RPCs.
   public func tunnelRemotes(_ s: ControlState) -> Set<IPv4Address> {
     var remotes = Set<IPv4Address>()
     for p in s.ports.values { if case .remote(let ip) = p.location { remotes.insert(ip) } }
     for r in s.routers.values { if let g = r.gateway, g.snatNode != tunnelIP { remotes.insert(g.snatNode) } }
+    // DRGs: their gateway nodes; on a gateway node, the peer regions' gateways of its RPCs.
+    for d in s.drgs.values where d.gatewayNode != tunnelIP { remotes.insert(d.gatewayNode) }
+    for att in s.drgAttachments.values {
+      if let p = att.peer, s.drgs[att.drg]?.gatewayNode == tunnelIP { remotes.insert(p.gateway) }
+    }
     return remotes
   }
 

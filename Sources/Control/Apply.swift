@@ -18,6 +18,9 @@ extension ControlState {
       if let other = networks.values.first(where: { $0.vni == n.vni }) {
         throw ControlError("conflict", "VNI \(n.vni) is used by network '\(other.id)'")
       }
+      if let a = drgAttachments.values.first(where: { $0.vni == n.vni }) {
+        throw ControlError("conflict", "VNI \(n.vni) is used by attachment '\(a.id)'")
+      }
       try checkLists(n.securityLists, of: n)
       networks[n.id] = n
     case .networkDelete(let id):
@@ -88,6 +91,8 @@ extension ControlState {
       try applyFlow(r)
     case .peering(let c):
       try applyPeering(c)
+    case .drg(let c):
+      try applyDRG(c)
     case .show, .showSessions, .showConntrack, .conntrackFlush, .captureStart, .captureStatus, .captureStop, .traceStart, .traceShow, .traceStop,
          .tracePacket, .dumpFlows:
       throw .bad("show requests change nothing")

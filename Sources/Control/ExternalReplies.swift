@@ -249,6 +249,7 @@ public enum ShowReply: Encodable, Sendable {
   case flows([FlowRow])
   case routeTables([RouteTableRow])
   case lpgs([LPGRow])
+  case drgs([DRGAttachmentRow])
 
   public func encode(to e: Encoder) throws {
     switch self {
@@ -274,6 +275,7 @@ public enum ShowReply: Encodable, Sendable {
     case .conntrack(let v): try v.encode(to: e)
     case .routeTables(let v): try v.encode(to: e)
     case .lpgs(let v): try v.encode(to: e)
+    case .drgs(let v): try v.encode(to: e)
     }
   }
 }

@@ -124,10 +124,13 @@ public struct ControlState: Codable, Equatable, Sendable {
   /// Route tables and local peering gateways by id (`Peering.swift`).
   public var routeTables: [String: RouteTable] = [:]
   public var lpgs: [String: LocalPeeringGateway] = [:]
+  /// Dynamic routing gateways and their attachments (VCNs' and RPCs') by id (`DRG.swift`).
+  public var drgs: [String: DynamicRoutingGateway] = [:]
+  public var drgAttachments: [String: DRGAttachment] = [:]
   public init() {}
 
   enum CodingKeys: String, CodingKey {
-    case generation, networks, ports, fdb, routers, chassis, floatingIPs, securityGroups, securityLists, flows, routeTables, lpgs
+    case generation, networks, ports, fdb, routers, chassis, floatingIPs, securityGroups, securityLists, flows, routeTables, lpgs, drgs, drgAttachments
   }
   /// State files written before routers existed load with none.
   public init(from d: Decoder) throws {
@@ -144,6 +147,8 @@ public struct ControlState: Codable, Equatable, Sendable {
     flows = try c.decodeIfPresent([String: OperatorFlow].self, forKey: .flows) ?? [:]
     routeTables = try c.decodeIfPresent([String: RouteTable].self, forKey: .routeTables) ?? [:]
     lpgs = try c.decodeIfPresent([String: LocalPeeringGateway].self, forKey: .lpgs) ?? [:]
+    drgs = try c.decodeIfPresent([String: DynamicRoutingGateway].self, forKey: .drgs) ?? [:]
+    drgAttachments = try c.decodeIfPresent([String: DRGAttachment].self, forKey: .drgAttachments) ?? [:]
   }
 
   /// Port specs of every local port, by port id.

@@ -21,19 +21,22 @@ public enum RouteTarget: Codable, Equatable, Sendable, CustomStringConvertible {
   case external
   /// One of the router's local peering gateways: on to the peer LPG's router.
   case lpg(String)
+  /// The router's DRG attachment (`DRG.swift`).
+  case drg
 
   public var kind: String {
     switch self {
     case .nextHop: "next-hop"
     case .external: "external"
     case .lpg: "lpg"
+    case .drg: "drg"
     }
   }
   /// The target's name (the next hop's address, the LPG's id; empty for external).
   public var name: String {
     switch self {
     case .nextHop(let ip): ip.description
-    case .external: ""
+    case .external, .drg: ""
     case .lpg(let id): id
     }
   }
@@ -172,7 +175,8 @@ public enum PeeringChange: Equatable, Sendable {
       case "lpg": target = .lpg(try a.identifier("target"))
       case "next-hop": target = .nextHop(try ControlRequest.ipv4(&a, "target", op: op))
       case "external": target = .external
-      default: throw .bad("\(op): field 'target_type': '\(kind)' is not lpg, next-hop or external")
+      case "drg": target = .drg
+      default: throw .bad("\(op): field 'target_type': '\(kind)' is not lpg, drg, next-hop or external")
       }
       return .ruleAdd(table: t, RouteRule(destination: destination, target: target))
     case "route_table.rule.delete":
@@ -321,6 +325,7 @@ extension ControlState {
       for i in r.interfaces where i.routeTable == id { out.append("network '\(i.network)'") }
     }
     for g in lpgs.values.sorted(by: { $0.id < $1.id }) where g.routeTable == id { out.append("LPG '\(g.id)'") }
+    for a in drgAttachments.values.sorted(by: { $0.id < $1.id }) where a.routeTable == id { out.append("DRG attachment '\(a.id)'") }
     return out
   }
 
@@ -338,6 +343,8 @@ extension ControlState {
       guard g.router == r.id else {
         throw ControlError("conflict", "LPG '\(l)' belongs to router '\(g.router)', route table '\(table)' to '\(r.id)'")
       }
+    case .drg:
+      guard drgAttachment(ofRouter: r.id) != nil else { throw ControlError("conflict", "router '\(r.id)' is attached to no DRG") }
     }
   }
 
@@ -395,6 +402,7 @@ extension ControlState {
     if let g = lpgs.values.map(\.id).sorted().first(where: { lpgs[$0]!.router == id }) {
       throw ControlError("in-use", "LPG '\(g)' belongs to router '\(id)'")
     }
+    if let a = drgAttachment(ofRouter: id) { throw ControlError("in-use", "router '\(id)' is attached to DRG '\(a.drg)' ('\(a.id)')") }
   }
 }
 

@@ -60,10 +60,12 @@ public enum ControlRequest: Equatable, Sendable {
   case dumpFlows(DumpFlowsFilter)
   /// CIDR blocks, route tables and local peering (`Peering.swift`).
   case peering(PeeringChange)
+  /// Dynamic routing gateways, attachments and remote peering (`DRG.swift`).
+  case drg(DRGChange)
 
   public enum ShowWhat: String, Sendable, CaseIterable {
     case state, node, networks, ports, fdb, tunnels, routers, routes, neighbors, counters, drops, fips, gateways, nat, runtime, flows
-    case securityGroups = "security_groups", securityLists = "security_lists", routeTables = "route_tables", lpgs
+    case securityGroups = "security_groups", securityLists = "security_lists", routeTables = "route_tables", lpgs, drgs
   }
 
   /// True for requests that change state (and are persisted).
@@ -222,6 +224,8 @@ public enum ControlRequest: Equatable, Sendable {
       r = try Self.parseDumpFlows(&a)
     case _ where PeeringChange.ops.contains(op):
       r = .peering(try PeeringChange.parse(op, &a))
+    case _ where DRGChange.ops.contains(op):
+      r = .drg(try DRGChange.parse(op, &a))
     case "flow.add", "flow.delete":
       r = try Self.parseFlow(op, &a)
     case _ where Self.observeOps.contains(op):
@@ -359,6 +363,7 @@ public enum ControlRequest: Equatable, Sendable {
     case .tracePacket: "trace.packet"
     case .dumpFlows: "dump.flows"
     case .peering(let c): c.op
+    case .drg(let c): c.op
     }
   }
 
@@ -452,6 +457,7 @@ public enum ControlRequest: Equatable, Sendable {
     case .flowAdd, .flowDelete: return flowArgs
     case .dumpFlows: return dumpFlowsArgs
     case .peering(let c): return c.args
+    case .drg(let c): return c.args
     }
   }
 }

@@ -21,3 +21,16 @@ extension Render {
     return t.text
   }
 }
+
+extension Render {
+  /// `drg show`: every attachment with its DRG route table (static and imported routes).
+  public static func drgs(_ rows: [DRGAttachmentRow]) -> String {
+    guard !rows.isEmpty else { return "(none)\n" }
+    return rows.map { a in
+      var t = TextTable("DESTINATION", "TARGET", "ORIGIN")
+      for r in a.routes { t.add([r.destination, r.target, r.origin]) }
+      return "attachment \(a.attachment) of \(a.drg) (gateway node \(a.gatewayNode)): \(a.kind), vni \(a.vni)"
+        + (a.routeTable.map { ", VCN route table \($0)" } ?? "") + "\n" + (a.routes.isEmpty ? "(no routes)\n" : t.text)
+    }.joined(separator: "\n")
+  }
+}

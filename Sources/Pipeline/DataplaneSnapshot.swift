@@ -51,6 +51,9 @@ public enum L2Value {
   public static let snat: UInt32 = 1 << 27
   /// With a local interface: security groups or lists filter it (frames go to acl-ingress).
   public static let filtered: UInt32 = 1 << 26
+  /// With `router`: frames for this MAC are routed even when they come out of a tunnel (a
+  /// DRG attachment's or an RPC's, on the DRG's gateway node).
+  public static let transit: UInt32 = 1 << 25
   public static let interfaceMask: UInt32 = 0xffff
   @inlinable public static func local(_ interface: Int) -> UInt32 { UInt32(interface) }
   @inlinable public static func tunnel(_ index: Int) -> UInt32 { remote | UInt32(index) }

@@ -31,7 +31,10 @@ public struct RoutingConfig: Sendable {
     public var interface: Int
     public var gateway: IPv4Address?
     public var table: Int?
-    public init(interface: Int, gateway: IPv4Address?, table: Int? = nil) {
+    /// An adjacency the compiler knows itself (a DRG attachment's MAC and tunnel).
+    public var neighbor: UInt64?
+    public init(interface: Int, gateway: IPv4Address?, table: Int? = nil, neighbor: UInt64? = nil) {
+      self.neighbor = neighbor
       self.interface = interface
       self.gateway = gateway
       self.table = table
@@ -98,7 +101,8 @@ public struct RoutingConfig: Sendable {
 
   /// The L2 entries that send frames for each interface's gateway MAC to the router.
   public var gatewayL2Entries: [(domain: UInt16, mac: MACAddress, value: UInt32)] {
-    interfaces.enumerated().compactMap { i, f in f.map { ($0.domain, $0.mac, L2Value.router | UInt32(i)) } }
+    // DRG attachments (no address) get their own entries where their DRG runs.
+    interfaces.enumerated().compactMap { i, f in f.flatMap { $0.address.value == 0 ? nil : ($0.domain, $0.mac, L2Value.router | UInt32(i)) } }
   }
 }
 
@@ -251,7 +255,7 @@ public struct RoutingTables: @unchecked Sendable {
     var fibIface = c.fib.map { UInt16(truncatingIfNeeded: $0?.interface ?? 0) }
     var fibGw = c.fib.map { $0.map { f in f.table.map { UInt32($0) } ?? f.gateway?.value ?? 0 } ?? 0 }
     let tableVRF = (0..<c.vrfRoutes.count).map { c.tableVRF[$0] ?? $0 }
-    var fibAdj = [UInt64](repeating: 0, count: c.fib.count)
+    var fibAdj = c.fib.map { $0?.neighbor ?? 0 }
     var origin = [UInt64](repeating: 0, count: c.fib.count)
     let neighborValues = c.neighbors.map { n -> (domain: UInt16, ip: UInt32, value: UInt64) in
       let tunnel = n.l2 & L2Value.remote != 0
@@ -278,7 +282,7 @@ public struct RoutingTables: @unchecked Sendable {
     }
     // Receive entries: the router's own addresses, replacing any other /32 to them, in
     // every lookup table of the router (one entry each: shared by the tables).
-    for f in c.interfaces.compactMap({ $0 }) where f.vrf < routes.count {
+    for f in c.interfaces.compactMap({ $0 }) where f.vrf < routes.count && f.address.value != 0 {   // DRG attachments have none
       fibIface.append(Self.receive)
       fibGw.append(0)
       fibAdj.append(0)

@@ -15,7 +15,7 @@ struct Gannetctl: ParsableCommand {
       and exit 1.
       Example: gannetctl show ports --socket /run/gannet/gannetd.sock
       """,
-    subcommands: [NetworkCommand.self, PortCommand.self, FDBCommand.self, RouterCommand.self, RouteTableCommand.self, LPGCommand.self, ChassisCommand.self, GatewayCommand.self,
+    subcommands: [NetworkCommand.self, PortCommand.self, FDBCommand.self, RouterCommand.self, RouteTableCommand.self, LPGCommand.self, DRGCommand.self, RPCCommand.self, ChassisCommand.self, GatewayCommand.self,
                   FloatingIPCommand.self, SessionsCommand.self, SecurityGroupCommand.self, SecurityListCommand.self, ConntrackCommand.self,
                   FlowCommand.self, DumpFlowsCommand.self, CaptureCommand.self, TraceCommand.self, Show.self,
                   Version.self])
@@ -280,6 +280,7 @@ struct Show: ParsableCommand {
     case .securityLists: try common.run(r, as: [SecurityListRow].self, render: Render.securityLists)
     case .routeTables: try common.run(r, as: [RouteTableRow].self, render: Render.routeTables)
     case .lpgs: try common.run(r, as: [LPGRow].self, render: Render.lpgs)
+    case .drgs: try common.run(r, as: [DRGAttachmentRow].self, render: Render.drgs)
     }
   }
 }

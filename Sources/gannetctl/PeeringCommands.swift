@@ -38,6 +38,7 @@ struct RouteTableCommand: ParsableCommand {
         Examples:
           gannetctl route-table rule-add vcn1-rt --destination 10.20.0.0/16 --lpg LPG1L
           gannetctl route-table rule-add vcn1-rt --destination 0.0.0.0/0 --external
+          gannetctl route-table rule-add HubLPG1rt --destination 10.30.0.0/16 --drg
           gannetctl route-table rule-add vcn1-rt --destination 192.168.0.0/16 --next-hop 10.10.1.254
         """)
     @OptionGroup var common: Common
@@ -46,13 +47,15 @@ struct RouteTableCommand: ParsableCommand {
     @Option(help: "Target: a local peering gateway of the router.") var lpg: String?
     @Option(help: "Target: an address on one of the router's subnets.") var nextHop: IPv4Address?
     @Flag(help: "Target: the router's external gateway.") var external = false
+    @Flag(help: "Target: the router's DRG attachment.") var drg = false
     func run() throws {
       let target: RouteTarget
-      switch (lpg, nextHop, external) {
-      case (let l?, nil, false): target = .lpg(l)
-      case (nil, let ip?, false): target = .nextHop(ip)
-      case (nil, nil, true): target = .external
-      default: throw ValidationError("give exactly one of --lpg, --next-hop, --external")
+      switch (lpg, nextHop, external, drg) {
+      case (let l?, nil, false, false): target = .lpg(l)
+      case (nil, let ip?, false, false): target = .nextHop(ip)
+      case (nil, nil, true, false): target = .external
+      case (nil, nil, false, true): target = .drg
+      default: throw ValidationError("give exactly one of --lpg, --next-hop, --external, --drg")
       }
       try common.change(.peering(.ruleAdd(table: id, RouteRule(destination: destination, target: target))))
     }

@@ -381,6 +381,7 @@ final class DataplaneController {
     case .securityLists: .securityLists(showSecurityLists())
     case .routeTables: .routeTables(state.routeTableRows)
     case .lpgs: .lpgs(state.lpgRows)
+    case .drgs: .drgs(state.drgRows)
     // Configuration only, exactly as persisted: two states can be diffed. Runtime state is
     // in show counters, drops, fdb, gateways, nat, tunnels.
     case .state: .state(state)

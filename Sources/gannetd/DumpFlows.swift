@@ -89,7 +89,11 @@ extension DataplaneController {
       } else if let key = fibKeys[f] {
         let parts = key.split(separator: " ").map(String.init)
         router = parts[0]
-        if parts.count == 3 && parts[0] == "rt" {
+        if parts.count == 3 && parts[0] == "drg" {
+          router = "DRG \(state.drgAttachments[parts[1]]?.drg ?? "?")"
+          prefix = parts[2]
+          object = "DRG route table of attachment \(parts[1]) rule \(prefix)"
+        } else if parts.count == 3 && parts[0] == "rt" {
           router = state.routeTables[parts[1]]?.router ?? "?"
           prefix = parts[2]
           object = "route table \(parts[1]) rule \(prefix)"

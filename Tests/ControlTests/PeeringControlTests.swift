@@ -48,7 +48,7 @@ import Wire
       #expect(try ControlRequest.parse(try JSONSerialization.data(withJSONObject: r.json())) == r)
     }
     #expect(throws: ControlError.self) {
-      try ControlRequest.parse(Data(#"{"version": 1, "op": "route_table.rule.add", "args": {"table": "t", "destination": "10.1.0.0/16", "target_type": "drg"}}"#.utf8))
+      try ControlRequest.parse(Data(#"{"version": 1, "op": "route_table.rule.add", "args": {"table": "t", "destination": "10.1.0.0/16", "target_type": "gateway"}}"#.utf8))
     }
   }
 
@@ -145,5 +145,41 @@ import Wire
       LPG1R  VCN1    t       HubLPG1  HubVCN1      -        -
 
       """)
+  }
+
+  /// DRGs and RPCs: one DRG per VCN, VNIs unique, a DRG route needs an attachment, the
+  /// peer's routes may not overlap the region's VCNs, attachments in use stay, and every
+  /// attachment's table lists static and imported routes with where they come from.
+  @Test func drgAttachmentsImportAndAreValidated() throws {
+    var s = try ControlState(requests: Self.base + [rule("DRG1rt", "10.10.0.0/16", .lpg("HubLPG1")),
+                                                    .drg(.create(DynamicRoutingGateway(id: "DRG1", gatewayNode: IPv4Address(10, 9, 0, 3))))])
+    #expect(refusal(s, rule("vcn1-rt", "10.30.0.0/16", .drg)) == "conflict: router 'VCN1' is attached to no DRG")
+    s = try s.applying(.drg(.attach(DRGAttachment(id: "hub", drg: "DRG1", vni: 7001, router: "HubVCN1", routeTable: "DRG1rt"))))
+    #expect(refusal(s, .drg(.attach(DRGAttachment(id: "again", drg: "DRG1", vni: 7002, router: "HubVCN1"))))
+      == "conflict: router 'HubVCN1' is already attached to DRG 'DRG1' ('hub'): one DRG per VCN")
+    #expect(refusal(s, .drg(.attach(DRGAttachment(id: "x", drg: "DRG1", vni: 101, router: "VCN1"))))
+      == "conflict: VNI 101 of attachment 'x' is used by network 'vcn1-client'")
+    #expect(refusal(s, .networkCreate(Network(id: "n9", tenant: "t", vni: 7001))) == "conflict: VNI 7001 is used by attachment 'hub'")
+    s = try s.applying(.drg(.attach(DRGAttachment(id: "RPC1", drg: "DRG1", vni: 9001, rpc: true))))
+    #expect(refusal(s, .drg(.rpcConnect(id: "RPC1", RemotePeer(gateway: IPv4Address(10, 8, 0, 3), routes: [IPv4Prefix("10.11.128.0/17")!]))))
+      == "conflict: the peer's 10.11.128.0/17 overlaps router 'HubVCN1''s 10.11.0.0/16: overlapping networks cannot be peered")
+    s = try s.applying(.drg(.rpcConnect(id: "RPC1", RemotePeer(gateway: IPv4Address(10, 8, 0, 3), routes: [IPv4Prefix("10.30.0.0/16")!]))))
+    s = try s.applying(.drg(.ruleAdd(attachment: "RPC1", DRGRouteRule(destination: IPv4Prefix("10.10.0.0/16")!, target: "hub"))))
+    let rows = s.drgRows
+    #expect(rows.map(\.attachment) == ["RPC1", "hub"])
+    #expect(rows[0].routes.map { "\($0.destination) \($0.target) \($0.origin)" }
+      == ["10.10.0.0/16 hub static", "10.11.0.0/16 hub imported from hub"])
+    #expect(rows[1].routes.map { "\($0.destination) \($0.target) \($0.origin)" } == ["10.30.0.0/16 RPC1 imported from RPC1"])
+    #expect(refusal(s, .drg(.detach(id: "RPC1"))) == "in-use: RPC 'RPC1' is connected: disconnect it first")
+    #expect(refusal(s, .drg(.detach(id: "hub"))) == "in-use: attachment 'RPC1' routes 10.10.0.0/16 to 'hub'")
+    #expect(refusal(s, .routerDelete(id: "HubVCN1")).hasPrefix("in-use: "))
+    for c in [DRGChange.create(DynamicRoutingGateway(id: "d", gatewayNode: IPv4Address(10, 0, 0, 1))), .delete(id: "d"),
+              .attach(DRGAttachment(id: "a", drg: "d", vni: 5, router: "r", routeTable: "t")), .attach(DRGAttachment(id: "p", drg: "d", vni: 6, rpc: true)),
+              .detach(id: "a"), .ruleAdd(attachment: "a", DRGRouteRule(destination: IPv4Prefix("10.0.0.0/8")!, target: "p")),
+              .ruleDelete(attachment: "a", destination: IPv4Prefix("10.0.0.0/8")!),
+              .rpcConnect(id: "p", RemotePeer(gateway: IPv4Address(10, 8, 0, 3), routes: [IPv4Prefix("10.30.0.0/16")!])), .rpcDisconnect(id: "p")] {
+      let r = ControlRequest.drg(c)
+      #expect(try ControlRequest.parse(try JSONSerialization.data(withJSONObject: r.json())) == r, "\(c)")
+    }
   }
 }

@@ -27,7 +27,8 @@ final class TestCloud: @unchecked Sendable {
   /// `uplink`: gannetd attaches `up0` of the host namespace as its external-network port.
   /// `extraConfig`: more config fields, e.g. `"nat": {…}`.
   init(dpdk: Bool = false, workers: Int = 1, tunnelIP: String = "192.0.2.11", underlay: Bool = false, role: String = "compute",
-       dvrMAC: String = "fa:16:3f:00:00:11", uplink: Bool = false, extraConfig: String = "", stateDirectory: String? = nil) throws {
+       dvrMAC: String = "fa:16:3f:00:00:11", uplink: Bool = false, extraConfig: String = "", stateDirectory: String? = nil,
+       underlayGateway: String? = nil) throws {
     self.dpdk = dpdk
     self.workers = workers
     self.tunnelIP = tunnelIP
@@ -39,7 +40,8 @@ final class TestCloud: @unchecked Sendable {
     try sh(["ip", "-n", host, "link", "set", "lo", "up"])
     // The underlay needs a TX queue per worker plus one for the control thread's ARP.
     let ul = dpdk ? "dpdk:net_af_packetul,iface=ul0,qpairs=\(workers + 1)" : "af-packet:ul0"
-    let underlayField = underlay ? #", "underlay": {"interface": "\#(ul)", "prefix_length": 24}"# : ""
+    let gatewayField = underlayGateway.map { #", "gateway": "\#($0)""# } ?? ""
+    let underlayField = underlay ? #", "underlay": {"interface": "\#(ul)", "prefix_length": 24\#(gatewayField)}"# : ""
     let up = dpdk ? "dpdk:net_af_packetup,iface=up0,qpairs=\(workers + 1)" : "af-packet:up0"
     let uplinkField = uplink ? #", "uplink": {"interface": "\#(up)"}"# : ""
     let extra = extraConfig.isEmpty ? "" : ", " + extraConfig

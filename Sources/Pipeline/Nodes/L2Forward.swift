@@ -39,12 +39,13 @@ public struct L2Forward {
       let value = table.value(atSlot: slot)
       if value & L2Value.router != 0 {
         // A gateway MAC: route. Only a local VM's frames are routed here (DVR: the source
-        // node routes; the overlay never carries frames to a gateway MAC).
+        // node routes; the overlay never carries frames to a gateway MAC), and on a DRG's
+        // gateway node what arrives for its attachments (`transit`).
         if value & L2Value.snat != 0 {
           // The router's SNAT port on its SNAT node: frames other nodes routed here.
           v.packets[i].context = value & L2Value.interfaceMask
           v.next[i] = NodeID.snatIn2Out.rawValue
-        } else if p.inPort == underlay && underlayPort >= 0 {
+        } else if p.inPort == underlay && underlayPort >= 0 && value & L2Value.transit == 0 {
           v.drop(i, .ip4RoutedFromTunnel, node: Self.id, counters: counters)
         } else {
           v.packets[i].context = value & L2Value.interfaceMask

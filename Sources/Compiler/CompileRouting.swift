@@ -13,10 +13,10 @@ extension DataplaneCompiler {
   /// port on a routed network.
   static func compileRouting(_ s: ControlState, node: NodeFacts, into out: inout CompiledDataplane) throws(ControlError) {
     // What is installed, keyed as the stable numberings are. `special`: a RoutingTables
-    // special entry (then `interface` is nil); `crossInto`: a peering's lookup table key.
+    // special entry (then `interface` is nil); `crossInto`: the lookup table a crossing leads to.
     struct Route {
       var key: String; var vrf: Int; var prefix: IPv4Prefix; var interface: String?; var gateway: IPv4Address?
-      var special: UInt16? = nil; var crossInto: String? = nil; var neighbor: UInt64? = nil
+      var special: UInt16? = nil; var crossInto: Int? = nil; var neighbor: UInt64? = nil
     }
     var interfaceKeys: [String: (router: Router, interface: RouterInterface)] = [:]
     var routes: [Route] = []
@@ -86,7 +86,7 @@ extension DataplaneCompiler {
           var entry = Route(key: "drg \(att.id) \(route.destination)", vrf: t, prefix: route.destination, interface: nil, gateway: nil)
           if let e = entryTable(of: b), let into = tableIndex[e] {
             entry.special = RoutingTables.crossing
-            entry.crossInto = "\(into)"
+            entry.crossInto = into
           } else if b.rpc, let n = attachmentNeighbor(b, s, node, out.assignment) {
             entry.interface = attachmentKey(b.id)
             entry.neighbor = n
@@ -112,7 +112,7 @@ extension DataplaneCompiler {
         case .lpg(let l):
           if let p = s.lpgs[l]?.peer.flatMap({ s.lpgs[$0] }), let into = tableIndex[entryTable(of: p)] {
             route.special = RoutingTables.crossing
-            route.crossInto = "\(into)"
+            route.crossInto = into
           } else {
             route.special = RoutingTables.peeringDown
           }
@@ -120,7 +120,7 @@ extension DataplaneCompiler {
           // The DRG runs here: into the attachment's DRG table; else to the gateway node.
           if let att = s.drgAttachment(ofRouter: r.id), let into = tableIndex["drg \(att.id)"] {
             route.special = RoutingTables.crossing
-            route.crossInto = "\(into)"
+            route.crossInto = into
           } else if let att = s.drgAttachment(ofRouter: r.id), let n = attachmentNeighbor(att, s, node, out.assignment) {
             route.interface = attachmentKey(att.id)
             route.neighbor = n
@@ -163,7 +163,7 @@ extension DataplaneCompiler {
     for rt in routes.sorted(by: { $0.key < $1.key }) {
       let interface = rt.special.map(Int.init) ?? rt.interface.map { a.routerInterfaces[$0]! } ?? Int(RoutingTables.external)
       c.setRoute(a.fib[rt.key]!, vrf: rt.vrf, prefix: rt.prefix.address, length: rt.prefix.length,
-                 entry: .init(interface: interface, gateway: rt.gateway, table: rt.crossInto.flatMap { Int($0) }, neighbor: rt.neighbor))
+                 entry: .init(interface: interface, gateway: rt.gateway, table: rt.crossInto, neighbor: rt.neighbor))
     }
     for e in tableRoutes { c.vrfRoutes[e.table].append(LPM4.Route(prefix: e.prefix.address, length: e.prefix.length, nextHop: a.fib[e.key]!)) }
     out.l2 += c.gatewayL2Entries

@@ -36,7 +36,7 @@ extension ControlState {
       guard ports[p.id] == nil else { throw ControlError("exists", "port '\(p.id)' exists") }
       // Not given: the tenant's default group (Neutron's behaviour), when port security is on.
       if p.securityGroups == nil {
-        let tenant = networks[p.network]?.tenant
+        let tenant = p.tenant ?? networks[p.network]?.tenant
         p.securityGroups = p.portSecurity ? tenant.flatMap(defaultGroup(ofTenant:)).map { [$0] } ?? [] : []
       }
       try validate(p)
@@ -101,7 +101,10 @@ extension ControlState {
 
   /// Checks a port against everything else in the state (the port itself is not in it).
   func validate(_ p: LogicalPort) throws(ControlError) {
-    guard networks[p.network] != nil else { throw ControlError("not-found", "no network '\(p.network)'") }
+    guard let net = networks[p.network] else { throw ControlError("not-found", "no network '\(p.network)'") }
+    if let t = p.tenant, t != net.tenant, net.delegatedTo != t {
+      throw ControlError("forbidden", "port '\(p.id)' of tenant '\(t)': network '\(p.network)' of tenant '\(net.tenant)' is not delegated to it")
+    }
     try checkGroups(p)
     guard p.mac.isUnicast, p.mac != .zero else { throw .bad("port '\(p.id)': \(p.mac) is not a unicast MAC") }
     if case .remote(let vtep) = p.location, !vtep.isUnicastHost {

@@ -16,6 +16,9 @@ public struct Network: Codable, Equatable, Sendable {
   public var agingSeconds: Int
   /// Security lists (OCI) that apply to every port of the network, at most five.
   public var securityLists: [String] = []
+  /// A delegated subnet (seed 004's Azure side): the tenant of a managed service whose ports
+  /// may be placed on this network; no other tenant's can.
+  public var delegatedTo: String?
   public init(id: String, tenant: String, vni: UInt32, mtu: Int? = nil, learning: Bool = false, learningLimit: Int = 4096,
               agingSeconds: Int = 300, securityLists: [String] = []) {
     self.securityLists = securityLists
@@ -27,7 +30,7 @@ public struct Network: Codable, Equatable, Sendable {
     self.learningLimit = learningLimit
     self.agingSeconds = agingSeconds
   }
-  enum CodingKeys: String, CodingKey { case id, tenant, vni, mtu, learning, learningLimit, agingSeconds, securityLists }
+  enum CodingKeys: String, CodingKey { case id, tenant, vni, mtu, learning, learningLimit, agingSeconds, securityLists, delegatedTo }
   /// State files written before security lists existed load with none.
   public init(from d: Decoder) throws {
     let c = try d.container(keyedBy: CodingKeys.self)
@@ -39,6 +42,7 @@ public struct Network: Codable, Equatable, Sendable {
     learningLimit = try c.decode(Int.self, forKey: .learningLimit)
     agingSeconds = try c.decode(Int.self, forKey: .agingSeconds)
     securityLists = try c.decodeIfPresent([String].self, forKey: .securityLists) ?? []
+    delegatedTo = try c.decodeIfPresent(String.self, forKey: .delegatedTo)
   }
 }
 
@@ -69,8 +73,12 @@ public struct LogicalPort: Codable, Equatable, Sendable {
   public var securityGroups: [String]?
   /// The port's groups ([] when none).
   public var groups: [String] { securityGroups ?? [] }
+  /// The tenant that owns the port when it is not the network's: a managed service's port on
+  /// a network delegated to it.
+  public var tenant: String?
   public init(id: String, network: String, mac: MACAddress, fixedIPs: [IPv4Address], location: PortLocation, portSecurity: Bool,
-              securityGroups: [String]? = []) {
+              securityGroups: [String]? = [], tenant: String? = nil) {
+    self.tenant = tenant
     self.securityGroups = securityGroups
     self.id = id
     self.network = network
@@ -79,7 +87,7 @@ public struct LogicalPort: Codable, Equatable, Sendable {
     self.location = location
     self.portSecurity = portSecurity
   }
-  enum CodingKeys: String, CodingKey { case id, network, mac, fixedIPs, location, portSecurity, securityGroups }
+  enum CodingKeys: String, CodingKey { case id, network, mac, fixedIPs, location, portSecurity, securityGroups, tenant }
   /// State files written before security groups existed load with none.
   public init(from d: Decoder) throws {
     let c = try d.container(keyedBy: CodingKeys.self)
@@ -90,6 +98,7 @@ public struct LogicalPort: Codable, Equatable, Sendable {
     location = try c.decode(PortLocation.self, forKey: .location)
     portSecurity = try c.decode(Bool.self, forKey: .portSecurity)
     securityGroups = try c.decodeIfPresent([String].self, forKey: .securityGroups) ?? []
+    tenant = try c.decodeIfPresent(String.self, forKey: .tenant)
   }
 }
 

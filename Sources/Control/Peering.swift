@@ -112,8 +112,10 @@ public enum PeeringChange: Equatable, Sendable {
   case lpgAccept(id: String, peer: String?)
   case lpgConnect(id: String, peer: String)
   case lpgDisconnect(id: String)
+  /// Delegates a network to a managed service's tenant (nil: no longer).
+  case delegate(network: String, tenant: String?)
 
-  public static let ops = ["router.cidr.add", "router.cidr.remove", "route_table.create", "route_table.delete",
+  public static let ops = ["network.delegate", "router.cidr.add", "router.cidr.remove", "route_table.create", "route_table.delete",
                            "route_table.rule.add", "route_table.rule.delete", "route_table.associate", "lpg.create",
                            "lpg.delete", "lpg.accept", "lpg.connect", "lpg.disconnect"]
 
@@ -131,6 +133,7 @@ public enum PeeringChange: Equatable, Sendable {
     case .lpgAccept: "lpg.accept"
     case .lpgConnect: "lpg.connect"
     case .lpgDisconnect: "lpg.disconnect"
+    case .delegate: "network.delegate"
     }
   }
 
@@ -157,6 +160,10 @@ public enum PeeringChange: Equatable, Sendable {
       if let peer { d["peer"] = peer }
       return d
     case .lpgConnect(let id, let peer): return ["id": id, "peer": peer]
+    case .delegate(let n, let t):
+      var d: [String: Any] = ["network": n]
+      if let t { d["tenant"] = t }
+      return d
     }
   }
 
@@ -193,6 +200,7 @@ public enum PeeringChange: Equatable, Sendable {
     case "lpg.accept": return .lpgAccept(id: try a.identifier("id"), peer: try a.optionalIdentifier("peer"))
     case "lpg.connect": return .lpgConnect(id: try a.identifier("id"), peer: try a.identifier("peer"))
     case "lpg.disconnect": return .lpgDisconnect(id: try a.identifier("id"))
+    case "network.delegate": return .delegate(network: try a.identifier("network"), tenant: try a.optionalIdentifier("tenant"))
     default: throw .bad("unknown op '\(op)'")
     }
   }
@@ -305,6 +313,14 @@ extension ControlState {
       }
       lpgs[id]!.peer = peerID
       lpgs[peerID]!.peer = id
+    case .delegate(let id, let tenant):
+      guard var n = networks[id] else { throw ControlError("not-found", "no network '\(id)'") }
+      guard tenant != n.tenant else { throw .bad("network.delegate: '\(id)' already belongs to tenant '\(n.tenant)'") }
+      if let p = ports.values.sorted(by: { $0.id < $1.id }).first(where: { $0.network == id && $0.tenant != nil && $0.tenant != n.tenant && $0.tenant != tenant }) {
+        throw ControlError("in-use", "port '\(p.id)' of tenant '\(p.tenant!)' is on network '\(id)'")
+      }
+      n.delegatedTo = tenant
+      networks[id] = n
     case .lpgDisconnect(let id):
       guard let g = lpgs[id] else { throw ControlError("not-found", "no LPG '\(id)'") }
       guard let p = g.peer else { throw ControlError("not-found", "LPG '\(id)' is not peered") }

@@ -111,7 +111,7 @@ public enum ControlRequest: Equatable, Sendable {
       guard let location = try location(&a, op: op) else { throw .bad("\(op): one of 'local' or 'remote' is required") }
       r = .portCreate(LogicalPort(id: id, network: network, mac: mac, fixedIPs: try a.optionalIPv4List("fixed_ips") ?? [],
                                   location: location, portSecurity: try a.optionalBool("port_security") ?? true,
-                                  securityGroups: try a.optionalIdentifierList("security_groups")))
+                                  securityGroups: try a.optionalIdentifierList("security_groups"), tenant: try a.optionalIdentifier("tenant")))
     case "port.update":
       r = .portUpdate(id: try a.identifier("id"), location: try location(&a, op: op),
                       fixedIPs: try a.optionalIPv4List("fixed_ips"), portSecurity: try a.optionalBool("port_security"),
@@ -388,6 +388,7 @@ public enum ControlRequest: Equatable, Sendable {
                               "port_security": p.portSecurity]
       d.merge(loc(p.location)) { a, _ in a }
       if let g = p.securityGroups { d["security_groups"] = g }
+      if let t = p.tenant { d["tenant"] = t }
       return d
     case .portUpdate(let id, let l, let ips, let sec, let groups):
       var d: [String: Any] = ["id": id]

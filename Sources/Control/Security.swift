@@ -234,8 +234,9 @@ extension ControlState {
     }
     for id in p.groups {
       guard let g = securityGroups[id] else { throw ControlError("not-found", "port '\(p.id)': no security group '\(id)'") }
-      guard g.tenant == n.tenant else {
-        throw ControlError("conflict", "port '\(p.id)': security group '\(id)' belongs to tenant '\(g.tenant)', not '\(n.tenant)'")
+      let owner = p.tenant ?? n.tenant
+      guard g.tenant == owner else {
+        throw ControlError("conflict", "port '\(p.id)': security group '\(id)' belongs to tenant '\(g.tenant)', not '\(owner)'")
       }
     }
   }

@@ -67,7 +67,7 @@ extension IPv4Address: ExpressibleByArgument {
 
 struct NetworkCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "network", abstract: "Tenant L2 networks.", subcommands: [Create.self, Update.self, Delete.self, List.self])
+    commandName: "network", abstract: "Tenant L2 networks.", subcommands: [Create.self, Update.self, Delegate.self, Delete.self, List.self])
 
   struct Update: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -163,10 +163,12 @@ struct PortCommand: ParsableCommand {
     @OptionGroup var location: Location
     @Flag(help: "Turn anti-spoofing off (the port may send from any MAC; never filtered).") var noPortSecurity = false
     @OptionGroup var groups: Groups
+    @Option(help: "The owning tenant when it is not the network's: a managed service's port on a network delegated to it.")
+    var tenant: String?
     func run() throws {
       guard let at = try location.location() else { throw ValidationError("one of --local or --remote is required") }
       try common.change(.portCreate(LogicalPort(id: id, network: network, mac: mac, fixedIPs: ips, location: at, portSecurity: !noPortSecurity,
-                                                securityGroups: try groups.groups())))
+                                                securityGroups: try groups.groups(), tenant: tenant)))
     }
   }
   struct Update: ParsableCommand {

@@ -167,3 +167,19 @@ struct LPGCommand: ParsableCommand {
     func run() throws { try common.run(.show(.lpgs), as: [LPGRow].self, render: Render.lpgs) }
   }
 }
+
+extension NetworkCommand {
+  struct Delegate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Delegate a network to a managed service's tenant, whose ports (port create --tenant) may then be placed on it.",
+      discussion: "Example: gannetctl network delegate vcn1-client --tenant exadata (or --none)")
+    @OptionGroup var common: Common
+    @Argument(help: "Network id.") var id: String
+    @Option(help: "The tenant it is delegated to.") var tenant: String?
+    @Flag(help: "No longer delegated.") var none = false
+    func run() throws {
+      guard (tenant == nil) == none else { throw ValidationError("give one of --tenant or --none") }
+      try common.change(.peering(.delegate(network: id, tenant: tenant)))
+    }
+  }
+}

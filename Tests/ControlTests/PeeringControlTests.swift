@@ -183,3 +183,34 @@ import Wire
     }
   }
 }
+
+/// Delegated subnets (seed 004's Azure side): a managed service's tenant may place ports on a
+/// network delegated to it; no other tenant can, and a delegation in use stays.
+@Suite struct DelegationControlTests {
+  @Test func onlyTheDelegatedTenantsPortsArePlaced() throws {
+    let mac = MACAddress("fa:16:3e:00:00:07")!
+    func port(_ tenant: String?) -> ControlRequest {
+      .portCreate(LogicalPort(id: "db", network: "client", mac: mac, fixedIPs: [], location: .remote(IPv4Address(192, 0, 2, 9)),
+                              portSecurity: true, securityGroups: nil, tenant: tenant))
+    }
+    var s = try ControlState(requests: [.networkCreate(Network(id: "client", tenant: "customer", vni: 5))])
+    func refusal(_ r: ControlRequest) -> String {
+      do { _ = try s.applying(r); return "accepted" } catch { return "\(error.code): \(error.message)" }
+    }
+    #expect(refusal(port("exadata"))
+      == "forbidden: port 'db' of tenant 'exadata': network 'client' of tenant 'customer' is not delegated to it")
+    s = try s.applying(.peering(.delegate(network: "client", tenant: "exadata")))
+    #expect(refusal(port("other")) == "forbidden: port 'db' of tenant 'other': network 'client' of tenant 'customer' is not delegated to it")
+    #expect(refusal(port("customer")) == "accepted" && refusal(port(nil)) == "accepted")
+    s = try s.applying(port("exadata"))
+    #expect(refusal(.peering(.delegate(network: "client", tenant: nil))) == "in-use: port 'db' of tenant 'exadata' is on network 'client'")
+    // The port takes its own tenant's groups, not the network's.
+    s = try s.applying(.securityGroupCreate(SecurityGroup(id: "svc", tenant: "exadata")))
+    #expect(refusal(.portUpdate(id: "db", location: nil, fixedIPs: nil, portSecurity: nil, securityGroups: ["svc"])) == "accepted")
+    for r in [ControlRequest.peering(.delegate(network: "client", tenant: "exadata")), .peering(.delegate(network: "client", tenant: nil)),
+              port("exadata")] {
+      #expect(try ControlRequest.parse(try JSONSerialization.data(withJSONObject: r.json())) == r)
+    }
+    #expect(try JSONDecoder().decode(ControlState.self, from: try JSONEncoder().encode(s)) == s)
+  }
+}

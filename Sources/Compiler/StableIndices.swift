@@ -40,8 +40,8 @@ public struct StableIndices<Key: Hashable & Comparable & Sendable>: Equatable, S
   public mutating func assign(_ wanted: Set<Key>, generation: UInt64, limit: Int, what: String) throws(ControlError) {
     guard wanted.count <= limit else { throw ControlError("conflict", "more than \(limit) \(what)") }
     index = index.filter { wanted.contains($0.key) }
-    since = since.filter { i in index.values.contains(i.key) }
     var used = Set(index.values)
+    since = since.filter { used.contains($0.key) }   // a set: `index.values.contains` made this quadratic
     var next = first
     for key in wanted.sorted() where index[key] == nil {
       while used.contains(next) { next += 1 }

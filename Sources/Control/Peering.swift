@@ -249,9 +249,13 @@ extension ControlState {
       }
       guard let r = routers[t.router] else { throw ControlError("not-found", "no router '\(t.router)'") }
       try checkTarget(rule.target, of: r, table: id)
+      // Only the new rule: the others were checked when they came (a table of 10,000 rules
+      // takes one more without scanning them all).
+      if let b = r.addressSpace.first(where: { $0.covers(rule.destination) }) {
+        throw ControlError("conflict", "route table '\(id)': \(rule.destination) lies in router '\(r.id)''s own \(b), which is always local")
+      }
       t.rules.append(rule)
       routeTables[id] = t
-      try checkRulesOutside(r)
     case .ruleDelete(let id, let destination):
       guard var t = routeTables[id] else { throw ControlError("not-found", "no route table '\(id)'") }
       guard let k = t.rules.firstIndex(where: { $0.destination == destination }) else {

@@ -50,6 +50,10 @@ struct GannetBench: ParsableCommand {
     sessions are partitioned as in gannetd (a packet of another worker's session is handed over).
     """) var workers = 1
   @Flag(help: "Print one JSON object instead of tables.") var json = false
+  @Option(help: """
+    TABLESxRULES (e.g. 1x10000, 1000x10): measure validating, compiling and building the tables for one route-table \
+    change on a node with that many route tables and rules, and exit (no packets).
+    """) var routeScale: String?
 
   func validate() throws {
     guard seconds > 0, warmup >= 0 else { throw ValidationError("--seconds must be > 0 and --warmup >= 0") }
@@ -65,6 +69,10 @@ struct GannetBench: ParsableCommand {
   var newConnectionPackets: Int { packets ?? 1_000_000 }
 
   func run() throws {
+    if let routeScale {
+      print(try RouteScale.run(routeScale))
+      return
+    }
     var w = try Workload.load(workload, directory: workloadDir)
     if aclRules != nil || aclStateless || newConnections {
       guard w.filtered else { throw ValidationError("--acl-rules, --acl-stateless and --new-connections are for w6") }

@@ -32,7 +32,7 @@ struct OperatorTests {
     // show state: the configuration as persisted, nothing that changes with traffic.
     let state = try #require(try c.show("state") as? [String: Any])
     #expect(Set(state.keys) == ["generation", "networks", "ports", "fdb", "routers", "chassis", "floatingIPs", "securityGroups",
-                                "securityLists", "flows"], "\(state.keys)")
+                                "securityLists", "flows", "routeTables", "lpgs", "drgs", "drgAttachments"], "\(state.keys)")
     let text = try c.ctl("show state")
     for runtime in ["rx_packets", "status", "learned", "sessions", "upstream_mac"] { #expect(!text.contains(runtime), "\(runtime)") }
     _ = try c.ping(from: "a1", "10.1.0.1")

@@ -11,8 +11,8 @@ struct PeeringCloudNodes {
   let n2: TestCloud
 
   init() throws {
-    n1 = try TestCloud(tunnelIP: "10.9.0.1", underlay: true)
-    n2 = try TestCloud(tunnelIP: "10.9.0.2", underlay: true)
+    n1 = try TestCloud(tunnelIP: "10.9.0.1", underlay: true, idleSleepMicroseconds: 1000)
+    n2 = try TestCloud(tunnelIP: "10.9.0.2", underlay: true, idleSleepMicroseconds: 1000)
     try TestCloud.connectUnderlays(n1, n2)
     try n1.addVM("a", mac: "fa:16:3e:10:01:0a", ip: "10.10.1.10", mtu: 1450, gateway: "10.10.1.1")
     try n2.addVM("b", mac: "fa:16:3e:20:01:0a", ip: "10.20.1.10", mtu: 1450, gateway: "10.20.1.1")

@@ -5,7 +5,8 @@ import TestSupport
 /// Seed 004's two regions, programmed only with gannetctl. Region 1 (underlay 10.9.0.0/24,
 /// one switch): n1 with VM a in VCN1, n2 with VM b in VCN2, gateway node g1 running DRG1.
 /// Region 2 (10.8.0.0/24): n3 with VM c in VCN3, gateway node g2 running DRG3. The backbone:
-/// a kernel router between the two regions' switches that only the gateway nodes use.
+/// a kernel router between the two regions' switches that only the gateway nodes use. The
+/// five daemons sleep 1 ms when idle (they share the machine with the other suites).
 struct TwoRegions {
   let n1, n2, g1, n3, g2: TestCloud
   let sw1, sw2, bb: String
@@ -27,11 +28,11 @@ struct TwoRegions {
       try sh(["ip", "-n", bb, "link", "set", "bb\(k)", "up"])
     }
     try sh(["ip", "netns", "exec", bb, "sysctl", "-qw", "net.ipv4.ip_forward=1"])
-    n1 = try TestCloud(tunnelIP: "10.9.0.1", underlay: true, dvrMAC: "fa:16:3f:00:01:01")
-    n2 = try TestCloud(tunnelIP: "10.9.0.2", underlay: true, dvrMAC: "fa:16:3f:00:01:02")
-    g1 = try TestCloud(tunnelIP: "10.9.0.3", underlay: true, role: "network", dvrMAC: "fa:16:3f:00:01:03", underlayGateway: "10.9.0.254")
-    n3 = try TestCloud(tunnelIP: "10.8.0.1", underlay: true, dvrMAC: "fa:16:3f:00:02:01")
-    g2 = try TestCloud(tunnelIP: "10.8.0.3", underlay: true, role: "network", dvrMAC: "fa:16:3f:00:02:03", underlayGateway: "10.8.0.254")
+    n1 = try TestCloud(tunnelIP: "10.9.0.1", underlay: true, dvrMAC: "fa:16:3f:00:01:01", idleSleepMicroseconds: 1000)
+    n2 = try TestCloud(tunnelIP: "10.9.0.2", underlay: true, dvrMAC: "fa:16:3f:00:01:02", idleSleepMicroseconds: 1000)
+    g1 = try TestCloud(tunnelIP: "10.9.0.3", underlay: true, role: "network", dvrMAC: "fa:16:3f:00:01:03", underlayGateway: "10.9.0.254", idleSleepMicroseconds: 1000)
+    n3 = try TestCloud(tunnelIP: "10.8.0.1", underlay: true, dvrMAC: "fa:16:3f:00:02:01", idleSleepMicroseconds: 1000)
+    g2 = try TestCloud(tunnelIP: "10.8.0.3", underlay: true, role: "network", dvrMAC: "fa:16:3f:00:02:03", underlayGateway: "10.8.0.254", idleSleepMicroseconds: 1000)
     for n in [n1, n2, g1] { try n.plug("ul0", intoBridge: "br0", namespace: sw1) }
     for n in [n3, g2] { try n.plug("ul0", intoBridge: "br0", namespace: sw2) }
     try n1.addVM("a", mac: "fa:16:3e:10:01:0a", ip: "10.10.1.10", mtu: 1400, gateway: "10.10.1.1")
@@ -136,8 +137,8 @@ struct TwoRegions {
   }
 }
 
-@Suite(.serialized, .enabled(if: isRoot, "creates network namespaces, bridges and veth pairs: needs root"))
-struct RemotePeeringTests {
+// In the PeeringTests suite, so that the two peering clouds never run at the same time.
+extension PeeringTests {
   /// TCP 1521 from every VCN to every other, both ways, across the DRGs and the RPC; TCP 22
   /// is dropped by the destination's list; VCN1 → VCN3 crosses the backbone only between
   /// the gateway nodes, on the RPC's VNI; with the RPC disconnected VCN1 → VCN3 is

@@ -28,7 +28,7 @@ final class TestCloud: @unchecked Sendable {
   /// `extraConfig`: more config fields, e.g. `"nat": {…}`.
   init(dpdk: Bool = false, workers: Int = 1, tunnelIP: String = "192.0.2.11", underlay: Bool = false, role: String = "compute",
        dvrMAC: String = "fa:16:3f:00:00:11", uplink: Bool = false, extraConfig: String = "", stateDirectory: String? = nil,
-       underlayGateway: String? = nil) throws {
+       underlayGateway: String? = nil, idleSleepMicroseconds: Int = 100) throws {
     self.dpdk = dpdk
     self.workers = workers
     self.tunnelIP = tunnelIP
@@ -47,7 +47,7 @@ final class TestCloud: @unchecked Sendable {
     let extra = extraConfig.isEmpty ? "" : ", " + extraConfig
     let cfg = """
       {"node": {"name": "\(role)-\(tag)", "role": "\(role)", "tunnel_ip": "\(tunnelIP)", "dvr_host_mac": "\(dvrMAC)"},
-       "control_socket": "\(socket)", "state_file": "\(stateFile)", "idle_sleep_us": 100, "workers": \(workers),
+       "control_socket": "\(socket)", "state_file": "\(stateFile)", "idle_sleep_us": \(idleSleepMicroseconds), "workers": \(workers),
        "dpdk": {"enabled": \(dpdk), "memory_mb": 512}\(underlayField)\(uplinkField)\(extra)}
       """
     try cfg.write(toFile: configFile, atomically: true, encoding: .utf8)

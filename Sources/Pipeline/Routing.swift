@@ -251,7 +251,7 @@ public struct RoutingTables: @unchecked Sendable {
       if let f, Int(f.domain) <= domains { domainInterface[Int(f.domain)] = Int32(i) }
     }
     vrfCount = c.vrfRoutes.count
-    var routes = c.vrfRoutes
+    let routes = c.vrfRoutes
     var fibIface = c.fib.map { UInt16(truncatingIfNeeded: $0?.interface ?? 0) }
     var fibGw = c.fib.map { $0.map { f in f.table.map { UInt32($0) } ?? f.gateway?.value ?? 0 } ?? 0 }
     let tableVRF = (0..<c.vrfRoutes.count).map { c.tableVRF[$0] ?? $0 }
@@ -263,37 +263,46 @@ public struct RoutingTables: @unchecked Sendable {
       return (n.domain, n.ip.value,
               n.mac.rawValue | index << 48 | (tunnel ? Self.neighborTunnel : 0) | (n.l2 & L2Value.filtered != 0 ? Self.neighborFiltered : 0))
     }
-    // Adjacencies: where the operator's routes send a neighbour's address to its own
-    // network's connected route, a /32 with the neighbour value.
-    for (v, vrfRoutes) in c.vrfRoutes.enumerated() {
-      let lpm = LPM4(vrfRoutes)
-      defer { lpm.destroy() }
-      for n in neighborValues where Int(n.domain) <= domains && domainInterface[Int(n.domain)] >= 0 {
-        let i = Int(domainInterface[Int(n.domain)])
-        guard Int(interfaces[i].vrf) == tableVRF[v] else { continue }
-        let f = lpm.lookup(n.ip)
-        guard f >= 0, fibGw[f] == 0, Int(fibIface[f]) == i else { continue }
-        fibIface.append(UInt16(i))
-        fibGw.append(0)
-        fibAdj.append(n.value)
-        origin.append(Self.adjacencyOrigin | Self.neighborKey(domain: n.domain, ip: n.ip))
-        routes[v].append(LPM4.Route(prefix: IPv4Address(n.ip), length: 32, nextHop: fibIface.count - 1))
-      }
-    }
-    // Receive entries: the router's own addresses, replacing any other /32 to them, in
-    // every lookup table of the router (one entry each: shared by the tables).
+    // Adjacencies: where a table's routes send a neighbour's address to its own network's
+    // connected route, a /32 with the neighbour value (one FIB entry per neighbour, shared
+    // by every table of its router). Then receive entries: the router's own addresses,
+    // replacing any other /32 to them, in every lookup table of the router (one entry each,
+    // shared by the tables). Each table is built once: painted from its routes, then
+    // refined with these host routes.
+    var adjacency: [UInt64: Int] = [:]
+    var receiveEntry: [Int: [(address: UInt32, fib: Int)]] = [:]
     for f in c.interfaces.compactMap({ $0 }) where f.vrf < routes.count && f.address.value != 0 {   // DRG attachments have none
       fibIface.append(Self.receive)
       fibGw.append(0)
       fibAdj.append(0)
       origin.append(Self.receiveOrigin | UInt64(f.vrf) << 32 | UInt64(f.address.value))
-      for v in routes.indices where tableVRF[v] == f.vrf {
-        routes[v].removeAll { $0.length == 32 && $0.prefix == f.address }
-        routes[v].append(LPM4.Route(prefix: f.address, length: 32, nextHop: fibIface.count - 1))
-      }
+      receiveEntry[f.vrf, default: []].append((f.address.value, fibIface.count - 1))
+    }
+    var neighborsOfVRF: [Int: [(domain: UInt16, ip: UInt32, value: UInt64, interface: Int)]] = [:]
+    for n in neighborValues where Int(n.domain) <= domains && domainInterface[Int(n.domain)] >= 0 {
+      let i = Int(domainInterface[Int(n.domain)])
+      neighborsOfVRF[Int(interfaces[i].vrf), default: []].append((n.domain, n.ip, n.value, i))
     }
     vrfs = .allocate(capacity: max(vrfCount, 1))
-    for (v, r) in routes.enumerated() { (vrfs + v).initialize(to: LPM4(r)) }
+    for (v, r) in routes.enumerated() {
+      var table = LPM4.Builder(r)
+      for n in neighborsOfVRF[tableVRF[v]] ?? [] {
+        let f = table.lookup(n.ip)
+        guard f >= 0, fibGw[f] == 0, Int(fibIface[f]) == n.interface else { continue }
+        let key = Self.neighborKey(domain: n.domain, ip: n.ip)
+        let entry = adjacency[key] ?? {
+          fibIface.append(UInt16(n.interface))
+          fibGw.append(0)
+          fibAdj.append(n.value)
+          origin.append(Self.adjacencyOrigin | key)
+          adjacency[key] = fibIface.count - 1
+          return fibIface.count - 1
+        }()
+        table.setHost(n.ip, nextHop: entry)
+      }
+      for e in receiveEntry[tableVRF[v]] ?? [] { table.setHost(e.address, nextHop: e.fib) }
+      (vrfs + v).initialize(to: table.finish())
+    }
     fibInterface = .allocate(capacity: max(fibIface.count, 1))
     fibInterface.initialize(from: fibIface, count: fibIface.count)
     fibGateway = .allocate(capacity: max(fibGw.count, 1))

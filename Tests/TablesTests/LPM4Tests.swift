@@ -50,6 +50,37 @@ func ip(_ s: String) -> IPv4Address { IPv4Address(s)! }
     #expect(t.groupCount == 3)   // 10.1/16 → one level-2 group, 10.1.2/24 → one level-3, 192.168/16 → one level-2
   }
 
+  /// The builder's host routes (adjacencies, receive entries) decided by lookups in the
+  /// table so far give the same table as painting them with the routes at once.
+  @Test func builderHostRoutesMatchAOneShotBuild() {
+    var rng = XorShift(s: 0x9e37_79b9_7f4a_7c15)
+    var routes: [LPM4.Route] = (0..<2000).map { i in
+      let len = Int(rng.next() % 33)
+      return .init(prefix: IPv4Address(UInt32(truncatingIfNeeded: rng.next())), length: len, nextHop: i)
+    }
+    var b = LPM4.Builder(routes)
+    var hosts: [UInt32] = []
+    for i in 0..<500 {
+      let a = UInt32(truncatingIfNeeded: rng.next())
+      // Only where the table so far has a route with an even next hop (as adjacencies
+      // go only where the connected route is the best one).
+      guard b.lookup(a) >= 0, b.lookup(a) % 2 == 0 else { continue }
+      b.setHost(a, nextHop: 10_000 + i)
+      routes.append(.init(prefix: IPv4Address(a), length: 32, nextHop: 10_000 + i))
+      hosts.append(a)
+    }
+    let built = b.finish()
+    defer { built.destroy() }
+    #expect(hosts.count > 50)
+    #expect(built.routeCount == routes.count)
+    let reference = ReferenceLPM(routes)
+    for a in hosts { #expect(built.lookup(a) == reference.lookup(a)) }
+    for _ in 0..<20_000 {
+      let a = UInt32(truncatingIfNeeded: rng.next())
+      #expect(built.lookup(a) == reference.lookup(a), "\(IPv4Address(a))")
+    }
+  }
+
   @Test func noRouteIsMinusOneAndLaterDuplicateWins() {
     let t = LPM4([.init(prefix: ip("10.0.0.0"), length: 8, nextHop: 1), .init(prefix: ip("10.0.0.0"), length: 8, nextHop: 9)])
     defer { t.destroy() }

@@ -83,87 +83,189 @@ func mac(_ f: [UInt8], _ at: Int) -> MACAddress { MACAddress(f[at], f[at + 1], f
   }
 
   /// The compiled lookup tables against a resolver written from the object model, on
-  /// random topologies (routers with blocks and subnets, tables with LPG rules, random
-  /// peerings and associations, loops included).
+  /// random topologies (routers with blocks and subnets, tables with LPG and DRG rules,
+  /// random peerings and associations, a DRG on this node or another with VCN attachments,
+  /// static rules, imported routes and an RPC, loops included), from the subnets and, on
+  /// the gateway node, from the attachments.
   @Test func compiledTablesResolveAsTheModelSays() throws {
     var rng = SplitMix64(seed: 16)
     var kinds = Set<String>()
     for round in 0..<40 {
-      let requests = randomPeeringTopology(&rng)
-      let state = try ControlState(requests: requests)
+      var state = try ControlState(requests: randomPeeringTopology(&rng))
+      // Random DRG requests: those the control plane refuses (a destination a table has
+      // already) are left out.
+      for q in randomDRGs(&rng, routers: state.routers.count) { if let next = try? state.applying(q) { state = next } }
       var node = NodeFacts.testNode
       node.openAttachments = []
+      // An underlay, so that the tunnels to the DRG's gateway node and the RPC's peer exist.
+      node.underlay = .init(mac: MACAddress(0x02, 0, 0, 0, 0, 1), localIP: node.tunnelIP, prefixLength: 16)
       let compiled = try DataplaneCompiler.compile(state, node: node, previous: IndexAssignment(), generation: 1)
       let snap = compiled.snapshot { _ in .memory(MemoryPort()) }
       defer { DataplaneSnapshot.retire(snap) }
       let routing = snap.routing, a = compiled.assignment
-      let networkOfInterface = Dictionary(uniqueKeysWithValues: a.routerInterfaces.keys.map { ($0.key, String($0.value.split(separator: " ")[1])) })
+      let networkOfInterface = Dictionary(uniqueKeysWithValues: a.routerInterfaces.keys.map { ($0.key, String($0.value.split(separator: " ").last!)) })
+      func outcome(_ fib: Int) -> String {
+        switch fib {
+        case -1: return "no-route"
+        case -2: return "loop"
+        default:
+          switch routing.fibInterface[fib] {
+          case RoutingTables.receive: return "receive"
+          case RoutingTables.unreachable: return "no-route"
+          case RoutingTables.peeringDown: return "peering-down"
+          case RoutingTables.external: return "external"
+          case let x: return "deliver \(networkOfInterface[Int(x)] ?? "?")"
+          }
+        }
+      }
+      func destination() -> IPv4Address { IPv4Address(10, UInt8(rng.next() % 8), UInt8(rng.next() % 4), UInt8(rng.next() % 3)) }
+      func note(_ want: String, from r: String?) {
+        if want.hasPrefix("deliver att:") { kinds.insert("deliver drg"); return }
+        let far = want.hasPrefix("deliver n") && !want.hasPrefix("deliver n\(r.map { String($0.dropFirst()) } ?? "?")-")
+        kinds.insert(far ? "deliver across" : String(want.split(separator: " ")[0]))
+      }
       for r in state.routers.values.sorted(by: { $0.id < $1.id }) {
         for i in r.interfaces {
           let ri = a.routerInterfaces["\(r.id) \(i.network)"]!
           for _ in 0..<40 {
-            let d = IPv4Address(10, UInt8(rng.next() % 6), UInt8(rng.next() % 4), UInt8(rng.next() % 3))
-            let fib = routing.resolve(table: Int(routing.interfaces[ri].table), destination: d)
-            let got: String
-            switch fib {
-            case -1: got = "no-route"
-            case -2: got = "loop"
-            default:
-              switch routing.fibInterface[fib] {
-              case RoutingTables.receive: got = "receive"
-              case RoutingTables.unreachable: got = "no-route"
-              case RoutingTables.peeringDown: got = "peering-down"
-              case RoutingTables.external: got = "external"
-              case let x: got = "deliver \(networkOfInterface[Int(x)] ?? "?")"
-              }
-            }
-            let want = referenceResolve(state, router: r.id, table: i.routeTable, destination: d)
+            let d = destination()
+            let got = outcome(routing.resolve(table: Int(routing.interfaces[ri].table), destination: d))
+            let want = referenceResolve(state, node: node.tunnelIP, from: .router(r.id, table: i.routeTable), destination: d)
             #expect(got == want, "round \(round): \(d) from \(r.id)/\(i.network): compiled \(got), model \(want)")
-            // What the rounds covered: delivery in the same router and across peerings.
-            let far = want.hasPrefix("deliver n") && !want.hasPrefix("deliver n\(r.id.dropFirst())-")
-            kinds.insert(far ? "deliver across" : String(want.split(separator: " ")[0]))
+            note(want, from: r.id)
           }
         }
       }
+      // What arrives at the gateway node from an attachment: its DRG route table.
+      for att in state.drgAttachments.values.sorted(by: { $0.id < $1.id }) where state.drgs[att.drg]!.gatewayNode == node.tunnelIP {
+        let ai = a.routerInterfaces[attachmentKeyForTests(att.id)]!
+        for _ in 0..<40 {
+          let d = destination()
+          let got = outcome(routing.resolve(table: Int(routing.interfaces[ai].table), destination: d))
+          let want = referenceResolve(state, node: node.tunnelIP, from: .attachment(att.id), destination: d)
+          #expect(got == want, "round \(round): \(d) from attachment \(att.id): compiled \(got), model \(want)")
+          note(want, from: nil)
+        }
+      }
     }
-    #expect(kinds == ["deliver", "deliver across", "no-route", "loop", "peering-down", "receive"], "covered: \(kinds.sorted())")
+    #expect(kinds == ["deliver", "deliver across", "deliver drg", "no-route", "loop", "peering-down", "receive"], "covered: \(kinds.sorted())")
   }
 }
 
-/// Resolution as `Peering.swift` (Control) describes it, from the object model alone.
-func referenceResolve(_ s: ControlState, router: String, table: String?, destination d: IPv4Address) -> String {
-  var router = router, table = table
+/// Where a resolution starts: a router's subnet (with its route table; nil: its own
+/// subnets and blocks only), or a DRG attachment (its DRG route table, on the gateway node).
+enum ResolveFrom { case router(String, table: String?), attachment(String) }
+
+func attachmentKeyForTests(_ id: String) -> String { "att:\(id)" }
+
+/// Resolution as `Peering.swift` and `DRG.swift` (Control) describe it, from the object
+/// model alone, on the node with tunnel IP `node`: route tables with LPG crossings; a DRG
+/// rule to the DRG (its table on the gateway node, else the attachment towards it); a DRG
+/// route table of static rules, then what the other attachments offer in attachment order
+/// (a VCN's blocks, or subnets without blocks, and its attachment table's destinations; a
+/// connected RPC's peer routes), the first for a destination winning.
+func referenceResolve(_ s: ControlState, node: IPv4Address, from start: ResolveFrom, destination d: IPv4Address) -> String {
+  var at = start
   for _ in 0...RoutingTables.maxCrossings {
-    let r = s.routers[router]!
-    if r.interfaces.contains(where: { $0.address == d }) { return "receive" }
     var best: (length: Int, outcome: String)? = nil
-    func offer(_ p: IPv4Prefix, _ outcome: String) {
-      if p.contains(d) && p.length > (best?.length ?? -1) { best = (p.length, outcome) }
+    var next: ResolveFrom? = nil
+    func offer(_ p: IPv4Prefix, _ outcome: String, then: ResolveFrom? = nil) {
+      if p.contains(d) && p.length > (best?.length ?? -1) {
+        best = (p.length, outcome)
+        next = then
+      }
     }
-    for b in r.cidrBlocks { offer(b, "no-route") }
-    for i in r.interfaces { offer(i.subnet, "deliver \(i.network)") }   // after the blocks: an equal subnet wins
-    var next: (String, String?)? = nil
-    if let t = table.flatMap({ s.routeTables[$0] }) {
-      for rule in t.rules where rule.destination.contains(d) && rule.destination.length > (best?.length ?? -1) {
-        if case .lpg(let l) = rule.target {
+    switch at {
+    case .router(let router, let table):
+      let r = s.routers[router]!
+      if r.interfaces.contains(where: { $0.address == d }) { return "receive" }
+      for b in r.cidrBlocks { offer(b, "no-route") }
+      for i in r.interfaces { offer(i.subnet, "deliver \(i.network)") }   // after the blocks: an equal subnet wins
+      for rule in table.flatMap({ s.routeTables[$0] })?.rules ?? [] {
+        switch rule.target {
+        case .lpg(let l):
           if let p = s.lpgs[l]!.peer.flatMap({ s.lpgs[$0] }) {
-            best = (rule.destination.length, "cross")
-            next = (p.router, p.routeTable)
+            offer(rule.destination, "cross", then: .router(p.router, table: p.routeTable))
           } else {
-            best = (rule.destination.length, "peering-down")
+            offer(rule.destination, "peering-down")
           }
+        case .drg:
+          guard let att = s.drgAttachments.values.first(where: { $0.router == router }) else { offer(rule.destination, "peering-down"); break }
+          if s.drgs[att.drg]!.gatewayNode == node {
+            offer(rule.destination, "cross", then: .attachment(att.id))
+          } else {
+            offer(rule.destination, "deliver att:\(att.id)")
+          }
+        default: break
+        }
+      }
+    case .attachment(let id):
+      let att = s.drgAttachments[id]!
+      var routes: [(IPv4Prefix, String)] = att.rules.map { ($0.destination, $0.target) }
+      for b in s.drgAttachments.values.sorted(by: { $0.id < $1.id }) where b.drg == att.drg && b.id != id {
+        var offered: [IPv4Prefix] = []
+        if let r = b.router.flatMap({ s.routers[$0] }) {
+          offered = (r.cidrBlocks.isEmpty ? r.interfaces.map(\.subnet) : r.cidrBlocks)
+            + (b.routeTable.flatMap { s.routeTables[$0] }?.rules.map(\.destination) ?? [])
+        } else {
+          offered = b.peer?.routes ?? []
+        }
+        for p in offered where !routes.contains(where: { $0.0 == p }) { routes.append((p, b.id)) }
+      }
+      for (p, target) in routes where p.contains(d) && p.length > (best?.length ?? -1) {
+        let b = s.drgAttachments[target]!
+        if let r = b.router {
+          offer(p, "cross", then: .router(r, table: b.routeTable))
+        } else {
+          offer(p, b.peer == nil ? "peering-down" : "deliver att:\(b.id)")
         }
       }
     }
     guard let b = best else { return "no-route" }
-    guard b.outcome == "cross", let (nr, nt) = next else { return b.outcome }
-    router = nr
-    table = nt
+    guard b.outcome == "cross", let n = next else { return b.outcome }
+    at = n
   }
   return "loop"
 }
 
-/// Up to five routers 10.R.0.0/16 with two or three /24 subnets, tables of LPG rules for
+/// A DRG (half the time on this node, `NodeFacts.testNode`) with some of the routers of
+/// `randomPeeringTopology` attached (each with one of its tables or none), an RPC (mostly
+/// connected; the peer exports 10.7.0.0/16 and 10.6.1.0/24), random static rules, and
+/// route-table rules to the DRG for the other VCNs and the peer's space.
+func randomDRGs(_ rng: inout SplitMix64, routers: Int) -> [ControlRequest] {
+  guard rng.next() % 4 != 0 else { return [] }
+  let gateway = rng.next() % 2 == 0 ? NodeFacts.testNode.tunnelIP : IPv4Address(10, 9, 0, 2)
+  var r: [ControlRequest] = [.drg(.create(DynamicRoutingGateway(id: "D", gatewayNode: gateway)))]
+  var attachments: [String] = []
+  var attached: [Int] = []
+  for k in 0..<routers where rng.next() % 3 != 0 {
+    let table: String? = rng.next() % 2 == 0 ? "T\(k)-\(rng.next() % 2)" : nil
+    r.append(.drg(.attach(DRGAttachment(id: "A\(k)", drg: "D", vni: UInt32(9000 + k), router: "R\(k)", routeTable: table))))
+    attachments.append("A\(k)")
+    attached.append(k)
+  }
+  r.append(.drg(.attach(DRGAttachment(id: "P", drg: "D", vni: 9100, rpc: true))))
+  if rng.next() % 3 != 0 {
+    r.append(.drg(.rpcConnect(id: "P", RemotePeer(gateway: IPv4Address(10, 8, 0, 3), routes: [IPv4Prefix("10.7.0.0/16")!, IPv4Prefix("10.6.1.0/24")!]))))
+  }
+  attachments.append("P")
+  for a in attachments where rng.next() % 2 == 0 {
+    let others = attachments.filter { $0 != a }
+    for dest in ["10.7.2.0/24", "10.5.0.0/16", "10.\(rng.next() % 5).1.0/24"] where rng.next() % 2 == 0 {
+      r.append(.drg(.ruleAdd(attachment: a, DRGRouteRule(destination: IPv4Prefix(dest)!, target: others[Int(rng.next() % UInt64(others.count))]))))
+    }
+  }
+  for k in attached {
+    for t in 0..<2 {
+      for dest in ["10.7.0.0/16", "10.6.0.0/16", "10.\((k + 1 + Int(rng.next() % UInt64(routers - 1))) % routers).2.0/24"] where rng.next() % 2 == 0 {
+        r.append(.peering(.ruleAdd(table: "T\(k)-\(t)", RouteRule(destination: IPv4Prefix(dest)!, target: .drg))))
+      }
+    }
+  }
+  return r
+}
+
+/// Two to five routers 10.R.0.0/16 with two or three /24 subnets, tables of LPG rules for
 /// the others' blocks (and for unused space), LPGs peered at random, random associations.
 func randomPeeringTopology(_ rng: inout SplitMix64) -> [ControlRequest] {
   var r: [ControlRequest] = []

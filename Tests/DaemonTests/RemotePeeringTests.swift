@@ -143,7 +143,7 @@ extension PeeringTests {
   /// is dropped by the destination's list; VCN1 → VCN3 crosses the backbone only between
   /// the gateway nodes, on the RPC's VNI; with the RPC disconnected VCN1 → VCN3 is
   /// unreachable (its routes are no longer imported: no route on the gateway node) while
-  /// VCN1 ↔ VCN2 keeps flowing.
+  /// VCN1 ↔ VCN2 loses no echo during the teardown and keeps flowing.
   @Test func theSeedsTwoRegionsTalkThroughTheirDRGsAndTheRPC() throws {
     let r = try TwoRegions()
     defer { r.destroy() }
@@ -174,8 +174,24 @@ extension PeeringTests {
     #expect(try TestCloud.tcpConnect(fromNamespace: r.ns("a"), ip: "10.30.1.10", port: 22) == "timeout")
     #expect(try r.n3.drops("acl-ingress-deny") > denied)
 
-    // The RPC goes down: VCN1 -> VCN3 unreachable, VCN1 <-> VCN2 untouched.
+    // The RPC goes down while VCN1 pings VCN2 (echo admitted by one more rule of VCN2's
+    // list): VCN1 -> VCN3 unreachable, VCN1 <-> VCN2 loses nothing.
+    for n in [r.n1, r.n2, r.g1] {
+      try n.ctl("seclist rule-add vcn2-list --id ping-from-vcn1 --direction ingress --cidr 10.10.0.0/16 --protocol icmp")
+    }
+    #expect(try TestCloud.ping(namespace: r.ns("a"), "10.20.1.10"))
+    let pinger = Process()
+    pinger.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    pinger.arguments = ["timeout", "-s", "KILL", "30", "ip", "netns", "exec", r.ns("a"), "ping", "-c", "80", "-i", "0.05", "-W", "2", "-q",
+                        "10.20.1.10"]
+    let pingOut = Pipe()
+    pinger.standardOutput = pingOut
+    try pinger.run()
+    usleep(1_000_000)   // pacing: the teardown lands in the middle of the 4 s of echoes
     for n in [r.n1, r.n2, r.g1] { try n.ctl("rpc disconnect RPC1") }
+    pinger.waitUntilExit()
+    let summary = String(decoding: pingOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    #expect(summary.contains("80 received") && summary.contains(" 0% packet loss"), "VCN1 -> VCN2 during the RPC's teardown: \(summary)")
     let before = try r.g1.drops("ip4-no-route") + r.g1.drops("peering-down")
     #expect(try TestCloud.tcpConnect(fromNamespace: r.ns("a"), ip: "10.30.1.10", port: 1521) != "connected")
     let after = try r.g1.drops("ip4-no-route") + r.g1.drops("peering-down")

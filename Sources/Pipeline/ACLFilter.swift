@@ -24,6 +24,86 @@ public enum ACLFilter {
   @inlinable @inline(__always)
   public static func check(_ frame: UnsafeMutableRawPointer, length: Int, l3: Int, egress: Bool, policy: Int, zone: UInt16,
                            acl: ACLTables, ct: ConnTrack, now: UInt32, counters: ACLCounters) -> DropReason? {
+    check(fastKey(frame, length: length, l3: l3, egress: egress, zone: zone), frame, length: length, l3: l3, egress: egress,
+          policy: policy, zone: zone, acl: acl, ct: ct, now: now, counters: counters)
+  }
+
+  /// `check` with the packet's `fastKey` computed beforehand (by a prefetch pass).
+  @inlinable @inline(__always)
+  public static func check(_ key: FastKey, _ frame: UnsafeMutableRawPointer, length: Int, l3: Int, egress: Bool, policy: Int,
+                           zone: UInt16, acl: ACLTables, ct: ConnTrack, now: UInt32, counters: ACLCounters) -> DropReason? {
+    if key.k1 != 0 {
+      let slot = ct.find(key.k0, key.k1)
+      if slot >= 0 { return track(slot, proto: UInt8(truncatingIfNeeded: key.k1 >> 32), flags: key.flags, egress: egress, now: now, ct: ct) }
+    }
+    return classify(frame, length: length, l3: l3, egress: egress, policy: policy, zone: zone, acl: acl, ct: ct, now: now, counters: counters)
+  }
+
+  /// The connection key of the common case, found inline: an option-less, unfragmented
+  /// IPv4 packet of UDP or TCP whose headers pass the same checks as `IPv4Header`,
+  /// `UDPHeader` and `TCPHeader(validating:)`. `k1` 0 for anything else — options,
+  /// fragments, other protocols, malformed headers — which `classify` handles in full.
+  @frozen public struct FastKey {
+    public var k0: UInt64
+    public var k1: UInt64
+    public var flags: UInt8
+    @inlinable public init(k0: UInt64, k1: UInt64, flags: UInt8) {
+      self.k0 = k0
+      self.k1 = k1
+      self.flags = flags
+    }
+    public static let none = FastKey(k0: 0, k1: 0, flags: 0)
+  }
+
+  @inlinable @inline(__always)
+  public static func fastKey(_ frame: UnsafeMutableRawPointer, length: Int, l3: Int, egress: Bool, zone: UInt16) -> FastKey {
+    let available = length &- l3
+    guard available >= 28 else { return .none }
+    let h = frame + l3
+    let w0 = h.loadBE32(at: 0), proto = h.loadU8(at: 9)
+    let total = Int(w0 & 0xffff)
+    guard w0 >> 24 == 0x45, h.loadBE16(at: 6) & 0x3fff == 0, total <= available else { return .none }
+    let l4Length = total &- IPv4Header.minimumLength
+    var flags: UInt8 = 0
+    if proto == IPProtocol.udp {
+      let u = Int(h.loadBE16(at: 24))
+      guard l4Length >= UDPHeader.length, u >= UDPHeader.length, u <= l4Length else { return .none }
+    } else if proto == IPProtocol.tcp, l4Length >= TCPHeader.minimumLength {
+      let d = Int(h.loadU8(at: 32) >> 4) &* 4
+      flags = h.loadU8(at: 33)
+      guard d >= TCPHeader.minimumLength, d <= l4Length else { return .none }
+    } else {
+      return .none
+    }
+    // ConnTrack.keys with the VM's side first: the source for egress, else the destination.
+    let src = UInt64(h.loadBE32(at: 12)), dst = UInt64(h.loadBE32(at: 16)), ports = UInt64(h.loadBE32(at: 20))
+    let vmPorts = egress ? ports : (ports << 16 | ports >> 16) & 0xffff_ffff
+    return FastKey(k0: egress ? src << 32 | dst : dst << 32 | src,
+                   k1: ConnTrack.present | UInt64(zone) << 40 | UInt64(proto) << 32 | vmPorts, flags: flags)
+  }
+
+  /// A packet of tracked connection `slot`: refreshes its last-seen time, notes a reply,
+  /// and advances its TCP state; `ct-invalid` for a TCP packet the state does not admit.
+  @inlinable @inline(__always)
+  static func track(_ slot: Int, proto: UInt8, flags: UInt8, egress: Bool, now: UInt32, ct: ConnTrack) -> DropReason? {
+    let old = ct.loadState(slot)
+    let isReply = egress != (old & ConnTrack.openedByVM != 0)
+    var state = old & ~0xffff_ffff | UInt64(now)
+    if isReply { state |= ConnTrack.replySeen }
+    if proto == IPProtocol.tcp {
+      let next = TCPTracking.next(UInt8(truncatingIfNeeded: old >> 32), flags: flags, isReply: isReply)
+      if next == TCPTracking.invalid { return .ctInvalid }
+      if next != TCPTracking.ignore { state = state & ~(0xff << 32) | UInt64(next) << 32 }
+    }
+    _ = ct.updateState(slot, from: old, to: state)   // a racing update by another worker wins: fine
+    return nil
+  }
+
+  /// The general path of `check`: every header validated, related ICMP errors, and the
+  /// classification of a connection's first packet.
+  @inlinable @inline(never)
+  static func classify(_ frame: UnsafeMutableRawPointer, length: Int, l3: Int, egress: Bool, policy: Int, zone: UInt16,
+                       acl: ACLTables, ct: ConnTrack, now: UInt32, counters: ACLCounters) -> DropReason? {
     let ip: IPv4Header
     do { ip = try IPv4Header(validating: frame + l3, length: length &- l3) } catch { return error }
     if ip.fragmentOffset != 0 { return .ctFragment }
@@ -74,19 +154,7 @@ public enum ACLFilter {
     let vmPort = egress ? sourcePort : destinationPort, remotePort = egress ? destinationPort : sourcePort
     let (k0, k1) = ConnTrack.keys(zone: zone, proto: proto, vmIP: vmIP, vmPort: vmPort, remoteIP: remoteIP, remotePort: remotePort)
     let slot = ct.find(k0, k1)
-    if slot >= 0 {
-      let old = ct.loadState(slot)
-      let isReply = egress != (old & ConnTrack.openedByVM != 0)
-      var state = old & ~0xffff_ffff | UInt64(now)
-      if isReply { state |= ConnTrack.replySeen }
-      if proto == IPProtocol.tcp {
-        let next = TCPTracking.next(UInt8(truncatingIfNeeded: old >> 32), flags: flags, isReply: isReply)
-        if next == TCPTracking.invalid { return .ctInvalid }
-        if next != TCPTracking.ignore { state = state & ~(0xff << 32) | UInt64(next) << 32 }
-      }
-      _ = ct.updateState(slot, from: old, to: state)   // a racing update by another worker wins: fine
-      return nil
-    }
+    if slot >= 0 { return track(slot, proto: proto, flags: flags, egress: egress, now: now, ct: ct) }
     let direction = egress ? 1 : 0
     if let rule = acl.admit(policy: policy, direction: direction, stateless: true, protoClass: protoClass, remote: remoteIP, key: key,
                             sourcePort: sourcePort) {

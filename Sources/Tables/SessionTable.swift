@@ -150,9 +150,9 @@ public struct SessionTable: @unchecked Sendable {
     var buckets = 16
     while buckets < capacity * 2 { buckets <<= 1 }
     mask = buckets - 1
-    sessions = Self.zeroed(capacity, as: NATSession.self)
-    in2out = Self.zeroed(buckets, as: UInt64.self)
-    out2in = Self.zeroed(buckets, as: UInt64.self)
+    sessions = HugeMemory.zeroed(capacity, as: NATSession.self)
+    in2out = HugeMemory.zeroed(buckets, as: UInt64.self)
+    out2in = HugeMemory.zeroed(buckets, as: UInt64.self)
     seqs = .allocate(capacity: capacity)
     for i in 0..<capacity { (seqs + i).initialize(to: Atomic(0)) }
     free = .allocate(capacity: capacity)
@@ -166,24 +166,10 @@ public struct SessionTable: @unchecked Sendable {
     for i in 0..<Stat.allCases.count { (stats + i).initialize(to: Atomic(0)) }
   }
 
-  /// Zero-filled memory straight from the kernel (pages are touched only when used, so a
-  /// 1M-session table costs memory as it fills).
-  static func zeroed<T>(_ count: Int, as: T.Type) -> UnsafeMutablePointer<T> {
-    let bytes = max(count * MemoryLayout<T>.stride, 4096)
-    let p = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-    precondition(p != MAP_FAILED, "cannot map \(bytes) bytes for the session table")
-    // Transparent huge pages where the kernel allows them: random lookups over tens of MiB
-    // would otherwise miss the TLB on nearly every access.
-    _ = madvise(p, bytes, 14 /* MADV_HUGEPAGE */)
-    return p!.bindMemory(to: T.self, capacity: count)
-  }
-
   public func destroy() {
-    var buckets = mask + 1
-    munmap(sessions, max(capacity * MemoryLayout<NATSession>.stride, 4096))
-    buckets = max(buckets * 8, 4096)
-    munmap(in2out, buckets)
-    munmap(out2in, buckets)
+    HugeMemory.release(sessions, count: capacity)
+    HugeMemory.release(in2out, count: mask + 1)
+    HugeMemory.release(out2in, count: mask + 1)
     seqs.deinitialize(count: capacity)
     seqs.deallocate()
     free.deallocate()

@@ -65,6 +65,46 @@ extension Rig {
     #expect(rig.worker.conntrack.stat(.live) == 2)
   }
 
+  /// A tracked connection's packets take `ACLFilter`'s inline path; what that path does not
+  /// vouch for goes through the full validators and is dropped as they say, connection or
+  /// not: a UDP length past the IP payload, a TCP data offset under 20, an IP total length
+  /// past the frame. A header with options, a fragment's first part and a TTL change take
+  /// the general path and still find the connection.
+  @Test func trackedConnectionsPacketsAreValidatedLikeAnyOther() throws {
+    var rig = try securityRig([Make.rule("web", "dns", .ingress, proto: 17, ports: 53...53),
+                               Make.rule("web", "ssh", .ingress, proto: 6, ports: 22...22)])
+    let q = udp(from: clientIP, to: webIP, sport: 5000, dport: 53)
+    #expect(rig.send(q, from: "client").count == 1)
+    #expect(rig.send(q, from: "client").count == 1)
+    var badUDP = q
+    badUDP[38] = 0x01; badUDP[39] = 0x00   // UDP length 256 > 32
+    #expect(rig.send(badUDP, from: "client").isEmpty)
+    #expect(rig.drops(.aclIngress, .udpBadLength) == 1)
+    var badIP = q
+    badIP[16] = 0x05; badIP[17] = 0xdc    // total length 1500 > the frame
+    #expect(rig.send(badIP, from: "client").isEmpty)
+    #expect(rig.drops(.aclIngress, .ipBadTotalLength) == 1)
+    var firstFragment = q
+    firstFragment[20] = 0x20               // more fragments, offset 0: handled whole
+    #expect(rig.send(firstFragment, from: "client").count == 1)
+    var laterFragment = q
+    laterFragment[21] = 0x10               // offset 16 × 8: no ports
+    #expect(rig.send(laterFragment, from: "client").isEmpty)
+    #expect(rig.drops(.aclIngress, .ctFragment) == 1)
+    // A header with options (IHL 6: a 4-byte NOP option block before the UDP header).
+    var withOptions = Array(q[0..<34]) + [1, 1, 1, 0] + Array(q[34...])
+    withOptions[14] = 0x46
+    withOptions[16] = 0; withOptions[17] = UInt8(withOptions.count - 14)
+    #expect(rig.send(withOptions, from: "client").count == 1)
+    let syn = tcp(0x02, from: clientIP, to: webIP, sport: 40000, dport: 22)
+    #expect(rig.send(syn, from: "client").count == 1)
+    var badTCP = tcp(0x10, from: clientIP, to: webIP, sport: 40000, dport: 22)
+    badTCP[46] = 0x40                      // data offset 16 bytes
+    #expect(rig.send(badTCP, from: "client").isEmpty)
+    #expect(rig.drops(.aclIngress, .tcpBadDataOffset) == 1)
+    #expect(rig.worker.conntrack.stat(.live) == 2)
+  }
+
   @Test func repliesOfTheVMsOwnConnectionsPassWithoutAnIngressRule() throws {
     var rig = try securityRig([Make.rule("web", "out", .egress)])
     #expect(rig.send(udp(from: webIP, to: clientIP, sport: 5000, dport: 53), from: "web").count == 1)

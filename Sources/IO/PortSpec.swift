@@ -11,6 +11,7 @@ extension PortSpec {
   public func close(_ port: Port) {
     port.close()
     if case .dpdk(let name, _) = self { DPDK.uninitVdev(name) }
+    if case .vhostUser(let path, _) = self { DPDK.uninitVdev(Self.vhostVdevName(path: path)) }
   }
 
   /// Opens the port with one TX queue per worker. A DPDK spec needs the EAL initialized
@@ -21,6 +22,17 @@ extension PortSpec {
     case .dpdk(let n, let a):
       guard let mbufPool else { throw IOError("port \(self): DPDK is not initialized") }
       return .dpdk(try DPDKPort.open(name: n, args: a, pool: mbufPool, txQueues: txQueues))
+    case .vhostUser(let path, let client):
+      // One queue pair per worker (the guest enables as many as it negotiates; a queue it
+      // does not use stays empty). A guest not connected yet, gone or back never blocks a
+      // worker: net_vhost receives nothing and drops what it cannot send (counted). A
+      // client reconnects by itself when the guest's server comes back.
+      guard let mbufPool else { throw IOError("port \(self): DPDK is not initialized") }
+      // A socket left behind by an earlier gannetd would make the server's bind fail.
+      var st = stat()
+      if !client, lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFSOCK { unlink(path) }
+      let args = "iface=\(path),client=\(client ? 1 : 0),queues=\(txQueues)"
+      return .dpdk(try DPDKPort.open(name: Self.vhostVdevName(path: path), args: args, pool: mbufPool, txQueues: txQueues))
     case .pcapReplay(let p): return .pcapReplay(PcapReplayPort(store: try FrameStore(pcapFile: p), limit: replayLimit))
     case .pcapWriter(let p): return .pcapWriter(try PcapWriterPort.open(path: p))
     case .null: return .memory(MemoryPort(inputCapacity: 1, capture: false))

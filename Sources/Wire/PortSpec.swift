@@ -17,16 +17,21 @@ public struct PortSpecError: Error, CustomStringConvertible, Sendable {
 ///     pcap-out:FILE                    capture sink writing a pcap
 ///     null[:NAME]                      discards what it is sent (memory port, no capture); NAME
 ///                                      tells several apart
+///     vhost-user:PATH                  a VM's virtio-net device over vhost-user (DPDK net_vhost):
+///                                      gannetd creates the socket PATH, QEMU connects to it
+///     vhost-user-client:PATH           the same with QEMU as the socket's server: gannetd connects
+///                                      and reconnects when QEMU restarts (OVS's dpdkvhostuserclient)
 public enum PortSpec: Equatable, Sendable, CustomStringConvertible {
   case afPacket(interface: String)
   case dpdk(name: String, args: String)
+  case vhostUser(path: String, client: Bool)
   case pcapReplay(path: String)
   case pcapWriter(path: String)
   case null(name: String)
 
   /// Parses a spec; the error says what is wrong and what forms are accepted.
   public init(parsing text: String) throws(PortSpecError) {
-    let forms = "expected af-packet:IFNAME, dpdk:VDEV[,ARGS], pcap:FILE, pcap-out:FILE or null[:NAME]"
+    let forms = "expected af-packet:IFNAME, dpdk:VDEV[,ARGS], vhost-user:PATH, vhost-user-client:PATH, pcap:FILE, pcap-out:FILE or null[:NAME]"
     if text == "null" { self = .null(name: ""); return }
     guard let colon = text.firstIndex(of: ":") else { throw PortSpecError("port '\(text)': \(forms)") }
     let kind = text[..<colon], rest = String(text[text.index(after: colon)...])
@@ -44,6 +49,12 @@ public enum PortSpec: Equatable, Sendable, CustomStringConvertible {
         throw PortSpecError("port '\(text)': DPDK vdev names start with net_ (net_pcap0, net_null0, net_af_packet0, net_tap0)")
       }
       self = .dpdk(name: name, args: parts.count > 1 ? String(parts[1]) : "")
+    case "vhost-user", "vhost-user-client":
+      // The path goes into the vdev's argument list (no ','), and into sun_path (108 bytes).
+      guard rest.hasPrefix("/"), !rest.contains(","), rest.utf8.count < 108 else {
+        throw PortSpecError("port '\(text)': a vhost-user socket is an absolute path of at most 107 bytes without ','")
+      }
+      self = .vhostUser(path: rest, client: kind == "vhost-user-client")
     case "pcap": self = .pcapReplay(path: rest)
     case "pcap-out": self = .pcapWriter(path: rest)
     case "null": self = .null(name: rest)
@@ -55,6 +66,7 @@ public enum PortSpec: Equatable, Sendable, CustomStringConvertible {
     switch self {
     case .afPacket(let i): "af-packet:\(i)"
     case .dpdk(let n, let a): a.isEmpty ? "dpdk:\(n)" : "dpdk:\(n),\(a)"
+    case .vhostUser(let p, let client): client ? "vhost-user-client:\(p)" : "vhost-user:\(p)"
     case .pcapReplay(let p): "pcap:\(p)"
     case .pcapWriter(let p): "pcap-out:\(p)"
     case .null(let n): n.isEmpty ? "null" : "null:\(n)"
@@ -78,17 +90,32 @@ public enum PortSpec: Equatable, Sendable, CustomStringConvertible {
       }
       return Array(Set(out)).sorted()
     case .pcapWriter(let p): return ["file \(p)"]
+    case .vhostUser(let p, _): return ["socket \(p)"]
     case .pcapReplay, .null: return []
     }
   }
 
-  public var needsDPDK: Bool { if case .dpdk = self { true } else { false } }
+  public var needsDPDK: Bool {
+    switch self {
+    case .dpdk, .vhostUser: true
+    case .afPacket, .pcapReplay, .pcapWriter, .null: false
+    }
+  }
+
+  /// The DPDK vdev a vhost-user port runs as: `net_vhost` and a hash of its socket path,
+  /// so that the same path always names the same device and two paths never one.
+  public static func vhostVdevName(path: String) -> String {
+    var h: UInt32 = 0x811c_9dc5   // FNV-1a
+    for b in path.utf8 { h = (h ^ UInt32(b)) &* 0x0100_0193 }
+    let hex = String(h, radix: 16)
+    return "net_vhost" + String(repeating: "0", count: 8 - hex.count) + hex
+  }
 
   /// Replay, writer and null ports have one TX queue: one worker may use them.
   public var singleQueue: Bool {
     switch self {
     case .pcapReplay, .pcapWriter, .null: true
-    case .afPacket, .dpdk: false
+    case .afPacket, .dpdk, .vhostUser: false
     }
   }
 }

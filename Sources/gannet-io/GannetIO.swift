@@ -1,6 +1,7 @@
 import ArgumentParser
 import Buffers
 import Foundation
+import Synchronization
 import IO
 import Wire
 
@@ -12,7 +13,7 @@ struct GannetIO: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "gannet-io",
     abstract: "Send or receive raw frames through a Gannet port (af-packet, dpdk, pcap).",
-    subcommands: [Send.self, Receive.self])
+    subcommands: [Send.self, Receive.self, Bridge.self])
 }
 
 struct PortOptions: ParsableArguments {
@@ -20,14 +21,17 @@ struct PortOptions: ParsableArguments {
   var port: String
 
   /// Opens the port, starting DPDK first when the spec needs it.
-  func open() throws -> IO.Port {
-    let spec = try PortSpec(parsing: port)
+  func open() throws -> IO.Port { try Self.open([port])[0] }
+
+  /// Opens ports, starting DPDK once first when any spec needs it.
+  static func open(_ texts: [String]) throws -> [IO.Port] {
+    let specs = try texts.map { try PortSpec(parsing: $0) }
     var pool: OpaquePointer? = nil
-    if spec.needsDPDK {
+    if specs.contains(where: \.needsDPDK) {
       try DPDK.initialize(arguments: DPDK.ealArguments(mode: DPDK.detectMemoryMode(), memoryMB: 512))
       pool = try DPDK.createPool(name: "io", count: 8192)
     }
-    return try spec.open(mbufPool: pool)
+    return try specs.map { try $0.open(mbufPool: pool) }
   }
 }
 
@@ -114,5 +118,48 @@ extension GannetIO {
       print("received \(got) of \(count)")
       if got < count { throw ExitCode(1) }
     }
+  }
+
+  struct Bridge: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Forward frames both ways between two ports until stopped (SIGTERM, SIGINT) or --seconds.",
+      discussion: """
+        With a virtio-user port on one side and a veth into a network namespace on the other,
+        the namespace's kernel is the network stack of a vhost-user guest (the tests' guest).
+        Prints "ready" once both ports are open, and on exit the frames forwarded each way.
+        Example: gannet-io bridge --port dpdk:net_virtio_user0,path=/run/gannet/vm1.sock --peer af-packet:vm1-kernel
+        """)
+    @OptionGroup var options: PortOptions
+    @Option(help: "The other port.") var peer: String
+    @Option(help: "Seconds to run at most (default: until stopped).") var seconds: Double?
+
+    func run() throws {
+      let ports = try PortOptions.open([options.port, peer])
+      let pool = NativePool(count: 4096)
+      let releaser = BufferReleaser(pool: pool)
+      var v = PacketVector.allocate()
+      var forwarded = [0, 0]
+      signal(SIGTERM) { _ in GannetIO.Bridge.stop.store(true, ordering: .relaxed) }
+      signal(SIGINT) { _ in GannetIO.Bridge.stop.store(true, ordering: .relaxed) }
+      print("ready")
+      fflush(nil)
+      let deadline = seconds.map { Date().addingTimeInterval($0) }
+      while !Self.stop.load(ordering: .relaxed), deadline.map({ Date() < $0 }) ?? true {
+        var moved = 0
+        for (from, to) in [(0, 1), (1, 0)] {
+          let n = ports[from].rx(into: &v, max: PacketVector.capacity, inPort: 0, pool: pool)
+          guard n > 0 else { continue }
+          moved += n
+          forwarded[from] += ports[to].tx(v.packets, count: v.count, releaser: releaser)
+          v.count = 0
+        }
+        if moved == 0 { usleep(50) }
+      }
+      for p in ports { p.close() }
+      v.deallocate()
+      print("forwarded \(forwarded[0]) port->peer, \(forwarded[1]) peer->port")
+    }
+
+    nonisolated(unsafe) static let stop = Atomic<Bool>(false)
   }
 }

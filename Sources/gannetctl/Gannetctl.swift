@@ -126,7 +126,7 @@ struct PortCommand: ParsableCommand {
     commandName: "port", abstract: "VM ports (Neutron ports).", subcommands: [Create.self, Update.self, Delete.self, List.self])
 
   struct Location: ParsableArguments {
-    @Option(help: "Attach to a local interface: af-packet:IFNAME or dpdk:net_…,iface=IFNAME.") var local: String?
+    @Option(help: "Attach to a local interface: af-packet:IFNAME, dpdk:net_…,iface=IFNAME, or a VM's vhost-user socket: vhost-user:PATH (gannetd serves it) or vhost-user-client:PATH (QEMU serves it).") var local: String?
     @Option(help: "The port is on another node, reached through this tunnel IP.") var remote: IPv4Address?
     /// Where the port is, if given (both is an error).
     func location() throws -> PortLocation? {

@@ -120,11 +120,20 @@ public struct DPDKPort {
   @usableFromInline let scratch: UnsafeMutablePointer<OpaquePointer?>
   public let txQueues: Int
   public let rxQueues: Int
+  /// The device queue each worker's TX queue sends on: itself, except on a vhost-user port
+  /// whose guest enabled fewer queues than there are workers — there the workers share the
+  /// enabled ones (the vhost library serializes enqueues to one ring with its per-ring
+  /// lock), instead of sending into rings the guest never reads. Written by the control
+  /// thread (`refreshVhostQueues`), read by workers once per burst.
+  @usableFromInline let txMap: UnsafeMutablePointer<Atomic<UInt16>>
+  /// A vhost-user port, and the TX queues its guest has enabled (bit q; control thread).
+  public let vhost: Bool
+  let txEnabled: UnsafeMutablePointer<UInt64>
 
   /// Creates the vdev `name` with `args` (e.g. "net_pcap0", "rx_pcap=w1.pcap,infinite_rx=1")
   /// unless a port of that name exists, then configures and starts it.
   public static func open(name: String, args: String, pool: OpaquePointer, txQueues: Int = 1,
-                          rxDescriptors: Int = 1024, txDescriptors: Int = 1024) throws(IOError) -> DPDKPort {
+                          rxDescriptors: Int = 1024, txDescriptors: Int = 1024, vhost: Bool = false) throws(IOError) -> DPDKPort {
     var id: UInt16 = 0
     if cdpdk_eth_dev_get_port_by_name(name, &id) != 0 {
       let rc = cdpdk_vdev_init(name, args)
@@ -153,19 +162,50 @@ public struct DPDKPort {
     try check(cdpdk_eth_dev_start(id), "rte_eth_dev_start")
     _ = cdpdk_eth_promiscuous_enable(id)   // not every vdev supports it; a switch port wants it where it can
     return DPDKPort(portID: id, pool: pool, counters: CounterBlock(count: PortCounter.blockSize * txQueues),
-                    scratch: .allocate(capacity: PacketVector.capacity * (txQueues + rxQueues)), txQueues: txQueues, rxQueues: rxQueues)
+                    scratch: .allocate(capacity: PacketVector.capacity * (txQueues + rxQueues)), txQueues: txQueues, rxQueues: rxQueues,
+                    vhost: vhost)
   }
 
   @usableFromInline
   init(portID: UInt16, pool: OpaquePointer, counters: CounterBlock, scratch: UnsafeMutablePointer<OpaquePointer?>,
-       txQueues: Int, rxQueues: Int) {
+       txQueues: Int, rxQueues: Int, vhost: Bool) {
     self.portID = portID
     self.pool = pool
     self.counters = counters
     self.scratch = scratch
     self.txQueues = txQueues
     self.rxQueues = rxQueues
+    self.vhost = vhost
+    txMap = .allocate(capacity: txQueues)
+    for q in 0..<txQueues { (txMap + q).initialize(to: Atomic(UInt16(q))) }
+    txEnabled = .allocate(capacity: 1)
+    txEnabled.initialize(to: 0)
   }
+
+  /// A vhost-user port: takes in the guest's queue changes since the last call and re-maps
+  /// the workers' TX queues onto the enabled ones (worker q: queue q when enabled, else
+  /// enabled queue q mod their number). A guest that is gone (link down) enables nothing:
+  /// the map returns to one queue per worker. Control thread, periodically.
+  public func refreshVhostQueues() {
+    guard vhost else { return }
+    var enabled = txEnabled.pointee
+    if cdpdk_eth_link_up(portID) == 0 { enabled = 0 }
+    var queue: UInt16 = 0
+    var rx: Int32 = 0, enable: Int32 = 0
+    while cdpdk_vhost_queue_event(portID, &queue, &rx, &enable) == 0 {
+      guard rx == 0, queue < 64 else { continue }   // the guest's RX rings: what this port sends on
+      if enable != 0 { enabled |= 1 << UInt64(queue) } else { enabled &= ~(1 << UInt64(queue)) }
+    }
+    txEnabled.pointee = enabled
+    let on = (0..<min(64, txQueues)).filter { enabled & (1 << UInt64($0)) != 0 }
+    for q in 0..<txQueues {
+      let target = on.isEmpty || on.contains(q) ? q : on[q % on.count]
+      txMap[q].store(UInt16(target), ordering: .relaxed)
+    }
+  }
+
+  /// The device queue worker queue `q` sends on now (tests, `show`).
+  public func deviceTxQueue(_ q: Int) -> Int { Int(txMap[q].load(ordering: .relaxed)) }
 
   @inlinable
   public func rx(into v: inout PacketVector, max room: Int, inPort: UInt16, firstQueue: Int = 0, queueStep: Int = 1) -> Int {
@@ -231,7 +271,7 @@ public struct DPDKPort {
       bytes &+= len
       n &+= 1
     }
-    let sent = Int(cdpdk_tx_burst(portID, UInt16(truncatingIfNeeded: q), scratch, UInt16(truncatingIfNeeded: n)))
+    let sent = Int(cdpdk_tx_burst(portID, txMap[q].load(ordering: .relaxed), scratch, UInt16(truncatingIfNeeded: n)))
     if sent < n {
       // Count what the driver did not take and free it (testpmd does the same in io mode).
       var unsentBytes = 0
@@ -248,5 +288,8 @@ public struct DPDKPort {
     _ = cdpdk_eth_dev_stop(portID)
     _ = cdpdk_eth_dev_close(portID)
     scratch.deallocate()
+    txMap.deinitialize(count: txQueues)
+    txMap.deallocate()
+    txEnabled.deallocate()
   }
 }

@@ -101,6 +101,12 @@ public enum Port: @unchecked Sendable {
     if case .afPacket(let p) = self { p.collectKernelDrops() }
   }
 
+  /// A vhost-user port follows the queues its guest enabled (`DPDKPort.refreshVhostQueues`);
+  /// nothing for other ports. Control thread, periodically.
+  public func refreshQueues() {
+    if case .dpdk(let p) = self { p.refreshVhostQueues() }
+  }
+
   /// Releases the port's resources. Control thread, after its worker stopped.
   public func close() {
     switch self {

@@ -32,7 +32,8 @@ extension PortSpec {
       var st = stat()
       if !client, lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFSOCK { unlink(path) }
       let args = "iface=\(path),client=\(client ? 1 : 0),queues=\(txQueues)"
-      return .dpdk(try DPDKPort.open(name: Self.vhostVdevName(path: path), args: args, pool: mbufPool, txQueues: txQueues))
+      return .dpdk(try DPDKPort.open(name: Self.vhostVdevName(path: path), args: args, pool: mbufPool, txQueues: txQueues,
+                                       vhost: true))
     case .pcapReplay(let p): return .pcapReplay(PcapReplayPort(store: try FrameStore(pcapFile: p), limit: replayLimit))
     case .pcapWriter(let p): return .pcapWriter(try PcapWriterPort.open(path: p))
     case .null: return .memory(MemoryPort(inputCapacity: 1, capture: false))

@@ -259,7 +259,10 @@ final class DataplaneController {
     }
     underlay?.resolve(now: now)
     uplink?.resolve(upstreamTargets(state), now: now)
-    for a in open.values { a.port.collectKernelDrops() }
+    for a in open.values {
+      a.port.collectKernelDrops()
+      a.port.refreshQueues()
+    }
     underlay?.port.collectKernelDrops()
     uplink?.port.collectKernelDrops()
     expireConnections()

@@ -91,4 +91,29 @@ struct VhostUserTests {
     let ports = try c.show("ports") as? [[String: Any]] ?? []
     #expect(ports.first { $0["id"] as? String == "g" }?["status"] as? String == "up", "\(ports)")
   }
+
+  /// Two workers and a guest with one queue pair: the port is offered two, the guest enables
+  /// one, and the worker whose own TX queue the guest never enabled sends on the enabled one
+  /// (b is polled by worker 1, so b -> guest crosses it), instead of into a ring nobody reads.
+  @Test func aSingleQueueGuestIsReachedFromEveryWorker() throws {
+    let c = try TestCloud(dpdk: true, workers: 2)
+    defer { c.destroy() }
+    try c.addVM("a", mac: "fa:16:3e:00:00:01", ip: "10.0.0.1")
+    try c.addVM("b", mac: "fa:16:3e:00:00:02", ip: "10.0.0.2")
+    let kernelSide = try c.addVM("g", mac: "fa:16:3e:00:00:03", ip: "10.0.0.3")
+    try c.start()
+    try c.ctl("network create n --tenant t --vni 1001")
+    for (vm, n) in [("a", 1), ("b", 2)] {
+      try c.ctl("port create \(vm) --network n --mac fa:16:3e:00:00:0\(n) --ip 10.0.0.\(n) --local \(c.spec(vm))")
+    }
+    let socket = "\(c.dir)/g.sock"
+    try c.ctl("port create g --network n --mac fa:16:3e:00:00:03 --ip 10.0.0.3 --local vhost-user:\(socket)")
+    let guest = try Guest(c, socket: socket, kernelSide: kernelSide, server: false)
+    defer { guest.kill() }
+    try waitFor("the guest answers a's ping (guest: \(guest.log))", seconds: 20) { try Self.reaches(c.vm("a").ns, "10.0.0.3") }
+    #expect(try c.ping(from: "b", "10.0.0.3", count: 5, interval: "0.1"), "b (worker 1) -> guest")
+    #expect(try c.ping(from: "a", "10.0.0.3", count: 5, interval: "0.1"), "a (worker 0) -> guest")
+    #expect(try TestCloud.tcpTransfer(fromNamespace: c.vm("b").ns, toNamespace: c.vm("g").ns, ip: "10.0.0.3", bytes: 2_000_000),
+            "TCP b -> guest")
+  }
 }

@@ -83,6 +83,19 @@ static inline int cdpdk_eth_dev_get_port_by_name(const char *name, uint16_t *por
 }
 static inline int cdpdk_vdev_init(const char *name, const char *args) { return rte_vdev_init(name, args); }
 static inline int cdpdk_vdev_uninit(const char *name) { return rte_vdev_uninit(name); }
+
+/* 1 when the port's link is up, 0 when down, < 0 on error (rte_eth_link_get_nowait). */
+static inline int cdpdk_eth_link_up(uint16_t port) {
+  struct rte_eth_link l;
+  int rc = rte_eth_link_get_nowait(port, &l);
+  return rc < 0 ? rc : l.link_status == RTE_ETH_LINK_UP;
+}
+
+/* The next change of a net_vhost port's queue states (rte_eth_vhost_get_queue_event):
+ * 0 and the queue, its direction (rx: 1 for an ethdev RX queue, the guest's TX ring) and
+ * state; -1 when there is none; -2 when net_vhost is not loaded. Looked up at run time in
+ * the PMD that EAL loaded as a plugin, so nothing links against it. Control thread. */
+int cdpdk_vhost_queue_event(uint16_t port, uint16_t *queue, int *rx, int *enable);
 static inline int cdpdk_eth_dev_socket_id(uint16_t port) { return rte_eth_dev_socket_id(port); }
 /* How many RX queues the device supports, or -errno. */
 static inline int cdpdk_eth_dev_max_rx_queues(uint16_t port) {

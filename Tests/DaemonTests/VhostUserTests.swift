@@ -38,10 +38,9 @@ struct VhostUserTests {
     try sh(["ip", "netns", "exec", ns, "ping", "-c", "1", "-W", "1", "-q", ip], check: false).status == 0
   }
 
-  @Test(arguments: [false, true])
-  func aGuestOverVhostUserTalksToANamespaceVMAndComesBack(gannetdIsClient: Bool) throws {
-    let c = try TestCloud(dpdk: true)
-    defer { c.destroy() }
+  /// VMs a (10.0.0.1) and b (10.0.0.2) on network n, and the namespace of the guest's kernel
+  /// (g, 10.0.0.3) whose veth the guest process bridges; starts gannetd. Returns that veth.
+  static func twoVMsAndAGuestNamespace(_ c: TestCloud) throws -> String {
     try c.addVM("a", mac: "fa:16:3e:00:00:01", ip: "10.0.0.1")
     try c.addVM("b", mac: "fa:16:3e:00:00:02", ip: "10.0.0.2")
     let kernelSide = try c.addVM("g", mac: "fa:16:3e:00:00:03", ip: "10.0.0.3")
@@ -50,6 +49,14 @@ struct VhostUserTests {
     for (vm, n) in [("a", 1), ("b", 2)] {
       try c.ctl("port create \(vm) --network n --mac fa:16:3e:00:00:0\(n) --ip 10.0.0.\(n) --local \(c.spec(vm))")
     }
+    return kernelSide
+  }
+
+  @Test(arguments: [false, true])
+  func aGuestOverVhostUserTalksToANamespaceVMAndComesBack(gannetdIsClient: Bool) throws {
+    let c = try TestCloud(dpdk: true)
+    defer { c.destroy() }
+    let kernelSide = try Self.twoVMsAndAGuestNamespace(c)
     let socket = "\(c.dir)/g.sock"
     var guest: Guest
     if gannetdIsClient {
@@ -98,14 +105,7 @@ struct VhostUserTests {
   @Test func aSingleQueueGuestIsReachedFromEveryWorker() throws {
     let c = try TestCloud(dpdk: true, workers: 2)
     defer { c.destroy() }
-    try c.addVM("a", mac: "fa:16:3e:00:00:01", ip: "10.0.0.1")
-    try c.addVM("b", mac: "fa:16:3e:00:00:02", ip: "10.0.0.2")
-    let kernelSide = try c.addVM("g", mac: "fa:16:3e:00:00:03", ip: "10.0.0.3")
-    try c.start()
-    try c.ctl("network create n --tenant t --vni 1001")
-    for (vm, n) in [("a", 1), ("b", 2)] {
-      try c.ctl("port create \(vm) --network n --mac fa:16:3e:00:00:0\(n) --ip 10.0.0.\(n) --local \(c.spec(vm))")
-    }
+    let kernelSide = try Self.twoVMsAndAGuestNamespace(c)
     let socket = "\(c.dir)/g.sock"
     try c.ctl("port create g --network n --mac fa:16:3e:00:00:03 --ip 10.0.0.3 --local vhost-user:\(socket)")
     let guest = try Guest(c, socket: socket, kernelSide: kernelSide, server: false)

@@ -31,9 +31,17 @@ extension PortSpec {
       // A socket left behind by an earlier gannetd would make the server's bind fail.
       var st = stat()
       if !client, lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFSOCK { unlink(path) }
+      let directory = String(path[..<path.lastIndex(of: "/")!])
+      var dir = stat()
+      guard directory.isEmpty || (stat(directory, &dir) == 0 && dir.st_mode & S_IFMT == S_IFDIR) else {
+        throw IOError("port \(self): directory \(directory) does not exist")
+      }
       let args = "iface=\(path),client=\(client ? 1 : 0),queues=\(txQueues)"
-      return .dpdk(try DPDKPort.open(name: Self.vhostVdevName(path: path), args: args, pool: mbufPool, txQueues: txQueues,
-                                       vhost: true))
+      let name = Self.vhostVdevName(path: path)
+      do { return .dpdk(try DPDKPort.open(name: name, args: args, pool: mbufPool, txQueues: txQueues, vhost: true)) } catch {
+        DPDK.uninitVdev(name)   // nothing half-made stays behind for the next attempt
+        throw error
+      }
     case .pcapReplay(let p): return .pcapReplay(PcapReplayPort(store: try FrameStore(pcapFile: p), limit: replayLimit))
     case .pcapWriter(let p): return .pcapWriter(try PcapWriterPort.open(path: p))
     case .null: return .memory(MemoryPort(inputCapacity: 1, capture: false))

@@ -107,6 +107,11 @@ struct VhostUserTests {
     defer { c.destroy() }
     let kernelSide = try Self.twoVMsAndAGuestNamespace(c)
     let socket = "\(c.dir)/g.sock"
+    // A socket in a directory that does not exist: refused, named, nothing half-made.
+    let refused = try c.ctl("port create g --network n --mac fa:16:3e:00:00:03 --ip 10.0.0.3 --local vhost-user:\(c.dir)/none/g.sock",
+                            check: false)
+    #expect(refused.contains("directory \(c.dir)/none does not exist"), "\(refused)")
+    #expect((try c.show("ports") as? [[String: Any]])?.count == 2)
     try c.ctl("port create g --network n --mac fa:16:3e:00:00:03 --ip 10.0.0.3 --local vhost-user:\(socket)")
     let guest = try Guest(c, socket: socket, kernelSide: kernelSide, server: false)
     defer { guest.kill() }

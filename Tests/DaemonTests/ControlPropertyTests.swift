@@ -149,7 +149,9 @@ struct ControlPropertyTests {
       let live = try client.call(.show(.ports)) as? [[String: Any]] ?? []
       try #require(Set(live.compactMap { $0["id"] as? String }) == Set(model.ports.keys), "seed \(seed) step \(step): live ports differ")
     }
-    #expect(accepted > 150, "seed \(seed): too few accepted requests (\(accepted)) to mean anything")
+    // About a fifth of random requests are valid; the bound only catches a generator that
+    // stopped producing valid ones (seed 12198818485528597433 gave 144 accepted: 150 was too tight).
+    #expect(accepted > 100, "seed \(seed): too few accepted requests (\(accepted)) to mean anything")
     #expect(restarts == 25)
   }
 }

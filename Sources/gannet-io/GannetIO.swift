@@ -153,7 +153,7 @@ extension GannetIO {
           forwarded[from] += ports[to].tx(v.packets, count: v.count, releaser: releaser)
           v.count = 0
         }
-        if moved == 0 { usleep(50) }
+        if moved == 0 { usleep(500) }   // a test guest: idle, it leaves the CPU to the others
       }
       for p in ports { p.close() }
       v.deallocate()

@@ -233,7 +233,10 @@ struct OperatorFlowTests {
         #expect(try !c.ping(from: "v1", "10.6.0.2", count: 3, extra: ["-W", "1"]))
       }
     }
-    #expect(redirected.count >= 2 && redirected.count <= 3 && atV2.isEmpty, "cap \(redirected), v2 \(atV2)")
+    // tshark on cap only shows that redirected frames arrive there (it may miss the first
+    // ones while it switches to promiscuous mode under load: CI saw 1 of 3); the counters
+    // below are exact.
+    #expect(redirected.count >= 1 && redirected.count <= 3 && atV2.isEmpty, "cap \(redirected), v2 \(atV2)")
     #expect(try hits(c, "steal") == 3 && txPackets(c, "cap") - capTx >= 3)
     // The dry run applies the flows too and names the one that matched.
     let dry = try c.json(["trace", "packet", "--port", "v1", "ip 10.6.0.1 > 10.6.0.2 icmp"])

@@ -7,7 +7,8 @@ import Testing
 /// whose other side is a veth into a network namespace, so the namespace's kernel is the
 /// guest's network stack (ping and TCP are the kernel's own). Both socket roles: gannetd
 /// the server (`vhost-user:`), and gannetd the client of a guest that is the server
-/// (`vhost-user-client:`, as QEMU with `server=on`), which gannetd reconnects to.
+/// (`vhost-user-client:`, as QEMU with `server=on`), which gannetd reconnects to. gannetd
+/// and the guest sleep when idle: they share the machine with the other suites.
 @Suite(.serialized, .enabled(if: isRoot, "creates network namespaces and veth pairs: needs root"))
 struct VhostUserTests {
   /// The guest's virtio-user process, in gannetd's namespace (it opens the veth there).
@@ -54,7 +55,7 @@ struct VhostUserTests {
 
   @Test(arguments: [false, true])
   func aGuestOverVhostUserTalksToANamespaceVMAndComesBack(gannetdIsClient: Bool) throws {
-    let c = try TestCloud(dpdk: true)
+    let c = try TestCloud(dpdk: true, idleSleepMicroseconds: 1000)
     defer { c.destroy() }
     let kernelSide = try Self.twoVMsAndAGuestNamespace(c)
     let socket = "\(c.dir)/g.sock"
@@ -103,7 +104,7 @@ struct VhostUserTests {
   /// one, and the worker whose own TX queue the guest never enabled sends on the enabled one
   /// (b is polled by worker 1, so b -> guest crosses it), instead of into a ring nobody reads.
   @Test func aSingleQueueGuestIsReachedFromEveryWorker() throws {
-    let c = try TestCloud(dpdk: true, workers: 2)
+    let c = try TestCloud(dpdk: true, workers: 2, idleSleepMicroseconds: 1000)
     defer { c.destroy() }
     let kernelSide = try Self.twoVMsAndAGuestNamespace(c)
     let socket = "\(c.dir)/g.sock"

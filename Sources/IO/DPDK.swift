@@ -204,9 +204,6 @@ public struct DPDKPort {
     }
   }
 
-  /// The device queue worker queue `q` sends on now (tests, `show`).
-  public func deviceTxQueue(_ q: Int) -> Int { Int(txMap[q].load(ordering: .relaxed)) }
-
   @inlinable
   public func rx(into v: inout PacketVector, max room: Int, inPort: UInt16, firstQueue: Int = 0, queueStep: Int = 1) -> Int {
     // Each first queue (one per worker sharing the port) has its own scratch and counters.

@@ -112,14 +112,6 @@ public struct ConnTrack: @unchecked Sendable {
     return findSecond(k0, k1, h)
   }
 
-  /// Where the key's first bucket starts (its first two slots share a cache line), to
-  /// prefetch a vector ahead of its lookups. Any worker; reads nothing.
-  @inlinable @inline(__always)
-  public func bucketAddress(_ k0: UInt64, _ k1: UInt64) -> UnsafeRawPointer {
-    let b = Int(truncatingIfNeeded: Self.hash(k0, k1)) & mask &* Self.ways
-    return UnsafeRawPointer(key1 + (b &<< 2))
-  }
-
   /// The lookup in the second bucket (entries that found the first one full; new
   /// connections), kept out of line so the common hit stays small.
   @inlinable @inline(never)

@@ -35,7 +35,6 @@ for vm in a1 a2 b1 b2; do
   ip link add "t$$$i" netns "$host" type veth peer name eth0 netns "$ns"
   ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
   ip netns exec "$host" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-  ip netns exec "$ns" ethtool -K eth0 tso off gso off >/dev/null   # no TSO super-frames over AF_PACKET (see README)
   ip -n "$ns" link set eth0 address "fa:16:3e:00:00:0$n"
   ip -n "$ns" addr add "10.0.0.$n/24" dev eth0
   ip -n "$ns" link set eth0 up
@@ -106,7 +105,6 @@ ns=gv-$tag-a3; vms+=("$ns")
 ip netns add "$ns"
 ip link add "t$$""9" netns "$host2" type veth peer name eth0 netns "$ns"
 ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-ip netns exec "$ns" ethtool -K eth0 tso off gso off >/dev/null
 ip -n "$ns" link set eth0 address fa:16:3e:00:00:03 mtu 1450   # the network MTU: underlay 1500 - 50
 ip -n "$ns" addr add 10.0.0.3/24 dev eth0
 ip -n "$ns" link set eth0 up

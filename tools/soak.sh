@@ -32,7 +32,6 @@ for i in 1 2 3 4; do
   ip netns add "$ns"
   ip link add "s$tag$i" netns "$host" type veth peer name eth0 netns "$ns"
   ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-  ip netns exec "$ns" ethtool -K eth0 tso off gso off >/dev/null
   ip -n "$ns" link set eth0 address "fa:16:3e:00:00:0$i"
   ip -n "$ns" addr add "10.0.0.$i/24" dev eth0
   ip -n "$ns" link set eth0 up

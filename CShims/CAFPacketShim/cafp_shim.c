@@ -36,6 +36,10 @@ int cafp_open(const char *ifname, unsigned rx_block_size, unsigned rx_block_nr, 
   if (setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one) < 0) FAIL("PACKET_QDISC_BYPASS");
   /* A frame the kernel cannot send is skipped, never left to block the ring. */
   if (setsockopt(fd, SOL_PACKET, PACKET_LOSS, &one, sizeof one) < 0) FAIL("PACKET_LOSS");
+  /* Every frame in both rings carries a struct virtio_net_hdr in front (the sender's
+   * checksum and segmentation offload on RX; zero, no offload asked, on TX). Must be set
+   * before the rings. */
+  if (setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) < 0) FAIL("PACKET_VNET_HDR");
   struct ifreq ifr;
   memset(&ifr, 0, sizeof ifr);
   strncpy(ifr.ifr_name, ifname, IFNAMSIZ - 1);

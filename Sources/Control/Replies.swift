@@ -292,17 +292,22 @@ public struct CountersReply: Codable, Sendable, Equatable {
     public var rxBytes: UInt64
     public var txPackets: UInt64
     public var txBytes: UInt64
+    /// TSO/GSO super-frames received and segmented in software (AF_PACKET ports).
+    public var rxSuperFrames: UInt64
     enum CodingKeys: String, CodingKey {
       case port, interface
       case rxPackets = "rx_packets", rxBytes = "rx_bytes", txPackets = "tx_packets", txBytes = "tx_bytes"
+      case rxSuperFrames = "rx_super_frames"
     }
-    public init(port: String, interface: String, rxPackets: UInt64, rxBytes: UInt64, txPackets: UInt64, txBytes: UInt64) {
+    public init(port: String, interface: String, rxPackets: UInt64, rxBytes: UInt64, txPackets: UInt64, txBytes: UInt64,
+                rxSuperFrames: UInt64 = 0) {
       self.port = port
       self.interface = interface
       self.rxPackets = rxPackets
       self.rxBytes = rxBytes
       self.txPackets = txPackets
       self.txBytes = txBytes
+      self.rxSuperFrames = rxSuperFrames
     }
   }
   public struct Node: Codable, Sendable, Equatable {

@@ -10,8 +10,13 @@ import Glibc
 ///
 /// RX copies each frame out of its ring block into a native buffer and returns the block
 /// to the kernel once all its frames are copied, so a slow stage never holds the ring.
-/// A VLAN tag the kernel stripped into metadata is put back into the frame, and a TCP/UDP
-/// checksum the sender left to offload (TP_STATUS_CSUMNOTREADY) is completed. TX copies
+/// A VLAN tag the kernel stripped into metadata is put back into the frame. Each frame
+/// comes with the sender's offload description (`PACKET_VNET_HDR`): a TCP/UDP checksum left
+/// to offload is completed, and a TSO/GSO super-frame (up to 64 KiB from a guest's veth
+/// with its offloads at their defaults) is segmented in software (`GSOFrame`) into frames
+/// of the sender's segment size, each checksummed, so every later stage — VXLAN, routing
+/// with its MTU, NAT, another VM's port — sees only frames the wire could carry. A
+/// super-frame is segmented across bursts when its segments outnumber the burst. TX copies
 /// into free TX frames, marks them, and kicks the kernel once per burst. Each worker
 /// transmits on its own TX ring (queue 0 is the main socket's; queues 1… are TX-only
 /// sockets), so no two threads share a ring.
@@ -23,6 +28,8 @@ public struct AFPacketPort {
     @usableFromInline var block: UInt32
     @usableFromInline var remaining: UInt32
     @usableFromInline var frame: UnsafeMutablePointer<tpacket3_hdr>?
+    /// The next segment of `frame` when it is a super-frame being segmented, else 0.
+    @usableFromInline var segment: Int
     let interface: String
     /// One TX ring per queue; `tx[0]` is `ring` (the same socket).
     @usableFromInline let tx: UnsafeMutablePointer<TxQueue>
@@ -75,7 +82,7 @@ public struct AFPacketPort {
     let tx = UnsafeMutablePointer<TxQueue>.allocate(capacity: txQueues)
     for (i, r) in rings.enumerated() { (tx + i).initialize(to: TxQueue(ring: r, head: 0)) }
     let s = UnsafeMutablePointer<State>.allocate(capacity: 1)
-    s.initialize(to: State(ring: rings[0], block: 0, remaining: 0, frame: nil, interface: interface, tx: tx,
+    s.initialize(to: State(ring: rings[0], block: 0, remaining: 0, frame: nil, segment: 0, interface: interface, tx: tx,
                            txQueues: txQueues, maxFrame: Int(rings[0].mtu) + 14))
     return AFPacketPort(state: s, counters: CounterBlock(count: PortCounter.blockSize * txQueues))
   }
@@ -105,6 +112,16 @@ public struct AFPacketPort {
         if n == 0 { continue }
       }
       let f = state.pointee.frame.unsafelyUnwrapped
+      let vnet = VirtioNetHeader(at: cafp_rx_pkt_vnet(f))
+      if vnet.isGSO {
+        let (n, b, done) = receiveSegments(f, vnet, into: &v, budget: max &- got, inPort: inPort, pool: pool)
+        got &+= n
+        bytes &+= b
+        guard done else { break }   // the vector is full: the rest on the next burst
+        state.pointee.remaining &-= 1
+        state.pointee.frame = cafp_rx_pkt_next(f)
+        continue
+      }
       state.pointee.remaining &-= 1
       state.pointee.frame = cafp_rx_pkt_next(f)
       let snap = Int(cafp_rx_pkt_snaplen(f))
@@ -130,7 +147,7 @@ public struct AFPacketPort {
       } else {
         dst.copyMemory(from: src, byteCount: snap)
       }
-      if cafp_rx_pkt_csum_not_ready(f) {
+      if vnet.flags & VirtioNetHeader.needsChecksum != 0 {
         // Sent with checksum offload (veth, loopback): finish the checksum here, as the
         // NIC would have, before the frame goes anywhere else.
         _ = ChecksumOffload.completeIPv4(frame: dst, length: len)
@@ -141,6 +158,53 @@ public struct AFPacketPort {
     }
     counters.countRx(got, bytes: bytes)
     return got
+  }
+
+  /// Segments super-frame `f` from `state.segment` on, at most `budget` segments; `done`
+  /// when its last segment is out (or the frame was dropped: counted by reason).
+  @usableFromInline @inline(never)
+  func receiveSegments(_ f: UnsafeMutablePointer<tpacket3_hdr>, _ vnet: VirtioNetHeader, into v: inout PacketVector, budget: Int,
+                       inPort: UInt16, pool: NativePool) -> (packets: Int, bytes: Int, done: Bool) {
+    let snap = Int(cafp_rx_pkt_snaplen(f))
+    guard Int(cafp_rx_pkt_len(f)) == snap else {
+      counters.addDrop(.rxTruncated)
+      return (0, 0, true)
+    }
+    let gso: GSOFrame
+    do throws(DropReason) {
+      gso = try GSOFrame(validating: UnsafeRawPointer(cafp_rx_pkt_data(f)!), length: snap, vnet: vnet)
+    } catch {
+      counters.addDrop(error)
+      return (0, 0, true)
+    }
+    var tci: UInt16 = 0, tpid: UInt16 = 0
+    let tag = cafp_rx_pkt_vlan(f, &tci, &tpid) ? 4 : 0
+    guard gso.segmentLength(0) &+ tag <= pool.dataRoom else {   // the first segment is the longest
+      counters.addDrop(.rxTruncated)
+      return (0, 0, true)
+    }
+    var k = state.pointee.segment, n = 0, bytes = 0
+    while k < gso.count && n < budget {
+      defer { k &+= 1 }
+      guard let buf = pool.alloc() else {
+        counters.addDrop(.rxNoBuffer)
+        continue
+      }
+      let dst = buf + pool.headroom
+      let len = gso.write(segment: k, to: dst + tag) &+ tag
+      if tag != 0 {
+        // Written 4 bytes in: move the MACs down and put the tag back between them and the EtherType.
+        dst.copyMemory(from: dst + 4, byteCount: 12)
+        dst.storeBE16(tpid, at: 12)
+        dst.storeBE16(tci, at: 14)
+      }
+      v.append(Packet(data: dst, buffer: buf, length: UInt32(len), inPort: inPort, flags: 0))
+      n &+= 1
+      bytes &+= len
+    }
+    state.pointee.segment = k == gso.count ? 0 : k
+    if k == gso.count { counters.add(PortCounter.rxSuperFrames, 1) }
+    return (n, bytes, k == gso.count)
   }
 
   @inlinable

@@ -19,8 +19,10 @@ public enum PortCounter {
   public static let rxBytes = 1
   public static let txPackets = 2
   public static let txBytes = 3
-  public static let dropBase = 4
-  public static let blockSize = 4 + 256
+  /// TSO/GSO super-frames received and segmented (their segments count as rx packets).
+  public static let rxSuperFrames = 4
+  public static let dropBase = 5
+  public static let blockSize = 5 + 256
 }
 
 /// One packet port behind one burst interface (smoltcp `Device`, DPDK ethdev).

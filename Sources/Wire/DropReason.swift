@@ -100,6 +100,8 @@ public enum DropReason: UInt8, CaseIterable, Error, Sendable, CustomStringConver
   case txNoBuffer = 204
   case txMTUExceeded = 205
   case rxRingOverflow = 206
+  case rxGSOMalformed = 207
+  case rxGSOUnsupported = 208
 
   /// The stable kebab-case name used by the CLI, metrics labels and traces.
   public var name: String {
@@ -187,6 +189,8 @@ public enum DropReason: UInt8, CaseIterable, Error, Sendable, CustomStringConver
     case .txNoBuffer: "tx-no-buffer"
     case .txMTUExceeded: "tx-mtu-exceeded"
     case .rxRingOverflow: "rx-ring-overflow"
+    case .rxGSOMalformed: "rx-gso-malformed"
+    case .rxGSOUnsupported: "rx-gso-unsupported"
     }
   }
 
@@ -270,12 +274,14 @@ public enum DropReason: UInt8, CaseIterable, Error, Sendable, CustomStringConver
     case .ip6BadVersion: "IP version field is not 6"
     case .ip6BadPayloadLength: "IPv6 payload length exceeds the frame"
     case .rxNoBuffer: "packet buffer pool empty at receive"
-    case .rxTruncated: "received frame longer than a packet buffer (a TSO/GSO super-frame: turn segmentation offload off on the sender)"
+    case .rxTruncated: "received frame (or one segment of a super-frame) longer than a packet buffer"
     case .txRingFull: "transmit ring full"
     case .txFrameTooLong: "frame longer than the port can transmit"
     case .txNoBuffer: "no buffer to copy the frame into for transmit"
     case .txMTUExceeded: "frame longer than the egress interface's MTU (plus its Ethernet header) allows"
     case .rxRingOverflow: "frame the kernel dropped because this port's receive ring was full (the worker fell behind)"
+    case .rxGSOMalformed: "TSO/GSO super-frame whose headers do not match its offload description (or a segment size of 0)"
+    case .rxGSOUnsupported: "TSO/GSO super-frame of a kind not segmented here (UFO, IPv6 extension headers, a tunnel other than VXLAN over IPv4)"
     }
   }
 

@@ -541,11 +541,15 @@ final class DataplaneController {
 
   private func showCounters() -> CountersReply {
     var ports: [CountersReply.Port] = []
-    for p in state.ports.values.sorted(by: { $0.id < $1.id }) {
-      guard let port = interfaceOf(p) else { continue }
+    // VM ports by id, then the node's own: "underlay" and "uplink" (as in `show drops`).
+    var interfaces = state.ports.values.sorted(by: { $0.id < $1.id }).compactMap { p in interfaceOf(p).map { (p.id, $0) } }
+    if let u = underlay { interfaces.append(("underlay", u.port)) }
+    if let u = uplink { interfaces.append(("uplink", u.port)) }
+    for (name, port) in interfaces {
       let c = port.counters
-      ports.append(.init(port: p.id, interface: port.kind, rxPackets: c.portTotal(PortCounter.rxPackets), rxBytes: c.portTotal(PortCounter.rxBytes),
-                         txPackets: c.portTotal(PortCounter.txPackets), txBytes: c.portTotal(PortCounter.txBytes)))
+      ports.append(.init(port: name, interface: port.kind, rxPackets: c.portTotal(PortCounter.rxPackets), rxBytes: c.portTotal(PortCounter.rxBytes),
+                         txPackets: c.portTotal(PortCounter.txPackets), txBytes: c.portTotal(PortCounter.txBytes),
+                         rxSuperFrames: c.portTotal(PortCounter.rxSuperFrames)))
     }
     var nodes: [CountersReply.Node] = []
     for n in NodeID.allCases {

@@ -80,6 +80,7 @@ struct MetricsExporter: Sendable {
         counter("gannet_port_rx_bytes_total", l, p.rxBytes, "Bytes received on a port.")
         counter("gannet_port_tx_packets_total", l, p.txPackets, "Packets transmitted on a port.")
         counter("gannet_port_tx_bytes_total", l, p.txBytes, "Bytes transmitted on a port.")
+        counter("gannet_port_rx_super_frames_total", l, p.rxSuperFrames, "TSO/GSO super-frames received and segmented in software.")
       }
     }
     if let drops = get(.show(.drops), [DropRow].self) {

@@ -58,7 +58,8 @@ import Wire
   static let neighbors = [NeighborRow(router: "r1", network: "net-a", ip: "10.0.0.1", mac: "fa:16:3e:00:00:01", port: "vm-a1",
                                       location: "local af-packet:tap-a1")]
   static let counters = CountersReply(
-    ports: [.init(port: "vm-a1", interface: "af-packet", rxPackets: 12, rxBytes: 1176, txPackets: 9, txBytes: 882)],
+    ports: [.init(port: "vm-a1", interface: "af-packet", rxPackets: 12, rxBytes: 1176, txPackets: 9, txBytes: 882,
+                  rxSuperFrames: 2)],
     nodes: [.init(node: "ethernet-input", vectors: 10, packets: 21, cyclesPerPacket: 118.25),
             .init(node: "l2-forward", vectors: 10, packets: 21, cyclesPerPacket: 40)])
   static let drops = [

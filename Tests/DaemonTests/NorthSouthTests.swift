@@ -49,9 +49,11 @@ struct NorthSouthCloud {
     try sh(["ip", "-n", internet, "route", "add", "default", "via", "198.51.100.254"])
     for ns in [upstream, internet] {
       try sh(["ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"])
-      try sh(["ip", "netns", "exec", ns, "ethtool", "-K", ns == upstream ? "inet" : "eth0", "tso", "off", "gso", "off"])
-      // DPDK's net_af_packet does not complete checksums left to offload (see `addVM`).
-      if networkDPDK { try sh(["ip", "netns", "exec", ns, "ethtool", "-K", ns == upstream ? "inet" : "eth0", "tx", "off"]) }
+      // DPDK's net_af_packet neither segments nor completes checksums (see `addVM`): with
+      // it on the network node, the internet host and its router offload nothing.
+      if networkDPDK {
+        try sh(["ip", "netns", "exec", ns, "ethtool", "-K", ns == upstream ? "inet" : "eth0", "tso", "off", "gso", "off", "tx", "off"])
+      }
     }
     for node in [n1, n2, nn] {
       try node.plug("ul0", intoBridge: "br0", namespace: fabric)

@@ -20,7 +20,7 @@ import Wire
     }
     // Every drop reason of the graph has a node that may count it; the rest are the ports'.
     let declared = Set(d.flatMap { $0.drops })
-    let ports: Set<DropReason> = [.rxNoBuffer, .rxTruncated, .txRingFull, .txFrameTooLong, .txNoBuffer, .txMTUExceeded, .rxRingOverflow]
+    let ports: Set<DropReason> = [.rxNoBuffer, .rxTruncated, .txRingFull, .txFrameTooLong, .txNoBuffer, .txMTUExceeded, .rxRingOverflow, .rxGSOMalformed, .rxGSOUnsupported]
     let unused: Set<DropReason> = [.l2UnknownDestination, .ip6TooShort, .ip6BadVersion, .ip6BadPayloadLength]   // IPv6 and pre-flood: not in the graph
     for r in DropReason.allCases where !ports.contains(r) && !unused.contains(r) {
       #expect(declared.contains(r), "\(r.name) is counted by no node's declaration")

@@ -17,6 +17,10 @@
  * say) is discarded and its slot made AVAILABLE again, instead of being left marked
  * WRONG_FORMAT with the kernel stopped at it, which would block every later frame.
  *
+ * Every socket sets PACKET_VNET_HDR: in both rings a frame is preceded by a 10-byte
+ * struct virtio_net_hdr (on RX just before tp_mac; on TX first in the frame data, and
+ * written as zeros here: no offload asked of the kernel).
+ *
  * Thread safety: one ring is used by one thread. No policy here: sizes come from Swift.
  */
 #ifndef CAFP_SHIM_H
@@ -25,7 +29,10 @@
 #include <stdint.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 #include <linux/if_packet.h>
+
+#define CAFP_VNET_HDR_LEN 10   /* sizeof(struct virtio_net_hdr) */
 
 typedef struct cafp_ring {
   int fd;
@@ -72,13 +79,10 @@ static inline struct tpacket3_hdr *cafp_rx_pkt_next(struct tpacket3_hdr *p) {
   return (struct tpacket3_hdr *)((uint8_t *)p + p->tp_next_offset);
 }
 static inline uint8_t *cafp_rx_pkt_data(struct tpacket3_hdr *p) { return (uint8_t *)p + p->tp_mac; }
+/* The frame's struct virtio_net_hdr (10 bytes, little-endian fields). */
+static inline const uint8_t *cafp_rx_pkt_vnet(struct tpacket3_hdr *p) { return (uint8_t *)p + p->tp_mac - CAFP_VNET_HDR_LEN; }
 static inline uint32_t cafp_rx_pkt_snaplen(const struct tpacket3_hdr *p) { return p->tp_snaplen; }
 static inline uint32_t cafp_rx_pkt_len(const struct tpacket3_hdr *p) { return p->tp_len; }
-/* True when the sender left the L4 checksum to "hardware" (CHECKSUM_PARTIAL, as veth and
- * loopback do): the frame carries only the pseudo-header sum and must be completed. */
-static inline bool cafp_rx_pkt_csum_not_ready(const struct tpacket3_hdr *p) {
-  return (p->tp_status & TP_STATUS_CSUMNOTREADY) != 0;
-}
 /* The kernel strips an 802.1Q tag into metadata (VLAN offload); this returns it so the
  * caller can put it back. Returns false when the frame had no tag. */
 static inline bool cafp_rx_pkt_vlan(const struct tpacket3_hdr *p, uint16_t *tci, uint16_t *tpid) {
@@ -96,14 +100,19 @@ static inline bool cafp_tx_frame_free(struct tpacket3_hdr *f) {
   uint32_t s = __atomic_load_n(&f->tp_status, __ATOMIC_ACQUIRE);
   return s == TP_STATUS_AVAILABLE || s == TP_STATUS_WRONG_FORMAT;
 }
-/* Where frame data goes: TPACKET3_HDRLEN - sizeof(struct sockaddr_ll) (packet_mmap.rst). */
+/* Where the Ethernet frame goes: after the data offset TPACKET3_HDRLEN -
+ * sizeof(struct sockaddr_ll) (packet_mmap.rst) and the virtio_net_hdr, which is zeroed. */
 static inline uint8_t *cafp_tx_frame_data(struct tpacket3_hdr *f) {
-  return (uint8_t *)f + TPACKET3_HDRLEN - sizeof(struct sockaddr_ll);
+  uint8_t *vnet = (uint8_t *)f + TPACKET3_HDRLEN - sizeof(struct sockaddr_ll);
+  memset(vnet, 0, CAFP_VNET_HDR_LEN);
+  return vnet + CAFP_VNET_HDR_LEN;
 }
 static inline unsigned cafp_tx_frame_capacity(const cafp_ring *r) {
-  return r->tx_frame_size - (unsigned)(TPACKET3_HDRLEN - sizeof(struct sockaddr_ll));
+  return r->tx_frame_size - (unsigned)(TPACKET3_HDRLEN - sizeof(struct sockaddr_ll)) - CAFP_VNET_HDR_LEN;
 }
+/* `len`: the Ethernet frame's length (the header in front is added here). */
 static inline void cafp_tx_frame_submit(struct tpacket3_hdr *f, uint32_t len) {
+  len += CAFP_VNET_HDR_LEN;
   f->tp_len = len;
   f->tp_snaplen = len;
   f->tp_next_offset = 0;

@@ -6,7 +6,8 @@
 # Hot functions are found by what they do, not only by name, because the optimizer
 # inlines the worker loop into its caller: every function that reads the TSC (the graph
 # runner's per-node cycle counters) or calls a DPDK burst function, plus every symbol of
-# Worker.poll, Graph.run/dispatch/scatter, a node's process, or a port's rx/tx.
+# Worker.poll, Graph.run/dispatch/scatter, a node's process, a port's rx/tx, or the
+# segmentation of received super-frames (AF_PACKET, vhost-user).
 #
 # Usage: tools/check-hot-asm.sh [BINARY]     (default .build/release/gannet-bench)
 set -euo pipefail
@@ -27,7 +28,7 @@ awk '
   /^[0-9a-f]+ <.*>:$/ {
     flush()
     name = $0; sub(/^[0-9a-f]+ </, "", name); sub(/>:$/, "", name); hot = 0; bad = ""; ended = 0; padded = 0
-    if (name ~ /Worker\.poll\(\)|Graph\.(run|dispatch|scatter)\(|GraphNodes\.dispatch\(|\.process\(_:|Port\.(rx\(into:|tx\(_:count:releaser:)|BufferReleaser\.release\(/) hot = 1
+    if (name ~ /Worker\.poll\(\)|Graph\.(run|dispatch|scatter)\(|GraphNodes\.dispatch\(|\.process\(_:|Port\.(rx\(into:|tx\(_:count:releaser:)|BufferReleaser\.release\(|receiveSegments\(|receiveSuperFrame\(|GSOFrame\.(write|init)\(/) hot = 1
     next
   }
   # The linker may place a symbol-less function (merged value witnesses, say) right after

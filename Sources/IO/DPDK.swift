@@ -129,6 +129,9 @@ public struct DPDKPort {
   /// A vhost-user port, and the TX queues its guest has enabled (bit q; control thread).
   public let vhost: Bool
   let txEnabled: UnsafeMutablePointer<UInt64>
+  /// Per RX queue (the worker whose first queue it is): received mbufs not yet handed on
+  /// and the super-frame being segmented (see `receiveSuperFrame`).
+  @usableFromInline let backlog: UnsafeMutablePointer<RxBacklog>
 
   /// Creates the vdev `name` with `args` (e.g. "net_pcap0", "rx_pcap=w1.pcap,infinite_rx=1")
   /// unless a port of that name exists, then configures and starts it.
@@ -180,6 +183,11 @@ public struct DPDKPort {
     for q in 0..<txQueues { (txMap + q).initialize(to: Atomic(UInt16(q))) }
     txEnabled = .allocate(capacity: 1)
     txEnabled.initialize(to: 0)
+    backlog = .allocate(capacity: rxQueues)
+    for q in 0..<rxQueues {
+      // Only a vhost-user guest sends super-frames (net_vhost with tso=1).
+      (backlog + q).initialize(to: RxBacklog(buffer: vhost ? .allocate(byteCount: Self.superFrameCapacity, alignment: 64) : nil))
+    }
   }
 
   /// A vhost-user port: takes in the guest's queue changes since the last call and re-maps
@@ -209,20 +217,29 @@ public struct DPDKPort {
     // Each first queue (one per worker sharing the port) has its own scratch and counters.
     guard room > 0, firstQueue < rxQueues else { return 0 }
     let scratch = self.scratch + (txQueues &+ firstQueue) &* PacketVector.capacity
-    var n = 0
-    var q = firstQueue
-    while q < rxQueues && n < room {
-      n &+= Int(cdpdk_rx_burst(portID, UInt16(truncatingIfNeeded: q), scratch + n, UInt16(truncatingIfNeeded: room &- n)))
-      q &+= queueStep
+    let backlog = self.backlog + firstQueue
+    // What the last call left (after a super-frame whose segments filled it), else a burst.
+    var i = backlog.pointee.start
+    var n = backlog.pointee.end
+    if i == n {
+      i = 0
+      n = 0
+      var q = firstQueue
+      while q < rxQueues && n < room {
+        n &+= Int(cdpdk_rx_burst(portID, UInt16(truncatingIfNeeded: q), scratch + n, UInt16(truncatingIfNeeded: room &- n)))
+        q &+= queueStep
+      }
     }
     var bytes = 0
     var got = 0
-    for i in 0..<n {
+    while i < n && got < room {
       let m = scratch[i].unsafelyUnwrapped
-      // Chained mbufs (frames above the data room) are not supported by the pipeline.
-      if cdpdk_mbuf_nb_segs(m) != 1 {
-        cdpdk_mbuf_free(m)
-        counters.addDrop(.rxTruncated, queue: firstQueue)
+      guard cdpdk_mbuf_is_plain(m) else {
+        let (k, b, done) = receiveSuperFrame(m, into: &v, budget: room &- got, inPort: inPort, queue: firstQueue)
+        got &+= k
+        bytes &+= b
+        guard done else { break }
+        i &+= 1
         continue
       }
       let len = cdpdk_mbuf_data_len(m)
@@ -230,7 +247,10 @@ public struct DPDKPort {
                       inPort: inPort, flags: Packet.Flag.mbuf))
       bytes &+= Int(len)
       got &+= 1
+      i &+= 1
     }
+    backlog.pointee.start = i
+    backlog.pointee.end = n
     counters.countRx(got, bytes: bytes, queue: firstQueue)
     return got
   }
@@ -284,6 +304,13 @@ public struct DPDKPort {
   public func close() {
     _ = cdpdk_eth_dev_stop(portID)
     _ = cdpdk_eth_dev_close(portID)
+    for q in 0..<rxQueues {
+      // Mbufs a worker received and had not handed on yet go back to the pool.
+      let b = backlog[q], rx = scratch + (txQueues + q) * PacketVector.capacity
+      for i in b.start..<b.end { cdpdk_mbuf_free(rx[i]) }
+      b.buffer?.deallocate()
+    }
+    backlog.deallocate()
     scratch.deallocate()
     txMap.deinitialize(count: txQueues)
     txMap.deallocate()

@@ -36,7 +36,8 @@ extension PortSpec {
       guard directory.isEmpty || (stat(directory, &dir) == 0 && dir.st_mode & S_IFMT == S_IFDIR) else {
         throw IOError("port \(self): directory \(directory) does not exist")
       }
-      let args = "iface=\(path),client=\(client ? 1 : 0),queues=\(txQueues)"
+      // tso=1: the guest may send TSO super-frames (segmented on receive, DPDKSuperFrames).
+      let args = "iface=\(path),client=\(client ? 1 : 0),queues=\(txQueues),tso=1"
       let name = Self.vhostVdevName(path: path)
       do { return .dpdk(try DPDKPort.open(name: name, args: args, pool: mbufPool, txQueues: txQueues, vhost: true)) } catch {
         DPDK.uninitVdev(name)   // nothing half-made stays behind for the next attempt

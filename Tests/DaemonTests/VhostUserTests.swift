@@ -193,6 +193,9 @@ struct VhostUserTests {
     try waitFor("the namespace VM's listener ends", seconds: 20) { !listener.isRunning }
     let got = try sh(["sha256sum", received]).out.split(separator: " ").first.map(String.init)
     #expect(sent != nil && sent == got, "guest -> VM: guest sent \(sent ?? "?"), VM received \(got ?? "?")")
+    // The guest's virtio-net negotiated TSO4 and sent super-frames, which gannetd segmented.
+    let counters = try c.ctl("show counters")
+    #expect(try superFrames(c, port: "g") > 0, "super-frames from the guest: \(counters)")
     // Back: 1 MiB from the namespace VM to the guest.
     let payload = "\(c.dir)/to-guest"
     try sh(["dd", "if=/dev/urandom", "of=\(payload)", "bs=1024", "count=1024"], stderr: false)

@@ -64,6 +64,24 @@ static inline __attribute__((always_inline)) void cdpdk_mbuf_set_data(struct rte
 static inline __attribute__((always_inline)) void cdpdk_mbuf_set_data_ptr(struct rte_mbuf *m, void *data, uint16_t len) {
   m->data_off = (uint16_t)((char *)data - (char *)m->buf_addr); m->data_len = len; m->pkt_len = len;
 }
+/* One segment and no super-frame: the common case, a frame the pipeline takes as it is. */
+static inline __attribute__((always_inline)) bool cdpdk_mbuf_is_plain(const struct rte_mbuf *m) {
+  return m->nb_segs == 1 && !(m->ol_flags & RTE_MBUF_F_RX_LRO);
+}
+/* A guest's TSO super-frame (net_vhost with tso=1: RTE_MBUF_F_RX_LRO, the segment size in
+ * tso_segsz), usually a chain. */
+static inline bool cdpdk_mbuf_is_super_frame(const struct rte_mbuf *m) { return (m->ol_flags & RTE_MBUF_F_RX_LRO) != 0; }
+static inline uint16_t cdpdk_mbuf_tso_segsz(const struct rte_mbuf *m) { return m->tso_segsz; }
+/* Copies every segment of `m` into `out` (`cap` bytes); returns pkt_len, or 0 when it does not fit. */
+static inline uint32_t cdpdk_mbuf_linearize_into(const struct rte_mbuf *m, uint8_t *out, uint32_t cap) {
+  if (m->pkt_len > cap) return 0;
+  uint32_t off = 0;
+  for (const struct rte_mbuf *s = m; s != NULL && off + s->data_len <= cap; s = s->next) {
+    memcpy(out + off, rte_pktmbuf_mtod(s, const uint8_t *), s->data_len);
+    off += s->data_len;
+  }
+  return off;
+}
 static inline __attribute__((always_inline)) void *cdpdk_mbuf_buf_addr(const struct rte_mbuf *m) { return m->buf_addr; }
 static inline __attribute__((always_inline)) struct rte_mbuf *cdpdk_mbuf_alloc(struct rte_mempool *mp) {
   return rte_pktmbuf_alloc(mp);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # TCP throughput between two namespace VMs on one gannetd node over AF_PACKET (issue 18):
 # iperf3 (one stream, SECONDS each), with the VMs' offloads at their defaults (TSO, GSO and
-# checksum offload on: Gannet segments super-frames and completes checksums) and then with
+# checksum offload on: Gannet segments super-frames on receive and sends runs of segments as
+# one super-frame again to the other VM's veth) and then with
 # them off (`ethtool -K eth0 tso off gso off tx off`: the VMs' kernels segment and checksum
 # themselves). A figure of the whole path: two kernels, two veths, gannetd's two AF_PACKET
 # rings, one worker. Prints one line per mode (Gbit/s, sender side, median of ROUNDS).
@@ -61,9 +62,10 @@ run() {   # run MODE -> median Gbit/s over the rounds
 }
 on=$(run on)
 super=$("$bin/gannetctl" show counters --json --socket "$tmp/gannetd.sock" | python3 -c \
-  'import json,sys; print(sum(p.get("rx_super_frames", 0) for p in json.load(sys.stdin)["ports"]))')
+  'import json,sys; p = json.load(sys.stdin)["ports"]; print(sum(x["rx_super_frames"] for x in p), "super-frames segmented,",
+   sum(x["tx_super_frames"] for x in p), "sent whole again")')
 for n in 1 2; do ip netns exec "gv-$tag-$n" ethtool -K eth0 tso off gso off tx off >/dev/null; done
 off=$(run off)
 echo "TCP vm1 -> vm2, one stream, ${seconds} s, median of $rounds, $workers worker(s), AF_PACKET, $(date -u +%F)"
-echo "offloads on (defaults):  $on Gbit/s   ($super super-frames segmented by gannetd)"
+echo "offloads on (defaults):  $on Gbit/s   ($super)"
 echo "offloads off:            $off Gbit/s"

@@ -117,3 +117,31 @@ int cafp_tx_kick(const cafp_ring *r) {
   if (sendto(r->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) < 0) return -errno;
   return 0;
 }
+
+int cafp_open_gso_socket(int ifindex) {
+  int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  int one = 1;
+  struct sockaddr_ll sll;
+  memset(&sll, 0, sizeof sll);
+  sll.sll_family = AF_PACKET;
+  sll.sll_protocol = 0;
+  sll.sll_ifindex = ifindex;
+  if (setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) < 0
+      || setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one) < 0
+      || bind(fd, (struct sockaddr *)&sll, sizeof sll) < 0) {
+    int e = errno;
+    close(fd);
+    return -e;
+  }
+  return fd;
+}
+
+int cafp_send_iov(int fd, const void *iov, int iovcnt) {
+  struct msghdr m;
+  memset(&m, 0, sizeof m);
+  m.msg_iov = (struct iovec *)iov;
+  m.msg_iovlen = (size_t)iovcnt;
+  if (sendmsg(fd, &m, MSG_DONTWAIT) < 0) return -errno;
+  return 0;
+}

@@ -30,6 +30,9 @@ public struct Packet {
     public static let mbuf: UInt8 = 1 << 0
     /// Marked by a live trace (`PacketTap`): every node it passes records what it decided.
     public static let traced: UInt8 = 1 << 1
+    /// A segment of a TSO/GSO super-frame that a port segmented on receive: an AF_PACKET
+    /// egress may send a run of them as one super-frame again (`AFPacketPort.tx`).
+    public static let segment: UInt8 = 1 << 2
   }
 
   @inlinable @inline(__always)

@@ -294,13 +294,15 @@ public struct CountersReply: Codable, Sendable, Equatable {
     public var txBytes: UInt64
     /// TSO/GSO super-frames received and segmented in software (AF_PACKET ports).
     public var rxSuperFrames: UInt64
+    /// Runs of those segments sent as one super-frame again (AF_PACKET ports).
+    public var txSuperFrames: UInt64
     enum CodingKeys: String, CodingKey {
       case port, interface
       case rxPackets = "rx_packets", rxBytes = "rx_bytes", txPackets = "tx_packets", txBytes = "tx_bytes"
-      case rxSuperFrames = "rx_super_frames"
+      case rxSuperFrames = "rx_super_frames", txSuperFrames = "tx_super_frames"
     }
     public init(port: String, interface: String, rxPackets: UInt64, rxBytes: UInt64, txPackets: UInt64, txBytes: UInt64,
-                rxSuperFrames: UInt64 = 0) {
+                rxSuperFrames: UInt64 = 0, txSuperFrames: UInt64 = 0) {
       self.port = port
       self.interface = interface
       self.rxPackets = rxPackets
@@ -308,6 +310,7 @@ public struct CountersReply: Codable, Sendable, Equatable {
       self.txPackets = txPackets
       self.txBytes = txBytes
       self.rxSuperFrames = rxSuperFrames
+      self.txSuperFrames = txSuperFrames
     }
   }
   public struct Node: Codable, Sendable, Equatable {

@@ -77,9 +77,10 @@ public enum Render {
   }
 
   public static func counters(_ r: CountersReply) -> String {
-    var ports = TextTable("PORT", "BACKEND", "RX-PKTS", "RX-BYTES", "RX-SUPER", "TX-PKTS", "TX-BYTES")
+    var ports = TextTable("PORT", "BACKEND", "RX-PKTS", "RX-BYTES", "RX-SUPER", "TX-PKTS", "TX-BYTES", "TX-SUPER")
     for p in r.ports {
-      ports.add([p.port, p.interface, "\(p.rxPackets)", "\(p.rxBytes)", "\(p.rxSuperFrames)", "\(p.txPackets)", "\(p.txBytes)"])
+      ports.add([p.port, p.interface, "\(p.rxPackets)", "\(p.rxBytes)", "\(p.rxSuperFrames)", "\(p.txPackets)", "\(p.txBytes)",
+                 "\(p.txSuperFrames)"])
     }
     var nodes = TextTable("NODE", "VECTORS", "PACKETS", "CYCLES/PKT")
     for n in r.nodes { nodes.add([n.node, "\(n.vectors)", "\(n.packets)", Cell.decimal(n.cyclesPerPacket)]) }

@@ -41,6 +41,13 @@ public struct AFPacketPort {
   @usableFromInline struct TxQueue {
     @usableFromInline var ring: cafp_ring
     @usableFromInline var head: UInt32
+    /// Frames in the ring not yet kicked (a super-frame sent past the ring kicks them first).
+    @usableFromInline var unkicked: Int
+    /// Super-frames (`sendCoalesced`): their socket (-1: none, segments go one by one), the
+    /// iovecs and the header of the one being sent.
+    @usableFromInline let gsoFD: Int32
+    @usableFromInline let iov: UnsafeMutablePointer<iovec>
+    @usableFromInline let header: UnsafeMutableRawPointer
   }
   @usableFromInline let state: UnsafeMutablePointer<State>
   public let counters: CounterBlock
@@ -80,7 +87,11 @@ public struct AFPacketPort {
       }
     }
     let tx = UnsafeMutablePointer<TxQueue>.allocate(capacity: txQueues)
-    for (i, r) in rings.enumerated() { (tx + i).initialize(to: TxQueue(ring: r, head: 0)) }
+    for (i, r) in rings.enumerated() {
+      (tx + i).initialize(to: TxQueue(ring: r, head: 0, unkicked: 0, gsoFD: max(cafp_open_gso_socket(r.ifindex), -1),
+                                      iov: .allocate(capacity: PacketVector.capacity + 1),
+                                      header: .allocate(byteCount: Self.coalescedHeaderCapacity, alignment: 8)))
+    }
     let s = UnsafeMutablePointer<State>.allocate(capacity: 1)
     s.initialize(to: State(ring: rings[0], block: 0, remaining: 0, frame: nil, segment: 0, interface: interface, tx: tx,
                            txQueues: txQueues, maxFrame: Int(rings[0].mtu) + 14))
@@ -198,7 +209,7 @@ public struct AFPacketPort {
         dst.storeBE16(tpid, at: 12)
         dst.storeBE16(tci, at: 14)
       }
-      v.append(Packet(data: dst, buffer: buf, length: UInt32(len), inPort: inPort, flags: 0))
+      v.append(Packet(data: dst, buffer: buf, length: UInt32(len), inPort: inPort, flags: Packet.Flag.segment))
       n &+= 1
       bytes &+= len
     }
@@ -214,8 +225,22 @@ public struct AFPacketPort {
     let frames = txq.pointee.ring.tx_frame_nr
     var sent = 0
     var bytes = 0
-    for i in 0..<count {
+    var i = 0
+    while i < count {
       let p = packets[i]
+      // Segments of one super-frame leave as one again where they can (a VM's veth takes it whole).
+      if p.flags & Packet.Flag.segment != 0 && i &+ 1 < count && packets[i &+ 1].flags & Packet.Flag.segment != 0 {
+        let (n, b, ok) = sendCoalesced(packets + i, count: count &- i, releaser: releaser, queue: q)
+        if n > 0 {
+          if ok {
+            sent &+= n
+            bytes &+= b
+          }
+          i &+= n
+          continue
+        }
+      }
+      i &+= 1
       let len = Int(p.length)
       defer { releaser.release(p) }
       guard len <= capacity else {
@@ -237,11 +262,15 @@ public struct AFPacketPort {
       UnsafeMutableRawPointer(cafp_tx_frame_data(f)!).copyMemory(from: p.data, byteCount: len)
       cafp_tx_frame_submit(f, UInt32(len))
       txq.pointee.head = (txq.pointee.head &+ 1) % frames
+      txq.pointee.unkicked &+= 1
       sent &+= 1
       bytes &+= len
     }
     // EAGAIN/ENOBUFS leave frames marked; the next kick sends them.
-    if sent > 0 { _ = cafp_tx_kick(&txq.pointee.ring) }
+    if txq.pointee.unkicked > 0 {
+      _ = cafp_tx_kick(&txq.pointee.ring)
+      txq.pointee.unkicked = 0
+    }
     counters.countTx(sent, bytes: bytes, queue: q)
     return sent
   }
@@ -256,6 +285,12 @@ public struct AFPacketPort {
   public func close() {
     cafp_close(&state.pointee.ring)
     for q in 1..<max(state.pointee.txQueues, 1) { cafp_close(&state.pointee.tx[q].ring) }
+    for q in 0..<state.pointee.txQueues {
+      let t = state.pointee.tx[q]
+      if t.gsoFD >= 0 { Glibc.close(t.gsoFD) }
+      t.iov.deallocate()
+      t.header.deallocate()
+    }
     state.pointee.tx.deinitialize(count: state.pointee.txQueues)
     state.pointee.tx.deallocate()
     state.deinitialize(count: 1)

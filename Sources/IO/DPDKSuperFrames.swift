@@ -69,7 +69,8 @@ extension DPDKPort {
       let data = cdpdk_mbuf_data(s)!
       _ = gso.write(segment: k, to: data)
       cdpdk_mbuf_set_data_ptr(s, data, UInt16(truncatingIfNeeded: len))
-      v.append(Packet(data: data, buffer: UnsafeMutableRawPointer(s), length: UInt32(len), inPort: inPort, flags: Packet.Flag.mbuf))
+      v.append(Packet(data: data, buffer: UnsafeMutableRawPointer(s), length: UInt32(len), inPort: inPort,
+                      flags: Packet.Flag.mbuf | Packet.Flag.segment))
       n &+= 1
       bytes &+= len
     }

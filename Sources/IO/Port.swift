@@ -21,8 +21,10 @@ public enum PortCounter {
   public static let txBytes = 3
   /// TSO/GSO super-frames received and segmented (their segments count as rx packets).
   public static let rxSuperFrames = 4
-  public static let dropBase = 5
-  public static let blockSize = 5 + 256
+  /// Runs of such segments sent as one super-frame again (AF_PACKET; they count as tx packets).
+  public static let txSuperFrames = 5
+  public static let dropBase = 6
+  public static let blockSize = 6 + 256
 }
 
 /// One packet port behind one burst interface (smoltcp `Device`, DPDK ethdev).

@@ -81,6 +81,7 @@ struct MetricsExporter: Sendable {
         counter("gannet_port_tx_packets_total", l, p.txPackets, "Packets transmitted on a port.")
         counter("gannet_port_tx_bytes_total", l, p.txBytes, "Bytes transmitted on a port.")
         counter("gannet_port_rx_super_frames_total", l, p.rxSuperFrames, "TSO/GSO super-frames received and segmented in software.")
+        counter("gannet_port_tx_super_frames_total", l, p.txSuperFrames, "Runs of received segments sent as one super-frame again.")
       }
     }
     if let drops = get(.show(.drops), [DropRow].self) {

@@ -59,7 +59,7 @@ import Wire
                                       location: "local af-packet:tap-a1")]
   static let counters = CountersReply(
     ports: [.init(port: "vm-a1", interface: "af-packet", rxPackets: 12, rxBytes: 1176, txPackets: 9, txBytes: 882,
-                  rxSuperFrames: 2)],
+                  rxSuperFrames: 2, txSuperFrames: 1)],
     nodes: [.init(node: "ethernet-input", vectors: 10, packets: 21, cyclesPerPacket: 118.25),
             .init(node: "l2-forward", vectors: 10, packets: 21, cyclesPerPacket: 40)])
   static let drops = [

@@ -11,11 +11,12 @@ import Testing
 
 let hundredMB = 100_000_000
 
-/// `show counters`: the super-frames `port` (a port id, "underlay" or "uplink") received.
-func superFrames(_ node: TestCloud, port: String) throws -> Int {
+/// `show counters`: the super-frames `port` (a port id, "underlay" or "uplink") received and
+/// segmented, or with `sent`, the runs of segments it sent as one super-frame again.
+func superFrames(_ node: TestCloud, port: String, sent: Bool = false) throws -> Int {
   let reply = try node.show("counters") as? [String: Any] ?? [:]
   let ports = reply["ports"] as? [[String: Any]] ?? []
-  return ports.first { $0["port"] as? String == port }?["rx_super_frames"] as? Int ?? 0
+  return ports.first { $0["port"] as? String == port }?[sent ? "tx_super_frames" : "rx_super_frames"] as? Int ?? 0
 }
 
 /// One node, VMs a1 (10.0.0.1) and a2 (10.0.0.2) on one network.
@@ -46,6 +47,7 @@ struct OffloadTests {
     #expect(try TestCloud.tcpTransfer(fromNamespace: c.vm("a1").ns, toNamespace: c.vm("a2").ns, ip: "10.0.0.2", bytes: hundredMB,
                                       seconds: 180), "100 MB a1 -> a2: \(c.log())")
     #expect(try superFrames(c, port: "a1") > 0, "a1 sent super-frames")
+    #expect(try superFrames(c, port: "a2", sent: true) > 0, "a2's veth was handed super-frames again")
     #expect(try c.drops("rx-truncated") == 0)
     #expect(try c.drops("rx-gso-malformed") + c.drops("rx-gso-unsupported") == 0)
   }

@@ -57,6 +57,14 @@ int cafp_open(const char *ifname, unsigned rx_block_size, unsigned rx_block_nr, 
               cafp_ring *out, const char **failed_step);
 void cafp_close(cafp_ring *r);
 
+/* A socket for super-frames of interface `ifindex`: SOCK_RAW bound with protocol 0 (it
+ * receives nothing), PACKET_VNET_HDR, PACKET_QDISC_BYPASS, and no ring (on a socket with a TX
+ * ring, sendmsg goes through the ring). Returns the descriptor or -errno. */
+int cafp_open_gso_socket(int ifindex);
+/* Sends one frame given as `iovcnt` iovecs, the first starting with its virtio_net_hdr;
+ * non-blocking. Returns 0 or -errno. */
+int cafp_send_iov(int fd, const void *iov, int iovcnt);
+
 /* Frames the kernel dropped because the RX ring was full since the last call
  * (PACKET_STATISTICS tp_drops; reading resets the kernel's counter). -errno on error. */
 int64_t cafp_rx_ring_drops(const cafp_ring *r);

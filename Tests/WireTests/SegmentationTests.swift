@@ -150,6 +150,50 @@ import Testing
     }
   }
 
+  /// Hostile super-frames (a VM controls every byte and, through its kernel, the offload
+  /// description): valid frames with random bytes overwritten, cut, or described with random
+  /// types and sizes. Each is refused by name or segmented within its bounds: every segment
+  /// fits `segmentLength`, and the payloads add up to the frame's.
+  @Test func randomSuperFramesAreRefusedByNameOrSegmentedWithinBounds() throws {
+    var rng = SplitMix64(seed: 0x6a5)
+    var segmented = 0, refused = 0
+    for round in 0..<3_000 {
+      let kind = round % 5
+      var b = kind == 4 ? Self.vxlan(Self.frame(v6: false, tcp: true, payload: [UInt8](repeating: 7, count: 3000)), udpChecksum: true)
+        : Self.frame(v6: kind & 1 != 0, tcp: kind & 2 == 0, payload: [UInt8](repeating: 7, count: Int(rng.next(below: 5000)) + 1))
+      for _ in 0..<Int(rng.next(below: 4)) {
+        b.bytes[Int(rng.next(below: UInt64(min(b.bytes.count, 120))))] = UInt8(truncatingIfNeeded: rng.next())
+      }
+      if rng.next(below: 4) == 0 { b.bytes.removeLast(Int(rng.next(below: UInt64(b.bytes.count)))) }
+      let types: [UInt8] = [1, 3, 4, 5, 0x81, UInt8(truncatingIfNeeded: rng.next())]
+      let vnet = VirtioNetHeader(gsoType: types[Int(rng.next(below: UInt64(types.count)))], gsoSize: UInt16(truncatingIfNeeded: rng.next(below: 3000)))
+      let outcome: Result<(Int, Int), DropReason> = b.bytes.withUnsafeBytes { raw in
+        do throws(DropReason) {
+          let g = try GSOFrame(validating: raw.baseAddress!, length: raw.count, vnet: vnet)
+          var total = 0
+          for k in 0..<g.count {
+            var out = [UInt8](repeating: 0, count: g.segmentLength(k))
+            let n = out.withUnsafeMutableBytes { g.write(segment: k, to: $0.baseAddress!) }
+            #expect(n == out.count && n <= g.headerLength + g.segmentSize)
+            total += n - g.headerLength
+          }
+          return .success((total, g.payloadLength))
+        } catch {
+          return .failure(error)
+        }
+      }
+      switch outcome {
+      case .success(let (total, payload)):
+        #expect(total == payload)
+        segmented += 1
+      case .failure(let reason):
+        #expect(reason == .rxGSOMalformed || reason == .rxGSOUnsupported, "refused as \(reason)")
+        refused += 1
+      }
+    }
+    #expect(segmented > 300 && refused > 300, "both outcomes exercised: \(segmented) segmented, \(refused) refused")
+  }
+
   @Test func virtioNetHeaderRoundTripsLittleEndian() {
     let h = VirtioNetHeader(flags: 1, gsoType: 4 | 0x80, headerLength: 0x0102, gsoSize: 1448, csumStart: 54, csumOffset: 16)
     var bytes = [UInt8](repeating: 0, count: 10)

@@ -28,7 +28,7 @@ awk '
   /^[0-9a-f]+ <.*>:$/ {
     flush()
     name = $0; sub(/^[0-9a-f]+ </, "", name); sub(/>:$/, "", name); hot = 0; bad = ""; ended = 0; padded = 0
-    if (name ~ /Worker\.poll\(\)|Graph\.(run|dispatch|scatter)\(|GraphNodes\.dispatch\(|\.process\(_:|Port\.(rx\(into:|tx\(_:count:releaser:)|BufferReleaser\.release\(|receiveSegments\(|receiveSuperFrame\(|sendCoalesced\(|GSOFrame\.(write|init)\(/) hot = 1
+    if (name ~ /Worker\.poll\(\)|Graph\.(run|dispatch|scatter)\(|GraphNodes\.dispatch\(|\.process\(_:|Port\.(rx\(into:|tx\(_:count:releaser:)|BufferReleaser\.release\(|receiveSegments\(|receiveSuperFrame\(|sendCoalesced\(|superFrameForGuest\(|SegmentRun\.find\(|GSOFrame\.(write|init)\(/) hot = 1
     next
   }
   # The linker may place a symbol-less function (merged value witnesses, say) right after

@@ -132,6 +132,11 @@ public struct DPDKPort {
   /// Per RX queue (the worker whose first queue it is): received mbufs not yet handed on
   /// and the super-frame being segmented (see `receiveSuperFrame`).
   @usableFromInline let backlog: UnsafeMutablePointer<RxBacklog>
+  /// A vhost-user guest that takes TSO super-frames (it negotiated GUEST_TSO4 and GUEST_CSUM):
+  /// written by the control thread (`refreshVhostQueues`), read by workers once per burst.
+  @usableFromInline let guestTSO: UnsafeMutablePointer<Atomic<Bool>>
+  /// Per TX queue, the mbufs of the super-frame being chained (`superFrameForGuest`).
+  @usableFromInline let chain: UnsafeMutablePointer<OpaquePointer?>
 
   /// Creates the vdev `name` with `args` (e.g. "net_pcap0", "rx_pcap=w1.pcap,infinite_rx=1")
   /// unless a port of that name exists, then configures and starts it.
@@ -183,6 +188,9 @@ public struct DPDKPort {
     for q in 0..<txQueues { (txMap + q).initialize(to: Atomic(UInt16(q))) }
     txEnabled = .allocate(capacity: 1)
     txEnabled.initialize(to: 0)
+    guestTSO = .allocate(capacity: 1)
+    guestTSO.initialize(to: Atomic(false))
+    chain = .allocate(capacity: vhost ? PacketVector.capacity * txQueues : 1)
     backlog = .allocate(capacity: rxQueues)
     for q in 0..<rxQueues {
       // Only a vhost-user guest sends super-frames (net_vhost with tso=1).
@@ -205,6 +213,7 @@ public struct DPDKPort {
       if enable != 0 { enabled |= 1 << UInt64(queue) } else { enabled &= ~(1 << UInt64(queue)) }
     }
     txEnabled.pointee = enabled
+    guestTSO.pointee.store(cdpdk_vhost_guest_tso4(portID) == 1, ordering: .relaxed)
     let on = (0..<min(64, txQueues)).filter { enabled & (1 << UInt64($0)) != 0 }
     for q in 0..<txQueues {
       let target = on.isEmpty || on.contains(q) ? q : on[q % on.count]
@@ -260,8 +269,24 @@ public struct DPDKPort {
     let scratch = self.scratch + q &* PacketVector.capacity
     var n = 0
     var bytes = 0
-    for i in 0..<count {
+    let tso = vhost && guestTSO.pointee.load(ordering: .relaxed)
+    var i = 0
+    while i < count {
       let p = packets[i]
+      // Segments of one super-frame go to a guest that takes TSO as one super-frame again.
+      if tso && p.flags & Packet.Flag.segment != 0 && i &+ 1 < count && packets[i &+ 1].flags & Packet.Flag.segment != 0 {
+        let s = superFrameForGuest(packets + i, count: count &- i, releaser: releaser, queue: q)
+        if s.n > 0 {
+          if let m = s.mbuf {
+            scratch[n] = m
+            n &+= 1
+            bytes &+= s.bytes
+          }
+          i &+= s.n
+          continue
+        }
+      }
+      i &+= 1
       let len = Int(p.length)
       if p.isMbuf {
         cdpdk_mbuf_set_data_ptr(p.mbuf, p.data, UInt16(truncatingIfNeeded: len))
@@ -292,7 +317,7 @@ public struct DPDKPort {
     if sent < n {
       // Count what the driver did not take and free it (testpmd does the same in io mode).
       var unsentBytes = 0
-      for i in sent..<n { unsentBytes &+= Int(cdpdk_mbuf_data_len(scratch[i].unsafelyUnwrapped)) }
+      for i in sent..<n { unsentBytes &+= Int(cdpdk_mbuf_pkt_len(scratch[i].unsafelyUnwrapped)) }
       cdpdk_mbuf_free_bulk(scratch + sent, UInt32(n &- sent))
       counters.addDrop(.txRingFull, UInt64(n &- sent), queue: q)
       bytes &-= unsentBytes
@@ -311,6 +336,8 @@ public struct DPDKPort {
       b.buffer?.deallocate()
     }
     backlog.deallocate()
+    guestTSO.deallocate()
+    chain.deallocate()
     scratch.deallocate()
     txMap.deinitialize(count: txQueues)
     txMap.deallocate()

@@ -55,8 +55,10 @@ final class TestCloud: @unchecked Sendable {
 
   /// A VM namespace with `eth0` (MAC, IPv4 /24) wired to a new host-side interface.
   /// `mtu`: the VM's interface MTU (Neutron gives VMs the network's MTU by DHCP).
+  /// `offloads`: keep the VM's offloads at their defaults (default: unless behind DPDK's
+  /// net_af_packet, see below; a VM with them on behind a DPDK node uses `afPacketSpec`).
   @discardableResult
-  func addVM(_ name: String, mac: String, ip: String, mtu: Int? = nil, gateway: String? = nil) throws -> String {
+  func addVM(_ name: String, mac: String, ip: String, mtu: Int? = nil, gateway: String? = nil, offloads: Bool? = nil) throws -> String {
     let ns = "gnV\(tag)\(name)", hostIf = "t\(tag)\(vms.count)"
     try sh(["ip", "netns", "add", ns])
     try sh(["ip", "link", "add", hostIf, "netns", host, "type", "veth", "peer", "name", "eth0", "netns", ns])
@@ -64,7 +66,7 @@ final class TestCloud: @unchecked Sendable {
     try sh(["ip", "netns", "exec", host, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"])
     // The VM's offloads stay at their defaults (TSO, GSO, checksum offload on): Gannet's
     // AF_PACKET port segments super-frames and completes checksums (PACKET_VNET_HDR).
-    if dpdk {
+    if !(offloads ?? !dpdk) {
       // DPDK's net_af_packet PMD reads frames without the kernel's offload description
       // (no PACKET_VNET_HDR) into one mbuf each: behind it the VM segments and checksums
       // in software, as a VM behind a NIC without offload would. (A VM of a DPDK node
@@ -83,6 +85,9 @@ final class TestCloud: @unchecked Sendable {
   }
 
   /// The port spec gannetd should attach for `vm`'s host-side interface.
+  /// Gannet's own AF_PACKET port for `vm`, whatever the backend.
+  func afPacketSpec(_ vm: String) -> String { "af-packet:\(vms[vm]!.hostIf)" }
+
   func spec(_ vm: String) -> String {
     let i = vms[vm]!.hostIf
     // net_af_packet has one queue pair unless told otherwise; every worker needs a TX queue.

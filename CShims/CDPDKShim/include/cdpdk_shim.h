@@ -114,6 +114,30 @@ static inline int cdpdk_eth_link_up(uint16_t port) {
  * state; -1 when there is none; -2 when net_vhost is not loaded. Looked up at run time in
  * the PMD that EAL loaded as a plugin, so nothing links against it. Control thread. */
 int cdpdk_vhost_queue_event(uint16_t port, uint16_t *queue, int *rx, int *enable);
+/* 1 when the guest of vhost-user port `port` negotiated VIRTIO_NET_F_GUEST_TSO4 and
+ * GUEST_CSUM (it takes TSO super-frames), 0 when not, negative when no guest is there. */
+int cdpdk_vhost_guest_tso4(uint16_t port);
+/* Makes segs[0..n) one TSO super-frame (DPDK's TX_TCP_SEG convention): segs[1..] lose their
+ * first `hlen` bytes (the repeated headers) and are chained behind segs[0], whose headers the
+ * caller has rewritten for the whole frame. */
+static inline void cdpdk_mbuf_make_tso4(struct rte_mbuf **segs, uint16_t n, uint16_t hlen, uint16_t l4_len, uint16_t mss) {
+  struct rte_mbuf *h = segs[0];
+  uint32_t len = h->data_len;
+  for (uint16_t i = 1; i < n; i++) {
+    rte_pktmbuf_adj(segs[i], hlen);
+    segs[i - 1]->next = segs[i];
+    len += segs[i]->data_len;
+  }
+  segs[n - 1]->next = NULL;
+  h->nb_segs = n;
+  h->pkt_len = len;
+  h->ol_flags |= RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM;
+  h->l2_len = 14;
+  h->l3_len = 20;
+  h->l4_len = l4_len;
+  h->tso_segsz = mss;
+}
+static inline uint32_t cdpdk_mbuf_pkt_len(const struct rte_mbuf *m) { return m->pkt_len; }
 static inline int cdpdk_eth_dev_socket_id(uint16_t port) { return rte_eth_dev_socket_id(port); }
 /* How many RX queues the device supports, or -errno. */
 static inline int cdpdk_eth_dev_max_rx_queues(uint16_t port) {

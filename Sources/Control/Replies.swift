@@ -296,13 +296,15 @@ public struct CountersReply: Codable, Sendable, Equatable {
     public var rxSuperFrames: UInt64
     /// Runs of those segments sent as one super-frame again (AF_PACKET ports).
     public var txSuperFrames: UInt64
+    /// Segments handed on from received super-frames (included in `rxPackets`).
+    public var rxSegments: UInt64
     enum CodingKeys: String, CodingKey {
       case port, interface
       case rxPackets = "rx_packets", rxBytes = "rx_bytes", txPackets = "tx_packets", txBytes = "tx_bytes"
-      case rxSuperFrames = "rx_super_frames", txSuperFrames = "tx_super_frames"
+      case rxSuperFrames = "rx_super_frames", txSuperFrames = "tx_super_frames", rxSegments = "rx_segments"
     }
     public init(port: String, interface: String, rxPackets: UInt64, rxBytes: UInt64, txPackets: UInt64, txBytes: UInt64,
-                rxSuperFrames: UInt64 = 0, txSuperFrames: UInt64 = 0) {
+                rxSuperFrames: UInt64 = 0, txSuperFrames: UInt64 = 0, rxSegments: UInt64 = 0) {
       self.port = port
       self.interface = interface
       self.rxPackets = rxPackets
@@ -311,6 +313,7 @@ public struct CountersReply: Codable, Sendable, Equatable {
       self.txBytes = txBytes
       self.rxSuperFrames = rxSuperFrames
       self.txSuperFrames = txSuperFrames
+      self.rxSegments = rxSegments
     }
   }
   public struct Node: Codable, Sendable, Equatable {

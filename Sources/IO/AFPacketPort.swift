@@ -215,6 +215,7 @@ public struct AFPacketPort {
     }
     state.pointee.segment = k == gso.count ? 0 : k
     if k == gso.count { counters.add(PortCounter.rxSuperFrames, 1) }
+    counters.add(PortCounter.rxSegments, UInt64(n))
     return (n, bytes, k == gso.count)
   }
 

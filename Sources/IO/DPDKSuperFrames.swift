@@ -74,6 +74,7 @@ extension DPDKPort {
       n &+= 1
       bytes &+= len
     }
+    counters.add(PortCounter.rxSegments, UInt64(n), queue: q)
     guard k == gso.count else {
       b.pointee.segment = k
       return (n, bytes, false)

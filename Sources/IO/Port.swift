@@ -23,8 +23,11 @@ public enum PortCounter {
   public static let rxSuperFrames = 4
   /// Runs of such segments sent as one super-frame again (AF_PACKET; they count as tx packets).
   public static let txSuperFrames = 5
-  public static let dropBase = 6
-  public static let blockSize = 6 + 256
+  /// Segments handed on from received super-frames (also in rx packets): the frames a port
+  /// took from the kernel are rx packets − rx segments + rx super-frames.
+  public static let rxSegments = 6
+  public static let dropBase = 7
+  public static let blockSize = 7 + 256
 }
 
 /// One packet port behind one burst interface (smoltcp `Device`, DPDK ethdev).

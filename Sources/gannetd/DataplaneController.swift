@@ -549,7 +549,8 @@ final class DataplaneController {
       let c = port.counters
       ports.append(.init(port: name, interface: port.kind, rxPackets: c.portTotal(PortCounter.rxPackets), rxBytes: c.portTotal(PortCounter.rxBytes),
                          txPackets: c.portTotal(PortCounter.txPackets), txBytes: c.portTotal(PortCounter.txBytes),
-                         rxSuperFrames: c.portTotal(PortCounter.rxSuperFrames), txSuperFrames: c.portTotal(PortCounter.txSuperFrames)))
+                         rxSuperFrames: c.portTotal(PortCounter.rxSuperFrames), txSuperFrames: c.portTotal(PortCounter.txSuperFrames),
+                         rxSegments: c.portTotal(PortCounter.rxSegments)))
     }
     var nodes: [CountersReply.Node] = []
     for n in NodeID.allCases {

@@ -48,6 +48,19 @@ struct OffloadTests {
                                       seconds: 180), "100 MB a1 -> a2: \(c.log())")
     #expect(try superFrames(c, port: "a1") > 0, "a1 sent super-frames")
     #expect(try superFrames(c, port: "a2", sent: true) > 0, "a2's veth was handed super-frames again")
+    // Every frame a1's kernel sent is accounted for: taken (rx packets − segments +
+    // super-frames) or dropped at the port by name (its ring overflowed, say).
+    func accounting() throws -> (sent: Int, accounted: Int) {
+      let reply = try c.show("counters") as? [String: Any] ?? [:]
+      let a1 = (reply["ports"] as? [[String: Any]] ?? []).first { $0["port"] as? String == "a1" } ?? [:]
+      let drops = (try c.show("drops") as? [[String: Any]] ?? []).filter { $0["where"] as? String == "port a1" }
+      let taken = (a1["rx_packets"] as? Int ?? 0) - (a1["rx_segments"] as? Int ?? 0) + (a1["rx_super_frames"] as? Int ?? 0)
+      let stats = try sh(["ip", "-n", c.vm("a1").ns, "-s", "-j", "link", "show", "eth0"]).out
+      let sent = ((try JSONSerialization.jsonObject(with: Data(stats.utf8)) as? [[String: Any]])?.first?["stats64"] as? [String: Any])
+        .flatMap { $0["tx"] as? [String: Any] }?["packets"] as? Int ?? -1
+      return (sent, taken + drops.reduce(0) { $0 + ($1["count"] as? Int ?? 0) })
+    }
+    try waitFor("a1's frames accounted for: \(try accounting())", seconds: 5) { (try? accounting()).map { $0.sent == $0.accounted } ?? false }
     #expect(try c.drops("rx-truncated") == 0)
     #expect(try c.drops("rx-gso-malformed") + c.drops("rx-gso-unsupported") == 0)
   }

@@ -21,15 +21,8 @@ struct MetricsTests {
 
   @Test func prometheusScrapesTheEndpointAndTheSeriesMoveWithTraffic() throws {
     let port = Int.random(in: 20000..<30000), promPort = port + 1
-    let c = try TestCloud(workers: 2, extraConfig: #""metrics": {"listen": "127.0.0.1:\#(port)"}"#)
+    let c = try oneNodeTwoVMs(TestCloud(workers: 2, extraConfig: #""metrics": {"listen": "127.0.0.1:\#(port)"}"#))
     defer { c.destroy() }
-    try c.addVM("a1", mac: "fa:16:3e:00:00:01", ip: "10.0.0.1")
-    try c.addVM("a2", mac: "fa:16:3e:00:00:02", ip: "10.0.0.2")
-    try c.start()
-    try c.ctl("network create net-a --tenant tenant-a --vni 1001")
-    for (vm, n) in [("a1", 1), ("a2", 2)] {
-      try c.ctl("port create \(vm) --network net-a --mac fa:16:3e:00:00:0\(n) --ip 10.0.0.\(n) --local \(c.spec(vm))")
-    }
     #expect(try c.ping(from: "a1", "10.0.0.2"), "a1 -> a2: \(c.log())")
 
     // The exposition: per port, per node and per worker series, lint-clean.

@@ -19,9 +19,10 @@ func superFrames(_ node: TestCloud, port: String, sent: Bool = false) throws -> 
   return ports.first { $0["port"] as? String == port }?[sent ? "tx_super_frames" : "rx_super_frames"] as? Int ?? 0
 }
 
-/// One node, VMs a1 (10.0.0.1) and a2 (10.0.0.2) on one network.
-func oneNodeTwoVMs() throws -> TestCloud {
-  let c = try TestCloud()
+/// VMs a1 (10.0.0.1) and a2 (10.0.0.2) on one network of node `c` (a fresh one by default),
+/// gannetd started; `c` is destroyed if that fails.
+func oneNodeTwoVMs(_ c: TestCloud? = nil) throws -> TestCloud {
+  let c = try c ?? TestCloud()
   do {
     try c.addVM("a1", mac: "fa:16:3e:00:00:01", ip: "10.0.0.1")
     try c.addVM("a2", mac: "fa:16:3e:00:00:02", ip: "10.0.0.2")

@@ -21,20 +21,68 @@ extension ControlState {
     for id in securityGroups.keys.sorted() {
       for rule in securityGroups[id]!.rules { out.append(.securityGroupRuleAdd(group: id, rule)) }
     }
-    for id in networks.keys.sorted() { out.append(.networkCreate(networks[id]!)) }
+    for id in networks.keys.sorted() {
+      var n = networks[id]!
+      n.delegatedTo = nil
+      out.append(.networkCreate(n))
+    }
     let routerIDs = routers.keys.sorted()
     for id in routerIDs {
       let r = routers[id]!
       out.append(.routerCreate(id: id, tenant: r.tenant))
-      for i in r.interfaces { out.append(.routerInterfaceAdd(router: id, i)) }
+      for b in r.cidrBlocks { out.append(.peering(.cidrAdd(router: id, b))) }
+      for var i in r.interfaces {
+        i.routeTable = nil   // associated below, once the tables exist
+        out.append(.routerInterfaceAdd(router: id, i))
+      }
       for route in r.routes { out.append(.routerRouteAdd(router: id, route)) }
     }
+    // Delegations before ports (a managed service's ports need theirs).
+    for id in networks.keys.sorted() { if let t = networks[id]!.delegatedTo { out.append(.peering(.delegate(network: id, tenant: t))) } }
     for id in ports.keys.sorted() { out.append(.portCreate(ports[id]!)) }
     for e in fdb { out.append(.fdbAdd(e)) }
     for c in chassis { out.append(.chassisSet(c)) }
     for id in routerIDs { if let g = routers[id]!.gateway { out.append(.routerGatewaySet(router: id, g)) } }
+    out += peeringReplay
     for key in floatingIPs.keys.sorted() { out.append(.floatingIPCreate(floatingIPs[key]!)) }
     for id in flows.keys.sorted() { out.append(.flowAdd(flows[id]!)) }
+    return out
+  }
+
+  /// Route tables, LPGs, DRGs and their attachments, in dependency order: empty tables and
+  /// LPGs (with what they accept, then each peering once), DRGs and attachments (an RPC's
+  /// peer once attached), then the rules (they name LPGs, attachments, gateways), then the
+  /// associations of tables with subnets and LPGs.
+  var peeringReplay: [ControlRequest] {
+    var out: [ControlRequest] = []
+    let tableIDs = routeTables.keys.sorted(), lpgIDs = lpgs.keys.sorted()
+    for id in tableIDs { out.append(.peering(.tableCreate(id: id, router: routeTables[id]!.router))) }
+    for id in lpgIDs {
+      out.append(.peering(.lpgCreate(id: id, router: lpgs[id]!.router)))
+      if let a = lpgs[id]!.acceptFrom { out.append(.peering(.lpgAccept(id: id, peer: a))) }
+    }
+    for id in lpgIDs {
+      // Each pair once, from the side that did not accept (the other may require it).
+      guard let p = lpgs[id]!.peer, lpgs[p]?.peer == id else { continue }
+      let itAccepts = lpgs[id]!.acceptFrom == p, peerAccepts = lpgs[p]?.acceptFrom == id
+      if (peerAccepts && !itAccepts) || (peerAccepts == itAccepts && id < p) { out.append(.peering(.lpgConnect(id: id, peer: p))) }
+    }
+    for id in drgs.keys.sorted() { out.append(.drg(.create(drgs[id]!))) }
+    let attachmentIDs = drgAttachments.keys.sorted()
+    for id in attachmentIDs {
+      var a = drgAttachments[id]!
+      let peer = a.peer
+      a.peer = nil
+      a.rules = []
+      out.append(.drg(.attach(a)))
+      if let peer { out.append(.drg(.rpcConnect(id: id, peer))) }
+    }
+    for id in tableIDs { for rule in routeTables[id]!.rules { out.append(.peering(.ruleAdd(table: id, rule))) } }
+    for id in attachmentIDs { for rule in drgAttachments[id]!.rules { out.append(.drg(.ruleAdd(attachment: id, rule))) } }
+    for id in routers.keys.sorted() {
+      for i in routers[id]!.interfaces { if let t = i.routeTable { out.append(.peering(.associate(table: t, .network(i.network)))) } }
+    }
+    for id in lpgIDs { if let t = lpgs[id]!.routeTable { out.append(.peering(.associate(table: t, .lpg(id)))) } }
     return out
   }
 

@@ -100,6 +100,12 @@ import Wire
       == "forbidden: LPG 'LO' of tenant 'u' does not accept 'LPG1L' (lpg.accept on its side first)")
     s = try s.applying(.peering(.lpgAccept(id: "LO", peer: "LPG1L")))
     #expect(refusal(s, .peering(.lpgConnect(id: "LPG1L", peer: "LO"))) == "accepted")
+    // Connected across tenants (named "LO" > "LPG1L" on purpose), with acceptances either
+    // way or both: the state loads back through the protocol's rules.
+    s = try s.applying(.peering(.lpgConnect(id: "LPG1L", peer: "LO")))
+    #expect(try s.validated() == s)
+    s = try s.applying(.peering(.lpgAccept(id: "LPG1L", peer: "LO")))
+    #expect(try s.validated() == s)
   }
 
   @Test func whatIsInUseStays() throws {
@@ -117,6 +123,8 @@ import Wire
     // State files keep everything.
     let again = try JSONDecoder().decode(ControlState.self, from: try JSONEncoder().encode(s))
     #expect(again == s)
+    // … and load through the control protocol's rules (gannetd's restore, the cloud agent).
+    #expect(try s.validated() == s)
     // And a state file from before peering loads with none.
     var old = try JSONSerialization.jsonObject(with: try JSONEncoder().encode(ControlState(requests: [.routerCreate(id: "r", tenant: "t")]))) as! [String: Any]
     old["routeTables"] = nil
@@ -170,6 +178,13 @@ import Wire
     #expect(rows[0].routes.map { "\($0.destination) \($0.target) \($0.origin)" }
       == ["10.10.0.0/16 hub static", "10.11.0.0/16 hub imported from hub"])
     #expect(rows[1].routes.map { "\($0.destination) \($0.target) \($0.origin)" } == ["10.30.0.0/16 RPC1 imported from RPC1"])
+    // A state with DRGs, attachments, a connected RPC, route tables with rules to LPGs and
+    // the DRG, and associations loads back through the control protocol's rules.
+    var full = try s.applying(.peering(.associate(table: "DRG1rt", .lpg("HubLPG1"))))
+    full = try full.applying(.drg(.attach(DRGAttachment(id: "v1", drg: "DRG1", vni: 7003, router: "VCN1", routeTable: "vcn1-rt"))))
+    full = try full.applying(rule("vcn1-rt", "10.30.0.0/16", .drg))
+    full = try full.applying(.peering(.associate(table: "vcn1-rt", .network("vcn1-client"))))
+    #expect(try full.validated() == full)
     #expect(refusal(s, .drg(.detach(id: "RPC1"))) == "in-use: RPC 'RPC1' is connected: disconnect it first")
     #expect(refusal(s, .drg(.detach(id: "hub"))) == "in-use: attachment 'RPC1' routes 10.10.0.0/16 to 'hub'")
     #expect(refusal(s, .routerDelete(id: "HubVCN1")).hasPrefix("in-use: "))
@@ -212,5 +227,6 @@ import Wire
       #expect(try ControlRequest.parse(try JSONSerialization.data(withJSONObject: r.json())) == r)
     }
     #expect(try JSONDecoder().decode(ControlState.self, from: try JSONEncoder().encode(s)) == s)
+    #expect(try s.validated() == s)
   }
 }

@@ -39,6 +39,7 @@ let package = Package(
   products: [
     .executable(name: "gannetd", targets: ["gannetd"]),
     .executable(name: "gannetctl", targets: ["gannetctl"]),
+    .executable(name: "gannet-agent", targets: ["gannet-agent"]),
     .executable(name: "gannet-bench", targets: ["gannet-bench"]),
     .executable(name: "gannet-io", targets: ["gannet-io"]),
   ],
@@ -48,6 +49,7 @@ let package = Package(
     .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.0", traits: ["MallocInterposer"]),
     .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
     .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
+    .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
   ],
   targets: [
     // ---- C shims: thin, prefixed, no policy -------------------------------------------
@@ -78,6 +80,10 @@ let package = Package(
     .target(name: "Compiler", dependencies: ["Control", "Pipeline", "IO", "Tables", "Wire"], swiftSettings: swiftSettings),
     // gannetd's config file and state file: loading, checking, atomic saving.
     .target(name: "NodeConfig", dependencies: ["Control", "IO", "Tables", "Wire"], swiftSettings: swiftSettings),
+    // The cloud's desired state in etcd (v3 JSON gateway through AsyncHTTPClient): key layout,
+    // what one node is programmed with, and validated writes (`gannetctl --cloud`).
+    .target(name: "Cloud", dependencies: ["Control", "Wire", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            swiftSettings: swiftSettings),
 
     // ---- executables ------------------------------------------------------------------
     .executableTarget(
@@ -88,7 +94,12 @@ let package = Package(
       swiftSettings: swiftSettings),
     .executableTarget(
       name: "gannetctl",
-      dependencies: ["Control", "ControlText", "Wire", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      dependencies: ["Control", "ControlText", "Cloud", "Wire", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      swiftSettings: swiftSettings),
+    .executableTarget(
+      name: "gannet-agent",
+      dependencies: ["Cloud", "Control", "Wire", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                     .product(name: "Logging", package: "swift-log")],
       swiftSettings: swiftSettings),
     .executableTarget(
       name: "gannet-bench",
@@ -110,7 +121,7 @@ let package = Package(
     .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
     .testTarget(name: "IOTests", dependencies: ["IO", "Buffers", "Wire", "TestSupport"], swiftSettings: swiftSettings),
     .testTarget(name: "CompilerTests", dependencies: ["Compiler", "Control", "Pipeline", "Wire"], swiftSettings: swiftSettings),
-    .testTarget(name: "ControlTests", dependencies: ["Control", "ControlText", "Wire"], swiftSettings: swiftSettings),
+    .testTarget(name: "ControlTests", dependencies: ["Control", "ControlText", "Cloud", "Wire"], swiftSettings: swiftSettings),
     .testTarget(name: "DaemonTests", dependencies: ["Control", "Wire", "TestSupport"], swiftSettings: swiftSettings),
     .executableTarget(
       name: "HotPathBenchmarks",

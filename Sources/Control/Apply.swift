@@ -41,8 +41,12 @@ extension ControlState {
       }
       try validate(p)
       ports[p.id] = p
-    case .portUpdate(let id, let location, let ips, let sec, let groups):
+    case .portUpdate(let id, let location, let ips, let sec, let groups, let node):
       guard var p = ports[id] else { throw ControlError("not-found", "no port '\(id)'") }
+      if let node {
+        guard p.node != nil else { throw .bad("port.update: 'node' binds ports of the cloud's state (gannetctl --cloud), not a node's") }
+        p.node = node
+      }
       if let location {
         if case .remote = location { try checkNoFlowNames(port: id) }
         p.location = location
@@ -93,7 +97,9 @@ extension ControlState {
       try applyPeering(c)
     case .drg(let c):
       try applyDRG(c)
-    case .show, .showSessions, .showConntrack, .conntrackFlush, .captureStart, .captureStatus, .captureStop, .traceStart, .traceShow, .traceStop,
+    case .stateReplace(let desired, _):
+      self = try replaced(by: desired)
+    case .agentReport, .show, .showSessions, .showConntrack, .conntrackFlush, .captureStart, .captureStatus, .captureStop, .traceStart, .traceShow, .traceStop,
          .tracePacket, .dumpFlows:
       throw .bad("show requests change nothing")
     }
@@ -128,8 +134,8 @@ extension ControlState {
       }
     }
     if case .local(let spec) = p.location,
-       let other = ports.values.first(where: { $0.location == .local(spec) }) {
-      throw ControlError("conflict", "interface \(spec) is already attached to port '\(other.id)'")
+       let other = ports.values.first(where: { $0.location == .local(spec) && $0.node == p.node }) {
+      throw ControlError("conflict", "interface \(spec) is already attached to port '\(other.id)'\(p.node.map { " on node '\($0)'" } ?? "")")
     }
   }
 }

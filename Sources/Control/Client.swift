@@ -5,7 +5,7 @@ import Glibc
 
 /// A client of gannetd's control socket: one request per line, one response per line.
 /// Used by gannetctl and the tests; any controller can do the same with its own code.
-public struct ControlClient {
+public struct ControlClient: Sendable {
   public let path: String
   public init(path: String) { self.path = path }
 

@@ -76,9 +76,13 @@ public struct LogicalPort: Codable, Equatable, Sendable {
   /// The tenant that owns the port when it is not the network's: a managed service's port on
   /// a network delegated to it.
   public var tenant: String?
+  /// In the cloud's desired state (etcd, `Cloud`): the node the port is bound to, its
+  /// `location` the attachment on that node. nil in a node's own state.
+  public var node: String?
   public init(id: String, network: String, mac: MACAddress, fixedIPs: [IPv4Address], location: PortLocation, portSecurity: Bool,
-              securityGroups: [String]? = [], tenant: String? = nil) {
+              securityGroups: [String]? = [], tenant: String? = nil, node: String? = nil) {
     self.tenant = tenant
+    self.node = node
     self.securityGroups = securityGroups
     self.id = id
     self.network = network
@@ -87,7 +91,7 @@ public struct LogicalPort: Codable, Equatable, Sendable {
     self.location = location
     self.portSecurity = portSecurity
   }
-  enum CodingKeys: String, CodingKey { case id, network, mac, fixedIPs, location, portSecurity, securityGroups, tenant }
+  enum CodingKeys: String, CodingKey { case id, network, mac, fixedIPs, location, portSecurity, securityGroups, tenant, node }
   /// State files written before security groups existed load with none.
   public init(from d: Decoder) throws {
     let c = try d.container(keyedBy: CodingKeys.self)
@@ -99,6 +103,7 @@ public struct LogicalPort: Codable, Equatable, Sendable {
     portSecurity = try c.decode(Bool.self, forKey: .portSecurity)
     securityGroups = try c.decodeIfPresent([String].self, forKey: .securityGroups) ?? []
     tenant = try c.decodeIfPresent(String.self, forKey: .tenant)
+    node = try c.decodeIfPresent(String.self, forKey: .node)
   }
 }
 

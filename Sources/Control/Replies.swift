@@ -79,8 +79,11 @@ public struct NodeReply: Codable, Sendable, Equatable {
   public var commits: UInt64 = 0
   public var commitsRefused: UInt64 = 0
   public var commitSeconds: Double = 0
+  /// The cloud agent's last report with `connected` false once it is stale; nil when no
+  /// agent ever reported (a node programmed by hand).
+  public var agent: AgentStatus?
   enum CodingKeys: String, CodingKey {
-    case name, role, workers, dpdk, generation, cores, underlay, commits
+    case name, role, workers, dpdk, generation, cores, underlay, commits, agent
     case tunnelIP = "tunnel_ip", dvrHostMAC = "dvr_host_mac", underlayMTU = "underlay_mtu", publishedGeneration = "published_generation"
     case controlProtocol = "control_protocol", learnedMACs = "learned_macs", learningRefusedAtLimit = "learning_refused_at_limit"
     case learningEventsLost = "learning_events_lost", commitsRefused = "commits_refused", commitSeconds = "commit_seconds"

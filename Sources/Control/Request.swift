@@ -11,7 +11,9 @@ public enum ControlRequest: Equatable, Sendable {
   case networkCreate(Network)
   case networkDelete(id: String)
   case portCreate(LogicalPort)
-  case portUpdate(id: String, location: PortLocation?, fixedIPs: [IPv4Address]?, portSecurity: Bool?, securityGroups: [String]? = nil)
+  /// `node`: cloud state only (`gannetctl --cloud`): re-binds the port to another node.
+  case portUpdate(id: String, location: PortLocation?, fixedIPs: [IPv4Address]?, portSecurity: Bool?, securityGroups: [String]? = nil,
+                  node: String? = nil)
   case portDelete(id: String)
   case fdbAdd(FDBEntry)
   case fdbDelete(network: String, mac: MACAddress)
@@ -62,6 +64,12 @@ public enum ControlRequest: Equatable, Sendable {
   case peering(PeeringChange)
   /// Dynamic routing gateways, attachments and remote peering (`DRG.swift`).
   case drg(DRGChange)
+  /// The node's whole program from its cloud agent (`gannet-agent`), derived from etcd at
+  /// `revision`: replaces every object but the node's operator flows, validated with the
+  /// protocol's rules, all-or-nothing like every change.
+  case stateReplace(ControlState, revision: Int64)
+  /// The cloud agent's view of etcd (`show node`, metrics). Operational, not persisted.
+  case agentReport(AgentStatus)
 
   public enum ShowWhat: String, Sendable, CaseIterable {
     case state, node, networks, ports, fdb, tunnels, routers, routes, neighbors, counters, drops, fips, gateways, nat, runtime, flows
@@ -72,7 +80,7 @@ public enum ControlRequest: Equatable, Sendable {
   public var isChange: Bool {
     switch self {
     case .show, .showSessions, .showConntrack, .conntrackFlush, .captureStart, .captureStatus, .captureStop, .traceStart, .traceShow,
-         .traceStop, .tracePacket, .dumpFlows: false
+         .traceStop, .tracePacket, .dumpFlows, .agentReport: false
     default: true
     }
   }
@@ -111,11 +119,12 @@ public enum ControlRequest: Equatable, Sendable {
       guard let location = try location(&a, op: op) else { throw .bad("\(op): one of 'local' or 'remote' is required") }
       r = .portCreate(LogicalPort(id: id, network: network, mac: mac, fixedIPs: try a.optionalIPv4List("fixed_ips") ?? [],
                                   location: location, portSecurity: try a.optionalBool("port_security") ?? true,
-                                  securityGroups: try a.optionalIdentifierList("security_groups"), tenant: try a.optionalIdentifier("tenant")))
+                                  securityGroups: try a.optionalIdentifierList("security_groups"), tenant: try a.optionalIdentifier("tenant"),
+                                  node: try a.optionalIdentifier("node")))
     case "port.update":
       r = .portUpdate(id: try a.identifier("id"), location: try location(&a, op: op),
                       fixedIPs: try a.optionalIPv4List("fixed_ips"), portSecurity: try a.optionalBool("port_security"),
-                      securityGroups: try a.optionalIdentifierList("security_groups"))
+                      securityGroups: try a.optionalIdentifierList("security_groups"), node: try a.optionalIdentifier("node"))
     case "port.delete":
       r = .portDelete(id: try a.identifier("id"))
     case "fdb.add":
@@ -222,6 +231,12 @@ public enum ControlRequest: Equatable, Sendable {
       r = .showSessions(f)
     case "dump.flows":
       r = try Self.parseDumpFlows(&a)
+    case "state.replace":
+      guard let st = try a.optionalDecoded("state", as: ControlState.self) else { throw .bad("\(op): field 'state' is required") }
+      r = .stateReplace(st, revision: Int64(try a.int("revision", 0...Int.max)))
+    case "agent.report":
+      guard let status = try a.optionalDecoded("status", as: AgentStatus.self) else { throw .bad("\(op): field 'status' is required") }
+      r = .agentReport(status)
     case _ where PeeringChange.ops.contains(op):
       r = .peering(try PeeringChange.parse(op, &a))
     case _ where DRGChange.ops.contains(op):
@@ -362,6 +377,8 @@ public enum ControlRequest: Equatable, Sendable {
     case .traceStop: "trace.stop"
     case .tracePacket: "trace.packet"
     case .dumpFlows: "dump.flows"
+    case .stateReplace: "state.replace"
+    case .agentReport: "agent.report"
     case .peering(let c): c.op
     case .drg(let c): c.op
     }
@@ -389,9 +406,11 @@ public enum ControlRequest: Equatable, Sendable {
       d.merge(loc(p.location)) { a, _ in a }
       if let g = p.securityGroups { d["security_groups"] = g }
       if let t = p.tenant { d["tenant"] = t }
+      if let n = p.node { d["node"] = n }
       return d
-    case .portUpdate(let id, let l, let ips, let sec, let groups):
+    case .portUpdate(let id, let l, let ips, let sec, let groups, let node):
       var d: [String: Any] = ["id": id]
+      if let node { d["node"] = node }
       d.merge(loc(l)) { a, _ in a }
       if let ips { d["fixed_ips"] = ips.map(\.description) }
       if let sec { d["port_security"] = sec }
@@ -459,7 +478,17 @@ public enum ControlRequest: Equatable, Sendable {
     case .dumpFlows: return dumpFlowsArgs
     case .peering(let c): return c.args
     case .drg(let c): return c.args
+    case .stateReplace(let st, let revision): return ["state": Self.jsonObject(st), "revision": Int(revision)]
+    case .agentReport(let status): return ["status": Self.jsonObject(status)]
     }
+  }
+}
+
+extension ControlRequest {
+  /// A Codable value as the JSON object `args` carries.
+  static func jsonObject(_ v: some Encodable) -> Any {
+    guard let data = try? JSONEncoder().encode(v), let o = try? JSONSerialization.jsonObject(with: data) else { return [String: Any]() }
+    return o
   }
 }
 

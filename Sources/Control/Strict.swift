@@ -128,6 +128,14 @@ public struct StrictObject {
     guard let v = take(key) else { return nil }
     return try StrictObject(v, context: "\(context).\(key)")
   }
+  /// The field decoded as `T` from its JSON (a model object, a whole state).
+  public mutating func optionalDecoded<T: Decodable>(_ key: String, as: T.Type) throws(ControlError) -> T? {
+    guard let v = take(key) else { return nil }
+    do {
+      let data = try JSONSerialization.data(withJSONObject: v, options: [.fragmentsAllowed])
+      return try JSONDecoder().decode(T.self, from: data)
+    } catch { throw fail(key, "not a valid \(T.self): \(error)") }
+  }
   public mutating func optionalList(_ key: String) throws(ControlError) -> [Any]? {
     guard let v = take(key) else { return nil }
     guard let l = v as? [Any] else { throw fail(key, "expected a list") }

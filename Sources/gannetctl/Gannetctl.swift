@@ -17,7 +17,7 @@ struct Gannetctl: ParsableCommand {
       """,
     subcommands: [NetworkCommand.self, PortCommand.self, FDBCommand.self, RouterCommand.self, RouteTableCommand.self, LPGCommand.self, DRGCommand.self, RPCCommand.self, ChassisCommand.self, GatewayCommand.self,
                   FloatingIPCommand.self, SessionsCommand.self, SecurityGroupCommand.self, SecurityListCommand.self, ConntrackCommand.self,
-                  FlowCommand.self, DumpFlowsCommand.self, CaptureCommand.self, TraceCommand.self, Show.self,
+                  FlowCommand.self, DumpFlowsCommand.self, CaptureCommand.self, TraceCommand.self, Show.self, CloudCommand.self,
                   Version.self])
 }
 
@@ -26,6 +26,11 @@ struct Common: ParsableArguments {
   @Option(help: "gannetd's control socket (default: $GANNET_SOCKET, else \(ControlProtocol.defaultSocketPath)).")
   var socket = ProcessInfo.processInfo.environment["GANNET_SOCKET"] ?? ControlProtocol.defaultSocketPath
   @Flag(help: "Print the daemon's JSON reply instead of a table.") var json = false
+  @Option(help: """
+    Change the cloud instead of one node: etcd client URLs, comma-separated (default: $GANNET_CLOUD). \
+    The change is checked against the whole cloud and written to etcd; every node's agent applies it.
+    """)
+  var cloud = ProcessInfo.processInfo.environment["GANNET_CLOUD"]
 
   /// Sends `r`; prints its typed result with `render` (or the daemon's JSON), or the error.
   func run<R: Decodable>(_ r: ControlRequest, as: R.Type, render: (R) -> String) throws {
@@ -45,8 +50,16 @@ struct Common: ParsableArguments {
     }
   }
 
-  /// Sends a change; prints the new generation.
-  func change(_ r: ControlRequest) throws { try run(r, as: ChangeReply.self, render: Render.change) }
+  /// Sends a change; prints the new generation. With `--cloud`, writes it to etcd instead.
+  func change(_ r: ControlRequest) throws {
+    guard let cloud else {
+      if case .portCreate(let p) = r, p.node != nil { throw ValidationError("--node binds ports in the cloud: give --cloud ENDPOINTS too") }
+      if case .portUpdate(_, _, _, _, _, let n) = r, n != nil { throw ValidationError("--node binds ports in the cloud: give --cloud ENDPOINTS too") }
+      return try run(r, as: ChangeReply.self, render: Render.change)
+    }
+    let revision = try CloudCommand.blocking(cloud) { try await $0.apply(r) }
+    print(json ? #"{"revision": \#(revision)}"# : "ok (cloud revision \(revision))")
+  }
 }
 
 struct StandardError: TextOutputStream {
@@ -128,6 +141,7 @@ struct PortCommand: ParsableCommand {
   struct Location: ParsableArguments {
     @Option(help: "Attach to a local interface: af-packet:IFNAME, dpdk:net_…,iface=IFNAME, or a VM's vhost-user socket: vhost-user:PATH (gannetd serves it) or vhost-user-client:PATH (QEMU serves it).") var local: String?
     @Option(help: "The port is on another node, reached through this tunnel IP.") var remote: IPv4Address?
+    @Option(help: "With --cloud: the node the port is bound to (its --local interface is on that node).") var node: String?
     /// Where the port is, if given (both is an error).
     func location() throws -> PortLocation? {
       switch (local, remote) {
@@ -168,13 +182,16 @@ struct PortCommand: ParsableCommand {
     func run() throws {
       guard let at = try location.location() else { throw ValidationError("one of --local or --remote is required") }
       try common.change(.portCreate(LogicalPort(id: id, network: network, mac: mac, fixedIPs: ips, location: at, portSecurity: !noPortSecurity,
-                                                securityGroups: try groups.groups(), tenant: tenant)))
+                                                securityGroups: try groups.groups(), tenant: tenant, node: location.node)))
     }
   }
   struct Update: ParsableCommand {
     static let configuration = CommandConfiguration(
       abstract: "Move a port (new local interface or remote node) or change its addresses.",
-      discussion: "Example: gannetctl port update vm1 --remote 192.0.2.12")
+      discussion: """
+        Example: gannetctl port update vm1 --remote 192.0.2.12
+        In the cloud (re-binds the port; every node follows): gannetctl port update vm1 --node compute-2 --cloud http://10.0.0.5:2379
+        """)
     @OptionGroup var common: Common
     @Argument(help: "Port id.") var id: String
     @OptionGroup var location: Location
@@ -182,7 +199,7 @@ struct PortCommand: ParsableCommand {
     @OptionGroup var groups: Groups
     func run() throws {
       try common.change(.portUpdate(id: id, location: try location.location(), fixedIPs: ips.isEmpty ? nil : ips, portSecurity: nil,
-                                    securityGroups: try groups.groups()))
+                                    securityGroups: try groups.groups(), node: location.node))
     }
   }
   struct Delete: ParsableCommand {

@@ -20,7 +20,7 @@ import Glibc
 /// is answered with an error (where it can be) and the connection closed. Replies are
 /// sent with MSG_NOSIGNAL, so a client that hangs up never raises SIGPIPE.
 final class ControlServer: @unchecked Sendable {
-  static let maxLine = 1 << 20
+  static let maxLine = 64 << 20   // a cloud agent's state.replace of 100,000 ports is ~25 MB
   static let maxClients = 64
   static let partialLineTimeout: Double = 10
   static let idleTimeout: Double = 300
@@ -246,6 +246,9 @@ final class ControlServer: @unchecked Sendable {
       case .captureStart, .captureStatus, .captureStop, .traceStart, .traceShow, .traceStop, .tracePacket:
         return encode(try controller.observeReply(r))
       case .dumpFlows(let f): return encode(ControlReply(result: try controller.dumpFlows(f)))
+      case .agentReport(let status):
+        controller.report(status)
+        return encode(ControlReply(result: ChangeReply(generation: controller.state.generation)))
       default: break
       }
       try controller.commit(r)

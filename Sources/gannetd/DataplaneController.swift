@@ -139,6 +139,17 @@ final class DataplaneController {
                                          "ports": "\(saved.ports.count)"])
   }
 
+  /// The cloud agent's last report and when it came (control thread).
+  private(set) var agent: AgentStatus?
+  private(set) var agentReportedAt = Date.distantPast
+  func report(_ status: AgentStatus) {
+    if agent?.connected != status.connected {
+      log.info("cloud agent \(status.connected ? "connected to" : "disconnected from") etcd", metadata: ["revision": "\(status.revision)"])
+    }
+    agent = status
+    agentReportedAt = Date()
+  }
+
   /// Changes committed and refused, and the time the committed ones took (show node, metrics).
   private(set) var commits: UInt64 = 0
   private(set) var commitsRefused: UInt64 = 0
@@ -203,6 +214,9 @@ final class DataplaneController {
   /// At restore (`restoring`), an unknown SNAT node is logged, not refused: state files
   /// written before this rule must still load.
   func checkNodeRules(_ s: ControlState, restoring: Bool = false) throws(ControlError) {
+    if let p = s.ports.values.sorted(by: { $0.id < $1.id }).first(where: { $0.node != nil }) {
+      throw .bad("port '\(p.id)': 'node' binds ports in the cloud's state (gannetctl --cloud …), not on a node")
+    }
     for r in s.routers.values.sorted(by: { $0.id < $1.id }) {
       guard let g = r.gateway, g.snatNode != config.tunnelIP, !s.chassis.contains(where: { $0.tunnelIP == g.snatNode }) else { continue }
       if restoring {
@@ -439,6 +453,15 @@ final class DataplaneController {
     r.commits = commits
     r.commitsRefused = commitsRefused
     r.commitSeconds = Double(commitNanoseconds) / 1e9
+    if var a = agent {
+      // An agent that stopped reporting is gone: the program stays, etcd is not followed.
+      let age = Date().timeIntervalSince(agentReportedAt)
+      if age > AgentStatus.staleAfter {
+        a.connected = false
+        a.lastError = a.lastError ?? "no report from the agent for \(Int(age)) s"
+      }
+      r.agent = a
+    }
     return r
   }
 

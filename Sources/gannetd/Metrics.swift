@@ -63,6 +63,13 @@ struct MetricsExporter: Sendable {
       gauge("gannet_workers", [], Double(n.workers), "Poll-mode workers.")
       counter("gannet_control_commits_total", [], n.commits, "Changes committed through the control socket.")
       counter("gannet_control_commits_refused_total", [], n.commitsRefused, "Change requests refused (nothing applied).")
+      if let a = n.agent {
+        gauge("gannet_agent_connected", [], a.connected ? 1 : 0, "1 while the cloud agent is connected to etcd and reporting.")
+        gauge("gannet_agent_revision", [], Double(a.revision), "Newest etcd revision the cloud agent has read.")
+        gauge("gannet_agent_applied_revision", [], Double(a.appliedRevision), "etcd revision this node's program was derived from.")
+        counter("gannet_agent_refused_objects_total", [], a.refusedObjects, "Objects in etcd the cloud agent could not read.")
+        counter("gannet_agent_refused_revisions_total", [], a.refusedRevisions, "etcd revisions whose state the protocol's rules refused.")
+      }
       r.makeCounter(name: "gannet_control_commit_seconds_total", labels: [], help: "Time the committed changes took (validate, compile, persist, publish).")
         .increment(by: n.commitSeconds)
     }

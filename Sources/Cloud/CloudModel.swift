@@ -149,7 +149,8 @@ public struct CloudSnapshot: Sendable {
   public func program(for name: String) -> ControlState {
     var s = state
     s.generation = 0
-    s.chassis = nodes.keys.sorted().map { Chassis(tunnelIP: nodes[$0]!.tunnelIP, dvrMAC: nodes[$0]!.dvrMAC) }
+    // In the order the protocol keeps them (by tunnel IP), so the program validates as itself.
+    s.chassis = nodes.values.map { Chassis(tunnelIP: $0.tunnelIP, dvrMAC: $0.dvrMAC) }.sorted { $0.tunnelIP < $1.tunnelIP }
     var withdrawn = Set<String>()
     for (id, p) in state.ports {
       var q = p

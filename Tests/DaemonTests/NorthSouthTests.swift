@@ -25,8 +25,9 @@ struct NorthSouthCloud {
   /// `networkWorkers`, `networkDPDK`: the network node's workers and backend (DPDK's
   /// net_af_packet with one queue per worker and the control thread: the kernel's fanout
   /// spreads the underlay's and the uplink's input over every worker). `portRange`: r1's
-  /// SNAT ports.
-  init(networkWorkers: Int = 1, networkDPDK: Bool = false, portRange: String = "40000-40002") throws {
+  /// SNAT ports. `programmed` false: the nodes run with nothing configured (the cloud
+  /// tests program them through etcd).
+  init(networkWorkers: Int = 1, networkDPDK: Bool = false, portRange: String = "40000-40002", programmed: Bool = true) throws {
     n1 = try TestCloud(tunnelIP: "10.9.0.1", underlay: true, dvrMAC: "fa:16:3f:00:00:11", uplink: true)
     n2 = try TestCloud(tunnelIP: "10.9.0.2", underlay: true, dvrMAC: "fa:16:3f:00:00:12", uplink: true)
     nn = try TestCloud(dpdk: networkDPDK, workers: networkWorkers, tunnelIP: "10.9.0.3", underlay: true, role: "network",
@@ -65,6 +66,7 @@ struct NorthSouthCloud {
     try n1.start()
     try n2.start()
     try nn.start()
+    guard programmed else { return }
     for (node, here) in [(n1, 1), (n2, 2), (nn, 3)] {
       for k in 1...2 { try node.ctl("network create net-\(k) --tenant tenant-a --vni \(100 + k)") }
       try node.ctl("router create r1 --tenant tenant-a")

@@ -21,6 +21,8 @@ final class TestCloud: @unchecked Sendable {
   let dpdk: Bool
   let workers: Int
   let tunnelIP: String
+  /// The node's name in its config (and in the cloud's registry).
+  let name: String
 
   /// `underlay`: gannetd attaches `ul0` of the host namespace as its VTEP underlay (create
   /// it with `TestCloud.connectUnderlays` or `connectUnderlay(toNamespace:)` before `start`).
@@ -32,6 +34,7 @@ final class TestCloud: @unchecked Sendable {
     self.dpdk = dpdk
     self.workers = workers
     self.tunnelIP = tunnelIP
+    name = "\(role)-\(tag)"
     host = "gnH\(tag)"
     dir = FileManager.default.temporaryDirectory.appendingPathComponent("gannet-\(tag)").path
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -46,7 +49,7 @@ final class TestCloud: @unchecked Sendable {
     let uplinkField = uplink ? #", "uplink": {"interface": "\#(up)"}"# : ""
     let extra = extraConfig.isEmpty ? "" : ", " + extraConfig
     let cfg = """
-      {"node": {"name": "\(role)-\(tag)", "role": "\(role)", "tunnel_ip": "\(tunnelIP)", "dvr_host_mac": "\(dvrMAC)"},
+      {"node": {"name": "\(name)", "role": "\(role)", "tunnel_ip": "\(tunnelIP)", "dvr_host_mac": "\(dvrMAC)"},
        "control_socket": "\(socket)", "state_file": "\(stateFile)", "idle_sleep_us": \(idleSleepMicroseconds), "workers": \(workers),
        "dpdk": {"enabled": \(dpdk), "memory_mb": 512}\(underlayField)\(uplinkField)\(extra)}
       """

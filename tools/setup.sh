@@ -3,7 +3,8 @@
 # Swift itself is expected at /opt/swift or on PATH.
 set -euo pipefail
 pkgs=(libdpdk-dev dpdk dpdk-dev libpcap-dev libnuma-dev pkg-config python3-scapy tshark iproute2 iputils-ping traceroute
-      netcat-openbsd procps binutils ethtool valgrind prometheus qemu-system-x86 busybox-static cpio iperf3)
+      netcat-openbsd procps binutils ethtool valgrind prometheus qemu-system-x86 busybox-static cpio iperf3
+      etcd-server etcd-client)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -69,7 +69,7 @@ public struct ControlClient: Sendable {
   /// received (for `--json`). Throws the daemon's error, or `io` when the reply is not a `R`.
   public func call<R: Decodable>(_ r: ControlRequest, as: R.Type) throws(ControlError) -> (result: R, reply: Data) {
     let line: Data
-    do { line = try JSONSerialization.data(withJSONObject: r.json(), options: [.sortedKeys]) } catch {
+    do { line = try r.wireLine() } catch {
       throw .bad("cannot encode request: \(error)")
     }
     let reply = try exchange(line)

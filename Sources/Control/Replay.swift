@@ -94,6 +94,7 @@ extension ControlState {
   /// Pure; any thread.
   public func validated() throws(ControlError) -> ControlState {
     var s = ControlState()
+    let index = PortIndex()
     for r in replayRequests {
       let line: Data
       do { line = try JSONSerialization.data(withJSONObject: r.json(), options: [.sortedKeys]) } catch {
@@ -101,7 +102,7 @@ extension ControlState {
       }
       do {
         let parsed = try ControlRequest.parse(line)
-        try s.apply(parsed)
+        if case .portCreate(let p) = parsed { try s.createPort(p, index: index) } else { try s.apply(parsed) }
       } catch {
         throw ControlError(error.code, "\(r.objectName): \(error.message)")
       }

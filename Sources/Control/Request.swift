@@ -88,6 +88,7 @@ public enum ControlRequest: Equatable, Sendable {
   /// Parses one request line strictly: unknown fields, wrong types, bad addresses and
   /// unsupported versions are errors that name what is wrong.
   public static func parse(_ data: Data) throws(ControlError) -> ControlRequest {
+    if let r = try StateReplaceLine.parse(data) { return r }
     var o = try StrictObject(json: data, context: "request")
     let version = try o.int("version", 0...Int(Int32.max))
     guard version == ControlProtocol.version else {

@@ -33,8 +33,11 @@ final class NodeAgent: Sendable {
   struct State {
     var status: AgentStatus
     var changedAt = Date()
-    /// The program last applied to gannetd (nil: none yet, apply whatever comes).
+    /// The program last applied to gannetd (nil: none yet, apply whatever comes) and the
+    /// generation gannetd gave it: while gannetd is still at that generation, the next
+    /// program goes as the delta between the two (`ControlState.delta`).
     var applied: ControlState?
+    var appliedGeneration: UInt64?
     /// Refused keys with their values' reasons, to count each refusal once.
     var refusedKeys: [String: String] = [:]
     /// The cloud as last seen: a new session resumes watching after its revision (the
@@ -146,13 +149,26 @@ final class NodeAgent: Sendable {
     }
     for (k, why) in fresh { log.error("refused object \(prefix)\(k): \(why)") }
     if same { return }
+    let (previous, generation) = state.withLock { ($0.applied, $0.appliedGeneration) }
     do {
-      _ = try gannetd.call(.stateReplace(program, revision: s.revision), as: ChangeReply.self)
+      let reply: ChangeReply
+      var how = "replaced"
+      // The delta, when gannetd still holds the program it was computed from (nobody changed
+      // the node by hand since); else, or when it is refused, the whole program.
+      if let previous, let generation, let delta = previous.delta(to: program),
+         (try? gannetd.call(.show(.node), as: NodeReply.self).result.generation) == generation,
+         let r = delta.isEmpty ? ChangeReply(generation: generation) : try? gannetd.call(.batch(delta), as: ChangeReply.self).result {
+        reply = r
+        how = "\(delta.count) changes"
+      } else {
+        reply = try gannetd.call(.stateReplace(program, revision: s.revision), as: ChangeReply.self).result
+      }
       state.withLock {
         $0.applied = program
+        $0.appliedGeneration = reply.generation
         $0.status.appliedRevision = s.revision
       }
-      log.info("applied", metadata: ["revision": "\(s.revision)", "ports": "\(program.ports.count)", "chassis": "\(program.chassis.count)"])
+      log.info("applied", metadata: ["revision": "\(s.revision)", "as": "\(how)", "ports": "\(program.ports.count)", "chassis": "\(program.chassis.count)"])
     } catch {
       state.withLock {
         $0.status.refusedRevisions += 1

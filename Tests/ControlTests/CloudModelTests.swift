@@ -60,4 +60,68 @@ import Wire
     }
     #expect(snap.program(for: "nn").ports["c2"]?.location == .remote(IPv4Address(10, 9, 0, 2)))
   }
+
+  /// A later program as a batch of changes: applied to the earlier program it gives the
+  /// later one exactly — ports moved, re-addressed, re-created, added and withdrawn with their
+  /// floating IPs, chassis coming and going, networks added and removed.
+  @Test func theDeltaOfTwoProgramsTurnsOneIntoTheOther() throws {
+    let cloud = try Self.cloud()
+    let nodes = [Self.n1, Self.n2, Self.nn]
+    let before = CloudSnapshot(kvs: try Self.kvs(cloud, nodes: nodes, alive: ["n1", "m2", "nn"]), revision: 1)
+    var later = cloud
+    later = try later.applying(.portUpdate(id: "c2", location: nil, fixedIPs: [IPv4Address(10, 1, 0, 21)], portSecurity: nil, node: "n1"))
+    later = try later.applying(.networkCreate(Network(id: "net-3", tenant: "t", vni: 103)))
+    later = try later.applying(.portCreate(LogicalPort(id: "d3", network: "net-3", mac: MACAddress("fa:16:3e:03:00:10")!, fixedIPs: [],
+                                                       location: .local("af-packet:veth-d3"), portSecurity: false, node: "m2")))
+    later = try later.applying(.floatingIPCreate(FloatingIP(address: IPv4Address(203, 0, 113, 21), port: "c2")))
+    later = try later.applying(.floatingIPDisassociate(address: IPv4Address(203, 0, 113, 20)))
+    later = try later.applying(.floatingIPAssociate(address: IPv4Address(203, 0, 113, 20), port: "b1", fixedIP: nil))
+    let n4 = NodeRecord(name: "n4", role: "compute", tunnelIP: IPv4Address(10, 9, 0, 4), dvrMAC: MACAddress("fa:16:3f:00:00:14")!)
+    // n2 (named m2) died: its d3 is withdrawn; n4 joined.
+    let after = CloudSnapshot(kvs: try Self.kvs(later, nodes: [Self.n1, Self.nn, n4], alive: ["n1", "nn", "n4"]), revision: 2)
+    for node in ["n1", "nn", "n4"] {
+      let old = before.program(for: node), new = after.program(for: node)
+      guard let delta = old.delta(to: new) else { Issue.record("\(node): no delta"); continue }
+      var applied = try old.applying(.batch(delta))
+      applied.generation = new.generation
+      #expect(applied == new, "\(node): \(delta.map { $0.objectName })")
+      #expect(!delta.contains { if case .portCreate(let p) = $0 { p.id == "a1" } else { false } }, "unchanged ports stay")
+    }
+    // Anything else changing (a router here) is not a delta: the agent replaces the program.
+    let rerouted = CloudSnapshot(kvs: try Self.kvs(try cloud.applying(.routerRouteAdd(router: "r1", StaticRoute(prefix: IPv4Prefix("10.50.0.0/16")!,
+                                                                                                               nextHop: IPv4Address(10, 1, 0, 20)))),
+                                                   nodes: nodes, alive: ["n1", "m2", "nn"]), revision: 3)
+    #expect(before.program(for: "n1").delta(to: rerouted.program(for: "n1")) == nil)
+    #expect(before.program(for: "n1").delta(to: before.program(for: "n1")) == [])
+  }
+
+  /// Objects that cannot be read are left out and named; the rest is read.
+  @Test func unreadableObjectsAreRefusedByKey() throws {
+    var kvs = try Self.kvs(try Self.cloud(), nodes: [Self.n1], alive: ["n1"])
+    kvs.append(try Self.kv("/gannet/objects/ports/junk", Data("{not json".utf8)))
+    kvs.append(try Self.kv("/gannet/objects/networks/other", try JSONEncoder().encode(Network(id: "net-1", tenant: "t", vni: 9))))
+    kvs.append(try Self.kv("/gannet/objects/gadgets/x", Data("{}".utf8)))
+    let snap = CloudSnapshot(kvs: kvs, revision: 1)
+    #expect(snap.refused.keys.sorted() == ["objects/gadgets/x", "objects/networks/other", "objects/ports/junk"])
+    #expect(snap.refused["objects/networks/other"] == "the object's id 'net-1' differs from its key")
+    #expect(snap.state.ports.count == 3 && snap.state.networks.count == 2)
+    // Withdrawn: ports of nodes not alive (m2's c2) and floating IPs on them unassociated.
+    let p = snap.program(for: "n1")
+    #expect(p.ports["c2"] == nil && p.ports["a1"] != nil)
+  }
+
+  /// state.replace travels as typed JSON and is read strictly.
+  @Test func stateReplaceOnTheWire() throws {
+    let s = try Self.cloud().validated()
+    var program = s
+    for (id, p) in s.ports { program.ports[id]!.node = nil; program.ports[id]!.location = p.node == "n1" ? p.location : .remote(IPv4Address(10, 9, 0, 2)) }
+    let r = ControlRequest.stateReplace(program, revision: 42)
+    #expect(try ControlRequest.parse(try r.wireLine()) == r)
+    var o = try JSONSerialization.jsonObject(with: try r.wireLine()) as! [String: Any]
+    o["extra"] = 1
+    #expect(throws: ControlError.self) { try ControlRequest.parse(try JSONSerialization.data(withJSONObject: o)) }
+    // A node's program never carries node bindings.
+    #expect(throws: ControlError.self) { try ControlState().applying(.stateReplace(s, revision: 1)) }
+    #expect(try ControlState().applying(.stateReplace(program, revision: 1)).ports == program.ports)
+  }
 }

@@ -114,6 +114,7 @@ printf 'one port change     gannetctl --cloud %.2f s (reads and checks the whole
 
 # etcd requests one idle agent causes (keep-alives; the watch is one long request).
 handled() { curl -s "$url/metrics" | awk '/^grpc_server_handled_total/ {s += $2} END {printf "%d", s}'; }
+grep committed "$dir/gannetd.log" | tail -3 >&2; grep applied "$dir/agent.log" | tail -3 >&2
 h0=$(handled); sleep 20; h1=$(handled)
 rate=$(echo "scale=2; ($h1 - $h0) / 20" | bc)
 printf 'etcd requests       %s/s from one idle agent (lease TTL 5 s: a keep-alive every 1.7 s); %s agents: ~%s/s\n' "$rate" "$nodes" \

@@ -143,7 +143,7 @@ public struct CloudSnapshot: Sendable {
   }
 
   /// The program of node `name`: every object; chassis from the node registry; its own
-  /// ports local, other alive nodes' ports remote behind their tunnel IPs; ports of nodes
+  /// ports local (even while its own lease is being renewed), other alive nodes' ports remote behind their tunnel IPs; ports of nodes
   /// that are not alive (or not registered, or of no node) withdrawn, and floating IPs on
   /// them unassociated. Not validated here: gannetd checks it with the protocol's rules.
   public func program(for name: String) -> ControlState {
@@ -156,8 +156,8 @@ public struct CloudSnapshot: Sendable {
       var q = p
       q.node = nil
       if let n = p.node {
-        if n == name, alive.contains(n) {
-          // local: as written
+        if n == name {
+          // local: as written (a node never withdraws its own ports, whatever its lease says)
         } else if let r = nodes[n], alive.contains(n), n != name {
           q.location = .remote(r.tunnelIP)
         } else {

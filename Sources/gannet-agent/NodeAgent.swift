@@ -65,7 +65,7 @@ final class NodeAgent: Sendable {
     // Reports to gannetd every second, so it can tell a live agent from a dead one.
     let reporter = Task { [self] in
       while !Task.isCancelled {
-        report()
+        Self.reporter.async { self.report() }
         try? await Task.sleep(for: .seconds(1))
       }
     }
@@ -108,7 +108,7 @@ final class NodeAgent: Sendable {
           case .events(let events, let revision):
             for e in events { snapshot.apply(e) }
             snapshot.revision = revision
-            converge(snapshot)
+            await converge(snapshot)
             state.withLock { [snapshot] in $0.snapshot = snapshot }
           case .compacted(let r):
             // The history from the asked revision is gone: end the session, list again.
@@ -128,13 +128,27 @@ final class NodeAgent: Sendable {
   func list() async throws -> CloudSnapshot {
     let (kvs, revision) = try await etcd.range(prefix: prefix)
     let s = CloudSnapshot(prefix: prefix, kvs: kvs, revision: revision)
-    converge(s)
+    await converge(s)
     state.withLock { $0.snapshot = s }
     return s
   }
 
+  /// `converge` on a thread outside Swift's cooperative pool: the control socket blocks,
+  /// and a commit of a large program takes seconds, during which the lease keep-alives and
+  /// the watch must go on.
+  func converge(_ s: CloudSnapshot) async {
+    await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+      Self.applier.async {
+        self.convergeBlocking(s)
+        done.resume()
+      }
+    }
+  }
+  static let applier = DispatchQueue(label: "gannet-agent.apply")
+  static let reporter = DispatchQueue(label: "gannet-agent.report")
+
   /// Applies this node's program at `s.revision` if it differs from the last one applied.
-  func converge(_ s: CloudSnapshot) {
+  func convergeBlocking(_ s: CloudSnapshot) {
     let program = s.program(for: record.name)
     let (fresh, same) = state.withLock { st -> ([(String, String)], Bool) in
       st.status.revision = s.revision
@@ -188,7 +202,7 @@ final class NodeAgent: Sendable {
       return changed
     }
     if changed { log.info(connected ? "connected to etcd" : "disconnected from etcd: \(error ?? "")") }
-    report()
+    Self.reporter.async { self.report() }
   }
 
   func report() {

@@ -167,8 +167,17 @@ final class DataplaneController {
   }
 
   private func apply(_ request: ControlRequest) throws(ControlError) {
+    // Phase times for the log (a cloud agent's program of 100,000 ports takes seconds).
+    var phases: [(String, UInt64)] = []
+    var mark = DispatchTime.now().uptimeNanoseconds
+    func phase(_ name: String) {
+      let now = DispatchTime.now().uptimeNanoseconds
+      phases.append((name, now &- mark))
+      mark = now
+    }
     let next = try state.applying(request)
     try checkNodeRules(next)
+    phase("validate")
     let wanted = Set(next.localAttachments.values)
     var added: [String: (spec: PortSpec, port: IO.Port)] = [:]
     func rollback() { for (_, a) in added { a.spec.close(a.port) } }
@@ -178,6 +187,7 @@ final class DataplaneController {
         throw error
       }
     }
+    phase("open")
     let all = open.merging(added) { a, _ in a }
     let kept = all.filter { wanted.contains($0.key) }
     var nextLearning = learning
@@ -185,7 +195,9 @@ final class DataplaneController {
     let compiled: CompiledDataplane
     do {
       compiled = try compile(next, open: kept, learned: nextLearning)
+      phase("compile")
       try Persistence.save(next, to: config.stateFile)
+      phase("persist")
     } catch {
       rollback()
       throw error
@@ -193,16 +205,20 @@ final class DataplaneController {
     // Durable: from here on the change is the state.
     learning = nextLearning
     publish(compiled, interfaces: kept)
+    phase("publish")
     // No published snapshot names the interfaces below any more: close them.
     for (text, a) in all where !wanted.contains(text) { a.spec.close(a.port) }
     open = kept
     attachErrors = attachErrors.filter { next.ports[$0.key] != nil && next.ports[$0.key] == state.ports[$0.key] }
     state = next
     revalidateConnections()
+    phase("revalidate")
     underlay?.resolve()   // a new tunnel's next hop: ask now, not at the next tick
     announceExternal()
     uplink?.resolve(upstreamTargets(state))
-    log.info("committed", metadata: ["generation": "\(next.generation)", "interfaces": "\(open.count)"])
+    phase("announce")
+    log.info("committed", metadata: ["generation": "\(next.generation)", "interfaces": "\(open.count)",
+                                     "ms": "\(phases.map { "\($0.0)=\($0.1 / 1_000_000)" }.joined(separator: ","))"])
   }
 
   /// Node-specific rules a state must also meet here: a router's SNAT node is this node or

@@ -48,9 +48,11 @@ extension DataplaneController {
     let a = assignment
     let domains = a.domains.keys, routerIfs = a.routerInterfaces.keys, tunnels = a.tunnels.keys, vrfs = a.vrfs.keys, fibKeys = a.fib.keys
     func network(_ d: Int) -> String { domains[d] ?? "domain \(d)" }
-    func portWithMAC(_ net: String, _ mac: MACAddress) -> String? {
-      state.ports.values.first { $0.network == net && $0.mac == mac }?.id
-    }
+    // Indexed once: a lookup per L2 entry that scanned every port was quadratic (2.7 s of a
+    // commit at 10,000 ports).
+    struct NetworkMAC: Hashable { var network: String; var mac: MACAddress }
+    let portsByMAC = Dictionary(state.ports.values.map { (NetworkMAC(network: $0.network, mac: $0.mac), $0.id) }) { a, b in min(a, b) }
+    func portWithMAC(_ net: String, _ mac: MACAddress) -> String? { portsByMAC[NetworkMAC(network: net, mac: mac)] }
     var out: [CountedEntry] = []
     for e in s.l2.table.slotEntries {
       let net = network(Int(e.key >> 48)), mac = MACAddress(rawValue: e.key & 0xffff_ffff_ffff), v = UInt32(truncatingIfNeeded: e.value)

@@ -83,7 +83,10 @@ EOF
 ip netns exec "$ns" "$bin/gannetd" --config "$dir/gannetd.json" >"$dir/gannetd.log" 2>&1 &
 daemon=$!
 for _ in $(seq 100); do "$bin/gannetctl" show node --socket "$dir/gannetd.sock" >/dev/null 2>&1 && break; sleep 0.1; done
-applied() { "$bin/gannetctl" show node --json --socket "$dir/gannetd.sock" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("agent",{}).get("applied_revision",0))'; }
+applied() {   # the agent's applied revision as gannetd shows it; 0 while gannetd is busy committing
+  "$bin/gannetctl" show node --json --socket "$dir/gannetd.sock" 2>/dev/null \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin).get("agent",{}).get("applied_revision",0))' 2>/dev/null || echo 0
+}
 wait_applied() {   # wait_applied REV -> seconds
   local start=$1 target=$2
   while [ "$(applied)" -lt "$target" ]; do

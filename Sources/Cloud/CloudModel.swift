@@ -179,24 +179,32 @@ public struct CloudSnapshot: Sendable {
   }
 
   /// Each object of a cloud state under its key (relative to the prefix), as compact JSON
-  /// with sorted keys (so an unchanged object compares equal).
+  /// with sorted keys.
   public static func objects(of s: ControlState) throws -> [String: Data] {
+    try changes(from: ControlState(), to: s).compactMapValues { $0 }
+  }
+
+  /// The keys (relative to the prefix) whose objects differ between two cloud states: the
+  /// new object's JSON, or nil where it is gone. Compares objects, encodes only the changed
+  /// ones (a cloud of 100,000 ports is not encoded for one change).
+  public static func changes(from a: ControlState, to b: ControlState) throws -> [String: Data?] {
     let enc = JSONEncoder()
     enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    var out: [String: Data] = [:]
-    func add<T: Encodable>(_ kind: CloudKeys.Kind, _ d: [String: T]) throws {
-      for (id, o) in d { out["objects/\(kind.rawValue)/\(id)"] = try enc.encode(o) }
+    var out: [String: Data?] = [:]
+    func diff<T: Encodable & Equatable>(_ kind: CloudKeys.Kind, _ x: [String: T], _ y: [String: T]) throws {
+      for (id, o) in y where x[id] != o { out["objects/\(kind.rawValue)/\(id)"] = .some(try enc.encode(o)) }
+      for id in x.keys where y[id] == nil { out["objects/\(kind.rawValue)/\(id)"] = .some(nil) }
     }
-    try add(.networks, s.networks)
-    try add(.ports, s.ports)
-    try add(.routers, s.routers)
-    try add(.securityGroups, s.securityGroups)
-    try add(.securityLists, s.securityLists)
-    try add(.floatingIPs, s.floatingIPs)
-    try add(.routeTables, s.routeTables)
-    try add(.lpgs, s.lpgs)
-    try add(.drgs, s.drgs)
-    try add(.drgAttachments, s.drgAttachments)
+    try diff(.networks, a.networks, b.networks)
+    try diff(.ports, a.ports, b.ports)
+    try diff(.routers, a.routers, b.routers)
+    try diff(.securityGroups, a.securityGroups, b.securityGroups)
+    try diff(.securityLists, a.securityLists, b.securityLists)
+    try diff(.floatingIPs, a.floatingIPs, b.floatingIPs)
+    try diff(.routeTables, a.routeTables, b.routeTables)
+    try diff(.lpgs, a.lpgs, b.lpgs)
+    try diff(.drgs, a.drgs, b.drgs)
+    try diff(.drgAttachments, a.drgAttachments, b.drgAttachments)
     return out
   }
 }

@@ -73,10 +73,9 @@ public struct CloudWriter: Sendable {
         default: break
         }
       }
-      let before = try CloudSnapshot.objects(of: snap.state), after = try CloudSnapshot.objects(of: next)
-      var writes: [EtcdClient.Write] = []
-      for (k, v) in after.sorted(by: { $0.key < $1.key }) where before[k] != v { writes.append(.put(prefix + k, v)) }
-      for k in before.keys.sorted() where after[k] == nil { writes.append(.delete(prefix + k)) }
+      let writes: [EtcdClient.Write] = try CloudSnapshot.changes(from: snap.state, to: next).sorted { $0.key < $1.key }.map {
+        if let v = $0.value { .put(prefix + $0.key, v) } else { .delete(prefix + $0.key) }
+      }
       if writes.isEmpty { return snap.revision }
       if try await etcd.txn(unchangedUnder: prefix + "objects/", since: snap.revision, writes) { return snap.revision + 1 }
     }

@@ -67,12 +67,14 @@ public struct ControlClient: Sendable {
 
   /// Sends a typed request and decodes its typed result; also returns the reply line as
   /// received (for `--json`). Throws the daemon's error, or `io` when the reply is not a `R`.
-  public func call<R: Decodable>(_ r: ControlRequest, as: R.Type) throws(ControlError) -> (result: R, reply: Data) {
+  /// `timeoutSeconds`: how long gannetd may take to answer (a cloud agent's program of
+  /// 100,000 ports takes a minute to commit).
+  public func call<R: Decodable>(_ r: ControlRequest, as: R.Type, timeoutSeconds: Int = 30) throws(ControlError) -> (result: R, reply: Data) {
     let line: Data
     do { line = try r.wireLine() } catch {
       throw .bad("cannot encode request: \(error)")
     }
-    let reply = try exchange(line)
+    let reply = try exchange(line, timeoutSeconds: timeoutSeconds)
     let decoded: ControlReply<R>
     do { decoded = try JSONDecoder().decode(ControlReply<R>.self, from: reply) } catch {
       throw ControlError("io", "gannetd's reply does not match this gannetctl's protocol: \(error)")

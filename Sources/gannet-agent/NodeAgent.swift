@@ -145,6 +145,8 @@ final class NodeAgent: Sendable {
     }
   }
   static let applier = DispatchQueue(label: "gannet-agent.apply")
+  /// How long a commit of the node's program may take (seconds).
+  static let commitTimeout = 600
   static let reporter = DispatchQueue(label: "gannet-agent.report")
 
   /// Applies this node's program at `s.revision` if it differs from the last one applied.
@@ -171,11 +173,11 @@ final class NodeAgent: Sendable {
       // the node by hand since); else, or when it is refused, the whole program.
       if let previous, let generation, let delta = previous.delta(to: program),
          (try? gannetd.call(.show(.node), as: NodeReply.self).result.generation) == generation,
-         let r = delta.isEmpty ? ChangeReply(generation: generation) : try? gannetd.call(.batch(delta), as: ChangeReply.self).result {
+         let r = delta.isEmpty ? ChangeReply(generation: generation) : try? gannetd.call(.batch(delta), as: ChangeReply.self, timeoutSeconds: Self.commitTimeout).result {
         reply = r
         how = "\(delta.count) changes"
       } else {
-        reply = try gannetd.call(.stateReplace(program, revision: s.revision), as: ChangeReply.self).result
+        reply = try gannetd.call(.stateReplace(program, revision: s.revision), as: ChangeReply.self, timeoutSeconds: Self.commitTimeout).result
       }
       state.withLock {
         $0.applied = program

@@ -49,7 +49,11 @@ struct CloudTests {
   @Test func theNorthSouthCloudRunsFromEtcdThroughMovesFailuresAndOutages() throws {
     let etcd = try EtcdServer()
     defer { etcd.destroy() }
-    let c = try NorthSouthCloud(programmed: false)
+    let metricsPort = Int.random(in: 40_000..<50_000)
+    let c = try NorthSouthCloud(programmed: false, n1Metrics: metricsPort)
+    func agentConnected() throws -> Double? {
+      Scrape.sample(try Scrape.fetch(c.n1.host, "http://127.0.0.1:\(metricsPort)/metrics"), "gannet_agent_connected")
+    }
     defer { c.destroy() }
     var agents: [AgentProcess] = []
     defer { for a in agents { a.stop(kill: true) } }
@@ -91,7 +95,9 @@ struct CloudTests {
     #expect(try Self.ping(c.ns("c2"), "10.2.0.10"), "c2 -> b1: routed on c2's node")
     #expect(try Self.ping(c.internet, "203.0.113.20"), "internet -> a1's floating IP")
     #expect(try c.udpEcho(from: "c2") == "203.0.113.10", "c2 -> internet through SNAT on nn")
-    #expect(try TestCloud.tcpTransfer(fromNamespace: c.ns("a1"), toNamespace: c.ns("c2"), ip: "10.1.0.20", bytes: 1_000_000))
+    #expect(try TestCloud.tcpTransfer(fromNamespace: c.ns("a1"), toNamespace: c.ns("c2"), ip: "10.1.0.20", bytes: 1_000_000), "TCP a1 -> c2")
+    #expect(try TestCloud.tcpTransfer(fromNamespace: c.internet, toNamespace: c.ns("a1"), ip: "203.0.113.20", bytes: 1_000_000),
+            "TCP internet -> a1 through its floating IP")
 
     // A port moved to another node while it is pinged: a1, with its floating IP, from n1 to
     // n2 (its interface plugged there first) while the internet host pings the floating IP.
@@ -142,6 +148,7 @@ struct CloudTests {
     let (got, outageText) = Self.summary(outage)
     #expect(got == 30, "forwarding while etcd is down: \(outageText)")
     #expect(try c.n1.ctl("show node").contains("connected          no"))
+    #expect(try agentConnected() == 0, "the metrics say so too")
     // n1's agent is held while etcd comes back and the cloud changes twice and is compacted:
     // it must resume, find its history gone, list again and converge; nn's follows live.
     a1.signal(SIGSTOP)
@@ -156,6 +163,7 @@ struct CloudTests {
     #expect((try c.n1.show("networks") as? [[String: Any]])?.count == 3)
     #expect(try Self.ping(c.internet, "203.0.113.21"), "internet -> c2's new floating IP on n1")
     #expect((try a1.status())["connected"] as? Bool == true)
+    try waitFor("n1's metrics to say the agent is connected again", seconds: 10) { try agentConnected() == 1 }
 
     // Bad input straight into etcd: unreadable JSON and a port on a network that does not
     // exist. Every agent refuses them, counts them, and keeps its program whole.

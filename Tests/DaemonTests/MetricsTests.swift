@@ -6,18 +6,24 @@ import Testing
 // linted by promtool. gannetd runs in its host namespace, so the endpoint, Prometheus and
 // every fetch live there too (127.0.0.1 of that namespace).
 
-@Suite(.serialized, .enabled(if: isRoot, "creates network namespaces and veth pairs: needs root"))
-struct MetricsTests {
+/// Reading gannetd's metrics endpoint.
+enum Scrape {
   /// GET `url` from inside `namespace` (python3: no curl needed); "" on failure.
-  func fetch(_ namespace: String, _ url: String) throws -> String {
+  static func fetch(_ namespace: String, _ url: String) throws -> String {
     try sh(["timeout", "-s", "KILL", "15", "ip", "netns", "exec", namespace, "python3", "-c",
             "import urllib.request, sys; sys.stdout.write(urllib.request.urlopen('\(url)', timeout=5).read().decode())"], check: false).out
   }
 
   /// The value of the first sample of `series` (a name with labels, as exposed), or nil.
-  func sample(_ text: String, _ series: String) -> Double? {
+  static func sample(_ text: String, _ series: String) -> Double? {
     text.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
   }
+}
+
+@Suite(.serialized, .enabled(if: isRoot, "creates network namespaces and veth pairs: needs root"))
+struct MetricsTests {
+  func fetch(_ namespace: String, _ url: String) throws -> String { try Scrape.fetch(namespace, url) }
+  func sample(_ text: String, _ series: String) -> Double? { Scrape.sample(text, series) }
 
   @Test func prometheusScrapesTheEndpointAndTheSeriesMoveWithTraffic() throws {
     let port = Int.random(in: 20000..<30000), promPort = port + 1

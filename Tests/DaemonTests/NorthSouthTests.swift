@@ -26,9 +26,11 @@ struct NorthSouthCloud {
   /// net_af_packet with one queue per worker and the control thread: the kernel's fanout
   /// spreads the underlay's and the uplink's input over every worker). `portRange`: r1's
   /// SNAT ports. `programmed` false: the nodes run with nothing configured (the cloud
-  /// tests program them through etcd).
-  init(networkWorkers: Int = 1, networkDPDK: Bool = false, portRange: String = "40000-40002", programmed: Bool = true) throws {
-    n1 = try TestCloud(tunnelIP: "10.9.0.1", underlay: true, dvrMAC: "fa:16:3f:00:00:11", uplink: true)
+  /// tests program them through etcd). `n1Metrics`: n1 serves its metrics on this port.
+  init(networkWorkers: Int = 1, networkDPDK: Bool = false, portRange: String = "40000-40002", programmed: Bool = true,
+       n1Metrics: Int? = nil) throws {
+    n1 = try TestCloud(tunnelIP: "10.9.0.1", underlay: true, dvrMAC: "fa:16:3f:00:00:11", uplink: true,
+                       extraConfig: n1Metrics.map { #""metrics": {"listen": "127.0.0.1:\#($0)"}"# } ?? "")
     n2 = try TestCloud(tunnelIP: "10.9.0.2", underlay: true, dvrMAC: "fa:16:3f:00:00:12", uplink: true)
     nn = try TestCloud(dpdk: networkDPDK, workers: networkWorkers, tunnelIP: "10.9.0.3", underlay: true, role: "network",
                        dvrMAC: "fa:16:3f:00:00:13", uplink: true, extraConfig: Self.nat)

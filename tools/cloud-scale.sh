@@ -7,7 +7,8 @@
 #   - the etcd requests per second one agent causes while the cloud is idle (etcd's own
 #     grpc_server_handled_total), and what NODES agents would cause.
 # The node under test (node-0000) runs gannetd with its PORTS ports on veth interfaces in a
-# namespace of its own. Needs root and a release build (swift build -c release).
+# namespace of its own; gannetd's log lines give each commit's phase times. Needs root and a
+# release build (swift build -c release).
 #
 # Usage: tools/cloud-scale.sh [NODES] [PORTS]     (default 1000 100)
 set -euo pipefail
@@ -90,7 +91,7 @@ applied() {   # the agent's applied revision as gannetd shows it; 0 while gannet
 wait_applied() {   # wait_applied REV -> seconds
   local start=$1 target=$2
   while [ "$(applied)" -lt "$target" ]; do
-    sleep 0.05
+    sleep 0.5
     kill -0 "$agent" 2>/dev/null || { echo "agent died: $(tail -5 "$dir/agent.log")" >&2; exit 1; }
   done
   echo "$(date +%s.%N) - $start" | bc

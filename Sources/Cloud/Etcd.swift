@@ -70,6 +70,26 @@ public final class EtcdClient: Sendable {
   }
   struct GatewayError: Decodable, Error { var message: String?; var code: Int? }
 
+  // Requests (etcd's protobuf messages as the gateway reads them; `Data` is base64).
+  struct KeyRange: Encodable { var key: Data; var range_end: Data? = nil }
+  struct PutRequest: Encodable { var key: Data; var value: Data; var lease: Int64String? = nil }
+  struct Compare: Encodable {
+    var key: Data
+    var range_end: Data
+    var target = "MOD"
+    var result = "LESS"
+    var mod_revision: Int64String
+  }
+  struct RequestOp: Encodable { var request_put: PutRequest? = nil; var request_delete_range: KeyRange? = nil }
+  struct TxnRequest: Encodable { var compare: [Compare]; var success: [RequestOp] }
+  struct CompactionRequest: Encodable { var revision: Int64String; var physical = true }
+  struct LeaseGrantRequest: Encodable { var TTL: Int64String }
+  struct LeaseIDRequest: Encodable { var ID: Int64String }
+  struct WatchRequest: Encodable {
+    struct Create: Encodable { var key: Data; var range_end: Data; var start_revision: Int64String }
+    var create_request: Create
+  }
+
   public struct Failure: Error, CustomStringConvertible, Sendable {
     public var description: String
     public init(_ d: String) { description = d }
@@ -87,8 +107,8 @@ public final class EtcdClient: Sendable {
 
   /// One unary call: POST `path` with `body`, decoded as `R`, on the first endpoint that
   /// answers within `timeout`.
-  func call<R: Decodable>(_ path: String, _ body: [String: Any], as: R.Type, timeout: TimeAmount = .seconds(3)) async throws -> R {
-    let payload = try JSONSerialization.data(withJSONObject: body)
+  func call<R: Decodable>(_ path: String, _ body: some Encodable, as: R.Type, timeout: TimeAmount = .seconds(3)) async throws -> R {
+    let payload = try JSONEncoder().encode(body)
     var last: Error = Failure("no endpoint")
     for e in endpoints {
       var request = HTTPClientRequest(url: e + path)
@@ -113,25 +133,23 @@ public final class EtcdClient: Sendable {
     throw last
   }
 
-  static func b64(_ s: String) -> String { Data(s.utf8).base64EncodedString() }
+  static func bytes(_ s: String) -> Data { Data(s.utf8) }
 
   // MARK: - KV
 
   /// Every key under `prefix` and the store's revision they were read at.
   public func range(prefix: String) async throws -> (kvs: [KeyValue], revision: Int64) {
-    let r = try await call("/v3/kv/range", ["key": Self.b64(prefix), "range_end": Self.prefixEnd(prefix).base64EncodedString()],
+    let r = try await call("/v3/kv/range", KeyRange(key: Self.bytes(prefix), range_end: Self.prefixEnd(prefix)),
                            as: RangeReply.self, timeout: .seconds(20))
     return (r.kvs ?? [], r.header?.revision?.value ?? 0)
   }
 
   public func put(_ key: String, _ value: Data, lease: Int64? = nil) async throws {
-    var body: [String: Any] = ["key": Self.b64(key), "value": value.base64EncodedString()]
-    if let lease { body["lease"] = String(lease) }
-    _ = try await call("/v3/kv/put", body, as: RangeReply.self)
+    _ = try await call("/v3/kv/put", PutRequest(key: Self.bytes(key), value: value, lease: lease.map(Int64String.init)), as: RangeReply.self)
   }
 
   public func delete(_ key: String) async throws {
-    _ = try await call("/v3/kv/deleterange", ["key": Self.b64(key)], as: RangeReply.self)
+    _ = try await call("/v3/kv/deleterange", KeyRange(key: Self.bytes(key)), as: RangeReply.self)
   }
 
   /// One write of a transaction.
@@ -143,39 +161,38 @@ public final class EtcdClient: Sendable {
   /// Applies `writes` atomically if no key under `prefix` changed after `revision` (a
   /// compare of the range's mod revision); false when one did (read again and retry).
   public func txn(unchangedUnder prefix: String, since revision: Int64, _ writes: [Write]) async throws -> Bool {
-    let compare: [String: Any] = ["key": Self.b64(prefix), "range_end": Self.prefixEnd(prefix).base64EncodedString(),
-                                  "target": "MOD", "result": "LESS", "mod_revision": String(revision + 1)]
-    let ops: [[String: Any]] = writes.map {
+    let compare = Compare(key: Self.bytes(prefix), range_end: Self.prefixEnd(prefix), mod_revision: Int64String(revision + 1))
+    let ops: [RequestOp] = writes.map {
       switch $0 {
-      case .put(let k, let v): ["request_put": ["key": Self.b64(k), "value": v.base64EncodedString()]]
-      case .delete(let k): ["request_delete_range": ["key": Self.b64(k)]]
+      case .put(let k, let v): RequestOp(request_put: PutRequest(key: Self.bytes(k), value: v))
+      case .delete(let k): RequestOp(request_delete_range: KeyRange(key: Self.bytes(k)))
       }
     }
-    let r = try await call("/v3/kv/txn", ["compare": [compare], "success": ops], as: TxnReply.self)
+    let r = try await call("/v3/kv/txn", TxnRequest(compare: [compare], success: ops), as: TxnReply.self)
     return r.succeeded ?? false
   }
 
   /// Compacts the history up to `revision` (tests; operators run etcd's own).
   public func compact(_ revision: Int64) async throws {
-    _ = try await call("/v3/kv/compaction", ["revision": String(revision), "physical": true], as: TxnReply.self)
+    _ = try await call("/v3/kv/compaction", CompactionRequest(revision: Int64String(revision)), as: TxnReply.self)
   }
 
   // MARK: - leases
 
   public func grantLease(ttl: Int) async throws -> Int64 {
-    let r = try await call("/v3/lease/grant", ["TTL": String(ttl)], as: LeaseReply.self)
+    let r = try await call("/v3/lease/grant", LeaseGrantRequest(TTL: Int64String(Int64(ttl))), as: LeaseReply.self)
     guard let id = r.ID?.value else { throw Failure("lease grant: no ID") }
     return id
   }
 
   /// Renews the lease; its remaining TTL, 0 or less when it has expired.
   public func keepAlive(_ lease: Int64) async throws -> Int64 {
-    let r = try await call("/v3/lease/keepalive", ["ID": String(lease)], as: KeepAliveReply.self)
+    let r = try await call("/v3/lease/keepalive", LeaseIDRequest(ID: Int64String(lease)), as: KeepAliveReply.self)
     return r.result?.TTL?.value ?? 0
   }
 
   public func revokeLease(_ lease: Int64) async throws {
-    _ = try await call("/v3/lease/revoke", ["ID": String(lease)], as: TxnReply.self)
+    _ = try await call("/v3/lease/revoke", LeaseIDRequest(ID: Int64String(lease)), as: TxnReply.self)
   }
 
   // MARK: - watch
@@ -204,9 +221,8 @@ public final class EtcdClient: Sendable {
   }
 
   func runWatch(prefix: String, from revision: Int64, _ yield: (WatchUpdate) -> Void) async throws {
-    let body: [String: Any] = ["create_request": ["key": Self.b64(prefix), "range_end": Self.prefixEnd(prefix).base64EncodedString(),
-                                                  "start_revision": String(revision)]]
-    let payload = try JSONSerialization.data(withJSONObject: body)
+    let payload = try JSONEncoder().encode(WatchRequest(create_request: .init(key: Self.bytes(prefix), range_end: Self.prefixEnd(prefix),
+                                                                               start_revision: Int64String(revision))))
     var last: Error = Failure("no endpoint")
     for e in endpoints {
       var request = HTTPClientRequest(url: e + "/v3/watch")

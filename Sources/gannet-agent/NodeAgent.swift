@@ -12,11 +12,11 @@ import Wire
 ///   agent renews every TTL/3; the watch follows the prefix from the listed revision.
 /// - A renewal that fails, a watch that breaks, etcd gone: `disconnected` (reported to
 ///   gannetd at once); gannetd keeps forwarding with the last program. The agent retries
-///   every second, and once etcd answers it lists again (a new lease, a fresh snapshot) and
-///   converges — changes made meanwhile included.
-/// - A new session resumes the watch after the last revision seen (what changed while the
-///   agent was away, in order); if etcd compacted that history away, it lists again and
-///   converges.
+///   every second; once etcd answers it registers again (a new lease) and resumes the watch
+///   after the last revision seen (what changed while it was away, in order); if etcd
+///   compacted that history away, it lists again and converges.
+/// - The lease is renewed from the start of a session, also while a first list of a large
+///   cloud is applied (a commit of 100,000 ports takes longer than the lease).
 /// - An object that cannot be read is left out of the snapshot and counted once per write
 ///   (`refused_objects`); a program that gannetd's rules refuse is not applied at all
 ///   (`refused_revisions`): the node keeps its last program until a later revision is valid.
@@ -83,17 +83,14 @@ final class NodeAgent: Sendable {
     reporter.cancel()
   }
 
-  /// One connected session: register, list, converge, then watch and renew until either fails.
+  /// One connected session: register; renew the lease, and (list and converge, or resume)
+  /// then watch, until either fails.
   func session() async throws {
     let lease = try await etcd.grantLease(ttl: leaseTTL)
     let enc = JSONEncoder()
     enc.outputFormatting = [.sortedKeys]
     try await etcd.put(prefix + "nodes/" + record.name, try enc.encode(record))
     try await etcd.put(prefix + "alive/" + record.name, Data(#"{"lease_ttl":\#(leaseTTL)}"#.utf8), lease: lease)
-    let resumed = state.withLock { $0.snapshot }
-    let listed: CloudSnapshot
-    if let resumed { listed = resumed } else { listed = try await list() }
-    setConnected(true, error: nil)
     try await withThrowingTaskGroup(of: Void.self) { group in
       group.addTask { [self] in
         while true {
@@ -102,7 +99,9 @@ final class NodeAgent: Sendable {
         }
       }
       group.addTask { [self] in
-        var snapshot = listed
+        var snapshot: CloudSnapshot
+        if let resumed = state.withLock({ $0.snapshot }) { snapshot = resumed } else { snapshot = try await list() }
+        setConnected(true, error: nil)
         for try await update in etcd.watch(prefix: prefix, from: snapshot.revision + 1) {
           switch update {
           case .events(let events, let revision):

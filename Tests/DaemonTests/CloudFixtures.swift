@@ -22,18 +22,11 @@ final class EtcdServer: @unchecked Sendable {
   }
 
   func start() throws {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/etcd")
     let peer = "http://127.0.0.1:\(peerPort)"
-    p.arguments = ["--name", "gannet", "--data-dir", "\(dir)/data", "--listen-client-urls", url, "--advertise-client-urls", url,
-                   "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", "gannet=\(peer)"]
-    FileManager.default.createFile(atPath: "\(dir)/etcd.log", contents: nil)
-    let log = FileHandle(forWritingAtPath: "\(dir)/etcd.log")!
-    log.seekToEndOfFile()
-    p.standardOutput = log
-    p.standardError = log
-    try p.run()
-    process = p
+    process = try startLogged("/usr/bin/etcd", ["--name", "gannet", "--data-dir", "\(dir)/data", "--listen-client-urls", url,
+                                                "--advertise-client-urls", url, "--listen-peer-urls", peer,
+                                                "--initial-advertise-peer-urls", peer, "--initial-cluster", "gannet=\(peer)"],
+                              log: "\(dir)/etcd.log")
     try waitFor("etcd at \(url) to answer", seconds: 20) { try ctl(["endpoint", "health"], check: false).status == 0 }
   }
 
@@ -77,16 +70,7 @@ final class AgentProcess: @unchecked Sendable {
   }
 
   func start() throws {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: executable("gannet-agent"))
-    p.arguments = ["--etcd", etcd, "--socket", node.socket, "--lease-ttl", "3"]
-    FileManager.default.createFile(atPath: logFile, contents: nil)
-    let log = FileHandle(forWritingAtPath: logFile)!
-    log.seekToEndOfFile()
-    p.standardOutput = log
-    p.standardError = log
-    try p.run()
-    process = p
+    process = try startLogged(executable("gannet-agent"), ["--etcd", etcd, "--socket", node.socket, "--lease-ttl", "3"], log: logFile)
   }
 
   func signal(_ s: Int32) { if let p = process, p.isRunning { kill(p.processIdentifier, s) } }

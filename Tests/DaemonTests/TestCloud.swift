@@ -100,15 +100,7 @@ final class TestCloud: @unchecked Sendable {
 
   /// Starts gannetd inside the host namespace and waits for its control socket.
   func start() throws {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["ip", "netns", "exec", host, executable("gannetd"), "--config", configFile]
-    FileManager.default.createFile(atPath: daemonLog, contents: nil)
-    let logFile = FileHandle(forWritingAtPath: daemonLog)!
-    logFile.seekToEndOfFile()
-    p.standardOutput = logFile
-    p.standardError = logFile
-    try p.run()
+    let p = try startLogged("/usr/bin/env", ["ip", "netns", "exec", host, executable("gannetd"), "--config", configFile], log: daemonLog)
     daemon = p
     let deadline = Date().addingTimeInterval(20)
     while Date() < deadline {

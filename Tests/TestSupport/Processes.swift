@@ -48,3 +48,18 @@ public func waitFor(_ what: String, seconds: Double, _ condition: () throws -> B
   if try condition() { return }
   throw CommandError(description: "timed out after \(seconds) s waiting for \(what)")
 }
+
+/// Starts `path` with `arguments` in the background, its stdout and stderr appended to the
+/// file `log` (created when missing). For daemons the tests start and stop themselves.
+public func startLogged(_ path: String, _ arguments: [String], log: String) throws -> Process {
+  let p = Process()
+  p.executableURL = URL(fileURLWithPath: path)
+  p.arguments = arguments
+  if !FileManager.default.fileExists(atPath: log) { FileManager.default.createFile(atPath: log, contents: nil) }
+  guard let file = FileHandle(forWritingAtPath: log) else { throw CommandError(description: "cannot write \(log)") }
+  file.seekToEndOfFile()
+  p.standardOutput = file
+  p.standardError = file
+  try p.run()
+  return p
+}

@@ -1,3 +1,4 @@
+import Synchronization
 import Control
 import Foundation
 import Logging
@@ -86,9 +87,9 @@ final class ControlServer: @unchecked Sendable {
   /// Serves until `stop()`, and calls the controller's `tick` every 200 ms in between
   /// (on this same thread, so it never races a request). Run on its own thread.
   func serve() {
-    defer { served.signal() }
+    defer { closeAll(); served.signal() }
     var lastTick = Self.now()
-    while true {
+    while !stopping.load(ordering: .acquiring) {
       var fds = [pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0)]
       for c in clients {
         let events = c.hasOutput ? POLLOUT : (c.closing ? 0 : POLLIN)
@@ -102,7 +103,7 @@ final class ControlServer: @unchecked Sendable {
       }
       if ready < 0 && errno != EINTR { return }
       if ready > 0 {
-        if fds[0].revents & Int16(POLLNVAL | POLLERR | POLLHUP) != 0 { closeAll(); return }   // shutting down
+        if fds[0].revents & Int16(POLLNVAL | POLLERR | POLLHUP) != 0 { return }   // the listening socket failed
         if fds[0].revents & Int16(POLLIN) != 0 { acceptClient(now: now) }
         for (i, c) in zip(fds.indices.dropFirst(), clients) {
           let ev = fds[i].revents
@@ -122,14 +123,18 @@ final class ControlServer: @unchecked Sendable {
 
   /// Stops serving and waits (up to 5 s) until `serve` returned: after this the controller
   /// is no longer called from the server thread (no `tick` races the daemon's shutdown, which
-  /// frees what `tick` reads).
+  /// frees what `tick` reads). The server thread sees the flag within one poll timeout
+  /// (200 ms), or after the request it is applying; the listening socket is closed only once
+  /// it returned, so its descriptor is never reused under a running poll.
   func stop() {
+    stopping.store(true, ordering: .releasing)
+    if served.wait(timeout: .now() + 5) == .timedOut { log.warning("the control thread did not stop within 5 s") }
     shutdown(listenFD, Int32(SHUT_RDWR))
     close(listenFD)
     unlink(path)
-    if served.wait(timeout: .now() + 5) == .timedOut { log.warning("the control thread did not stop within 5 s") }
   }
   private let served = DispatchSemaphore(value: 0)
+  private let stopping = Atomic<Bool>(false)
 
   private static func now() -> Double {
     var ts = timespec()

@@ -36,7 +36,7 @@ struct CloudTests {
     p.arguments = ["timeout", "-s", "KILL", "\(count / 5 + 10)", "ip", "netns", "exec", ns, "ping", "-c", "\(count)", "-i", "0.1", "-W", "1", "-q", ip]
     let pipe = Pipe()
     p.standardOutput = pipe
-    try p.run()
+    try p.runUnblocked()
     return (p, pipe)
   }
   static func summary(_ ping: (Process, Pipe)) -> (received: Int, text: String) {

@@ -135,7 +135,7 @@ struct DVRTests {
                         "10.2.0.20"]
     let pipe = Pipe()
     pinger.standardOutput = pipe
-    try pinger.run()
+    try pinger.runUnblocked()
     for k in 0..<5 {
       try c.n1.ctl("router route-add r1 --prefix 10.\(60 + k).0.0/16 --next-hop 10.3.0.20")
       usleep(150_000)   // pacing of the churn while the ping runs, not a wait for a condition

@@ -60,7 +60,7 @@ struct MetricsTests {
                       "--storage.tsdb.path=\(c.dir)/tsdb", "--web.listen-address=127.0.0.1:\(promPort)"]
     prom.standardOutput = FileHandle.nullDevice
     prom.standardError = FileHandle(forWritingAtPath: "/dev/null")
-    try prom.run()
+    try prom.runUnblocked()
     defer { if prom.isRunning { prom.terminate() } }
     func stored() throws -> Double? {
       let q = "http://127.0.0.1:\(promPort)/api/v1/query?query=gannet_port_rx_packets_total%7Bport%3D%22a2%22%7D"

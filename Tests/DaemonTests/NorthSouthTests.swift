@@ -103,7 +103,7 @@ struct NorthSouthCloud {
       """]
     let out = Pipe()
     server.standardOutput = out
-    try server.run()
+    try server.runUnblocked()
     defer { if server.isRunning { server.terminate() } }
     _ = out.fileHandleForReading.availableData
     let r = try sh(["timeout", "-s", "KILL", "15", "ip", "netns", "exec", ns(vm), "python3", "-c", """
@@ -206,7 +206,7 @@ struct NorthSouthTests {
       while True:
           c, _ = s.accept(); threading.Thread(target=serve, args=(c,), daemon=True).start()
       """]
-    try echo.run()
+    try echo.runUnblocked()
     defer { if echo.isRunning { echo.terminate() } }
     try waitFor("the echo server to listen", seconds: 10) {
       try sh(["ip", "netns", "exec", c.internet, "ss", "-ltnH", "sport = :9000"]).out.contains("9000")

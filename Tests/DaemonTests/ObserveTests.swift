@@ -154,7 +154,7 @@ struct ObserveTests {
     ping.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
     ping.arguments = ["-s", "KILL", "20", "ip", "netns", "exec", c.ns("a1"), "ping", "-c", "6", "-i", "0.3", "10.2.0.10"]
     ping.standardOutput = FileHandle.nullDevice
-    try ping.run()
+    try ping.runUnblocked()
     defer { if ping.isRunning { ping.terminate() } }
     let out = try c.n1.ctl(words: ["capture", "--port", "a1", "--direction", "tx", "--filter", "icmp", "--count", "2", "--seconds", "15",
                                    "--write", tx])

@@ -186,7 +186,7 @@ extension PeeringTests {
                         "10.20.1.10"]
     let pingOut = Pipe()
     pinger.standardOutput = pingOut
-    try pinger.run()
+    try pinger.runUnblocked()
     usleep(1_000_000)   // pacing: the teardown lands in the middle of the 4 s of echoes
     for n in [r.n1, r.n2, r.g1] { try n.ctl("rpc disconnect RPC1") }
     pinger.waitUntilExit()

@@ -24,7 +24,7 @@ struct SNATWorkersTests {
           for s in select.select(socks, [], [])[0]:
               d, a = s.recvfrom(2048); s.sendto(("%s:%d" % a).encode(), a)
       """]
-    try p.run()
+    try p.runUnblocked()
     try waitFor("the UDP servers to listen", seconds: 10) {
       try sh(["ip", "netns", "exec", c.internet, "ss", "-lunH", "sport = :\(ports.upperBound - 1)"]).out.contains("\(ports.upperBound - 1)")
     }

@@ -26,7 +26,7 @@ struct SecurityGroupTests {
       for port in \(ports): threading.Thread(target=listen, args=(port,), daemon=True).start()
       threading.Event().wait()
       """]
-    try p.run()
+    try p.runUnblocked()
     try waitFor("the echo server in \(vm)", seconds: 10) {
       let out = try sh(["ip", "netns", "exec", c.vm(vm).ns, "ss", "-ltnH"]).out
       return ports.allSatisfy { out.contains(":\($0) ") }
@@ -102,14 +102,14 @@ struct SecurityGroupTests {
       """]
     let holderOut = Pipe()
     holder.standardOutput = holderOut
-    try holder.run()
+    try holder.runUnblocked()
     let pinger = Process()
     pinger.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     pinger.arguments = ["timeout", "-s", "KILL", "20", "ip", "netns", "exec", c.vm("cli").ns, "ping", "-c", "40", "-i", "0.1", "-W", "1", "-q",
                         "10.7.0.1"]
     let pingOut = Pipe()
     pinger.standardOutput = pingOut
-    try pinger.run()
+    try pinger.runUnblocked()
     var early = Data()
     try waitFor("the held connection to echo", seconds: 5) {
       early += holderOut.fileHandleForReading.availableData
@@ -226,7 +226,7 @@ struct SecurityGroupTests {
       """]
     let out = Pipe()
     holder.standardOutput = out
-    try holder.run()
+    try holder.runUnblocked()
     var seen = Data()
     try waitFor("the held connection", seconds: 5) {
       seen += out.fileHandleForReading.availableData

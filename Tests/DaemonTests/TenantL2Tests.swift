@@ -105,7 +105,7 @@ struct TenantL2Tests {
     steady.arguments = ["ip", "netns", "exec", c.vms["v1"]!.ns, "ping", "-c", "40", "-i", "0.1", "-W", "2", "-q", "10.1.0.2"]
     let out = Pipe()
     steady.standardOutput = out
-    try steady.run()
+    try steady.runUnblocked()
     try c.ctl("port create v3 --network net --mac fa:16:3e:00:01:03 --ip 10.1.0.3 --local \(c.spec("v3"))")
     #expect(try c.ping(from: "v3", "10.1.0.1"), "added port works at once")
     try c.ctl("port delete v3")

@@ -214,7 +214,7 @@ final class TestCloud: @unchecked Sendable {
       """]
     let out = Pipe()
     server.standardOutput = out
-    try server.run()
+    try server.runUnblocked()
     defer { if server.isRunning { server.terminate() } }
     var seen = Data()
     while !String(decoding: seen, as: UTF8.self).contains("listening") && server.isRunning {
@@ -245,20 +245,23 @@ final class TestCloud: @unchecked Sendable {
   /// The frames `interface` in `namespace` receives or the kernel sends there while `body`
   /// runs, as tshark summary lines matching the display filter. (Frames gannetd sends through
   /// AF_PACKET bypass the sender's taps: capture on the receiving side.)
+  /// The capture lasts at least `seconds` from its start and at least half a second past the
+  /// end of `body`, however long `body` takes (a busy machine must not cut a capture short).
   /// With `fields`, each line is those tshark fields (`-T fields -e …`) instead of a summary.
   func capture(namespace: String, interface: String, filter: String, seconds: Int = 4, fields: [String] = [],
                during body: () throws -> Void) throws -> [String] {
     let file = "\(dir)/cap-\(namespace)-\(interface).pcap"
     let cap = Process()
     cap.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    // tshark stops by itself `seconds` (plus its start-up) after it starts. (Signals are no
-    // way to stop it from here: the test runner's children do not act on SIGINT.)
-    cap.arguments = ["ip", "netns", "exec", namespace, "tshark", "-q", "-i", interface, "-a", "duration:\(seconds + 2)", "-w", file]
+    // tshark is stopped with SIGTERM, on which it writes out what it captured and exits (SIGINT
+    // is no way: the test runner's children inherit it ignored). Its own limit is only a
+    // backstop for a test that dies before stopping it.
+    cap.arguments = ["ip", "netns", "exec", namespace, "tshark", "-q", "-i", interface, "-a", "duration:600", "-w", file]
     cap.standardOutput = FileHandle.nullDevice
     let status = Pipe()
     cap.standardError = status
-    try cap.run()
-    defer { if cap.isRunning { cap.terminate() } }
+    try cap.runUnblocked()
+    defer { if cap.isRunning { cap.terminate(); cap.waitUntilExit() } }
     // Wait until the capture runs, not a fixed time: dumpcap creates the file and writes its
     // header only once the interface is open (tshark's "Capturing on" comes before that).
     let deadline = Date().addingTimeInterval(20)
@@ -267,7 +270,11 @@ final class TestCloud: @unchecked Sendable {
     guard started() else {
       throw ControlError("test", "tshark did not start capturing: \(String(decoding: status.fileHandleForReading.availableData, as: UTF8.self))")
     }
+    let start = Date()
     try body()
+    let until = max(start.addingTimeInterval(TimeInterval(seconds)), Date().addingTimeInterval(0.5))
+    while Date() < until && cap.isRunning { usleep(50_000) }
+    cap.terminate()
     cap.waitUntilExit()
     let r = try sh(["tshark", "-r", file, "-Y", filter] + (fields.isEmpty ? [] : ["-T", "fields"] + fields.flatMap { ["-e", $0] }),
                    check: false, stderr: false)

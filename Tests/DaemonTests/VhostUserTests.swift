@@ -22,7 +22,7 @@ struct VhostUserTests {
                            "--peer", "af-packet:\(kernelSide)"]
       process.standardOutput = output
       process.standardError = output
-      try process.run()
+      try process.runUnblocked()
     }
     func kill() {
       guard process.isRunning else { return }
@@ -84,7 +84,7 @@ struct VhostUserTests {
     pinger.arguments = ["timeout", "-s", "KILL", "60", "ip", "netns", "exec", vmB, "ping", "-c", "120", "-i", "0.05", "-W", "2", "-q", "10.0.0.1"]
     let pingOut = Pipe()
     pinger.standardOutput = pingOut
-    try pinger.run()
+    try pinger.runUnblocked()
     guest.kill()
     try waitFor("the guest is unreachable once killed", seconds: 10) { try !Self.reaches(vmA, "10.0.0.3") }
     // A killed server leaves its socket file behind; a new one binds afresh (QEMU's
@@ -167,7 +167,7 @@ struct VhostUserTests {
     let listener = Process()
     listener.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     listener.arguments = ["timeout", "-s", "KILL", "300", "ip", "netns", "exec", vmA, "sh", "-c", "nc -l -p 5000 > \(received)"]
-    try listener.run()
+    try listener.runUnblocked()
     let serial = "\(c.dir)/serial.log"
     let qemu = Process()
     qemu.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -180,7 +180,7 @@ struct VhostUserTests {
     let qemuOutput = Pipe()
     qemu.standardOutput = qemuOutput
     qemu.standardError = qemuOutput
-    try qemu.run()
+    try qemu.runUnblocked()
     defer {
       if qemu.isRunning { qemu.terminate() }
       if listener.isRunning { listener.terminate() }

@@ -43,7 +43,7 @@ struct VethTransferTests {
       let out = Pipe()
       rx.standardOutput = out
       rx.standardError = out
-      try rx.run()
+      try rx.runUnblocked()
       defer { if rx.isRunning { rx.terminate() } }
       var seen = Data()
       let deadline = Date().addingTimeInterval(20)

@@ -16,13 +16,27 @@ public func sh(_ args: [String], check: Bool = true, stderr: Bool = true) throws
   let pipe = Pipe()
   p.standardOutput = pipe
   p.standardError = stderr ? pipe : FileHandle.nullDevice
-  try p.run()
+  try p.runUnblocked()
   let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
   p.waitUntilExit()
   if check && p.terminationStatus != 0 {
     throw CommandError(description: "\(args.joined(separator: " ")) failed (\(p.terminationStatus)): \(out)")
   }
   return (p.terminationStatus, out)
+}
+
+extension Process {
+  /// `run()` with every signal unblocked in the child. The test runner's threads block all
+  /// signals and a child inherits its spawning thread's mask, so without this a child never
+  /// acts on SIGTERM or SIGINT (`terminate()` does nothing) nor on its own timers' signals.
+  /// The calling thread's mask is cleared only around the spawn and restored after it.
+  public func runUnblocked() throws {
+    var none = sigset_t(), saved = sigset_t()
+    sigemptyset(&none)
+    pthread_sigmask(SIG_SETMASK, &none, &saved)
+    defer { pthread_sigmask(SIG_SETMASK, &saved, nil) }
+    try run()
+  }
 }
 
 /// Tests that create namespaces, veths or raw sockets need root.
@@ -60,6 +74,6 @@ public func startLogged(_ path: String, _ arguments: [String], log: String) thro
   file.seekToEndOfFile()
   p.standardOutput = file
   p.standardError = file
-  try p.run()
+  try p.runUnblocked()
   return p
 }

@@ -227,6 +227,7 @@ final class TestCloud: @unchecked Sendable {
           try:
               c = socket.create_connection(("\(ip)", \(port)), timeout=5); break
           except OSError: time.sleep(0.1)
+      c.settimeout(None)   # the transfer is bounded by `timeout` as a whole, not per send
       c.sendall(data); c.close()
       print(len(data), hashlib.sha256(data).hexdigest())
       """], check: false)
@@ -234,7 +235,9 @@ final class TestCloud: @unchecked Sendable {
     seen += out.fileHandleForReading.readDataToEndOfFile()
     let got = String(decoding: seen, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
     let sent = client.out.trimmingCharacters(in: .whitespacesAndNewlines)
-    return client.status == 0 && !sent.isEmpty && got == sent
+    let ok = client.status == 0 && !sent.isEmpty && got == sent
+    if !ok { print("TCP \(srcNS) -> \(ip):\(port) failed: client status \(client.status), said \(sent.suffix(800)); server said \(got)") }
+    return ok
   }
 
   /// The frames (tshark summary lines) a VM's eth0 sees while `body` runs.

@@ -115,6 +115,8 @@ public struct GraphNodes {
 
   public func destroy() {
     snatIn2Out.destroy()
+    aclEgress.destroy()
+    aclIngress.destroy()
     ip4Lookup.destroy()
     l2Flood.destroy()
     portOutput.destroy()

@@ -103,10 +103,25 @@ public struct ConnTrack: @unchecked Sendable {
     return (Int(truncatingIfNeeded: h) & mask &* Self.ways, Int(truncatingIfNeeded: h >> 40) & mask &* Self.ways)
   }
 
+  /// The key's hash, for `firstSlot` and `find(_:_:hash:)` (a vector's lookups are hashed
+  /// once, prefetched, then made).
+  @inlinable @inline(__always)
+  public static func hashOf(_ k0: UInt64, _ k1: UInt64) -> UInt64 { hash(k0, k1) }
+
+  /// Where the lookup of a key of hash `h` starts (its first bucket's first slot, which
+  /// holds the connection in the common case), to prefetch. Any worker.
+  @inlinable @inline(__always)
+  public func firstSlot(hash h: UInt64) -> UnsafeRawPointer {
+    UnsafeRawPointer(words + ((Int(truncatingIfNeeded: h) & mask &* Self.ways) &<< 2))
+  }
+
   /// The slot of the connection, or -1. Any worker.
   @inlinable @inline(__always)
-  public func find(_ k0: UInt64, _ k1: UInt64) -> Int {
-    let h = Self.hash(k0, k1)
+  public func find(_ k0: UInt64, _ k1: UInt64) -> Int { find(k0, k1, hash: Self.hash(k0, k1)) }
+
+  /// `find` with the key's `hashOf` computed beforehand.
+  @inlinable @inline(__always)
+  public func find(_ k0: UInt64, _ k1: UInt64, hash h: UInt64) -> Int {
     let b = Int(truncatingIfNeeded: h) & mask &* Self.ways
     for i in b..<(b &+ Self.ways) where key1[i &<< 2].load(ordering: .acquiring) == k1 && key0[i &<< 2].load(ordering: .relaxed) == k0 { return i }
     return findSecond(k0, k1, h)

@@ -16,12 +16,20 @@ import Wire
 @frozen
 public struct ACLIngress {
   public static let id = NodeID.aclIngress
-  public init() {}
+  /// Per packet of the vector being processed: its connection key (`ACLFilter.prefetch`).
+  /// Allocated once; the worker's own.
+  public let keys: UnsafeMutablePointer<ACLFilter.FastKey>
+  public init() {
+    keys = .allocate(capacity: PacketVector.capacity)
+    keys.initialize(repeating: .none, count: PacketVector.capacity)
+  }
+  public func destroy() { keys.deallocate() }
 
   @inlinable
   public func process(_ v: inout PacketVector, env: GraphEnvironment, counters: NodeCounters) {
     // Hoisted: read from `env` inside the loop, these structs were copied per packet.
     let acl = env.acl, ct = env.conntrack, aclCounters = env.aclCounters, now = env.now
+    ACLFilter.prefetch(v, keys: keys, egress: false, acl: acl, ct: ct)
     for i in 0..<v.count {
       let p = v.packets[i]
       let interface = Int(p.outPort)
@@ -35,8 +43,8 @@ public struct ACLIngress {
         aclCounters.packet(interface: interface, egress: false, denied: true)
         continue
       }
-      let reason = ACLFilter.check(p.data, length: Int(p.length), l3: 14, egress: false, policy: acl.policy(ofInterface: interface),
-                                   zone: acl.zone(ofInterface: interface), acl: acl, ct: ct, now: now, counters: aclCounters)
+      let reason = ACLFilter.check(keys[i], p.data, length: Int(p.length), l3: 14, egress: false, interface: interface,
+                                   acl: acl, ct: ct, now: now, counters: aclCounters)
       aclCounters.packet(interface: interface, egress: false, denied: reason != nil)
       if let reason {
         v.drop(i, reason, node: Self.id, counters: counters)

@@ -110,8 +110,10 @@ public struct CloudSnapshot: Sendable {
 
   private mutating func read(_ key: String, _ value: Data) throws {
     let parts = key.split(separator: "/", maxSplits: 2).map(String.init)
-    func decode<T: Decodable>(_: T.Type) throws -> T {
-      do { return try JSONDecoder().decode(T.self, from: value) } catch {
+    func decode<T: Codable>(_: T.Type) throws -> T {
+      do { return try StrictDecoding.decode(T.self, from: value) } catch let e as StrictDecoding.UnknownField {
+        throw Refusal(description: "a \(T.self) with an \(e)")
+      } catch {
         throw Refusal(description: "not the JSON of a \(T.self): \(String(decoding: value.prefix(60), as: UTF8.self))")
       }
     }

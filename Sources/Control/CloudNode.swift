@@ -93,7 +93,9 @@ struct StateReplaceLine: Codable {
     if let extra = keys.names.subtracting(["version", "op", "args"]).sorted().first { throw .bad("request: unknown field '\(extra)'") }
     if let extra = keys.args.subtracting(["state", "revision"]).sorted().first { throw .bad("state.replace: unknown field '\(extra)'") }
     let line: StateReplaceLine
-    do { line = try JSONDecoder().decode(StateReplaceLine.self, from: data) } catch {
+    do { line = try StrictDecoding.decode(StateReplaceLine.self, from: data) } catch let e as StrictDecoding.UnknownField {
+      throw .bad("state.replace: \(e)")
+    } catch {
       throw .bad("state.replace: not a valid request with a state: \(error)")
     }
     guard line.version == ControlProtocol.version else {

@@ -129,12 +129,13 @@ public struct StrictObject {
     return try StrictObject(v, context: "\(context).\(key)")
   }
   /// The field decoded as `T` from its JSON (a model object, a whole state).
-  public mutating func optionalDecoded<T: Decodable>(_ key: String, as: T.Type) throws(ControlError) -> T? {
+  /// The field decoded as `T`, refusing fields `T` does not know (`StrictDecoding`).
+  public mutating func optionalDecoded<T: Codable>(_ key: String, as: T.Type) throws(ControlError) -> T? {
     guard let v = take(key) else { return nil }
     do {
       let data = try JSONSerialization.data(withJSONObject: v, options: [.fragmentsAllowed])
-      return try JSONDecoder().decode(T.self, from: data)
-    } catch { throw fail(key, "not a valid \(T.self): \(error)") }
+      return try StrictDecoding.decode(T.self, from: data)
+    } catch let e as StrictDecoding.UnknownField { throw fail(key, "\(e)") } catch { throw fail(key, "not a valid \(T.self): \(error)") }
   }
   public mutating func optionalList(_ key: String) throws(ControlError) -> [Any]? {
     guard let v = take(key) else { return nil }

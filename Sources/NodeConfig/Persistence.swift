@@ -46,7 +46,7 @@ public enum Persistence {
   /// A state file's contents, decoded and checked (`load` without the file).
   public static func decode(_ data: Data, source path: String) throws(ControlError) -> ControlState {
     let decoded: ControlState
-    do { decoded = try JSONDecoder().decode(ControlState.self, from: data) } catch {
+    do { decoded = try StrictDecoding.decode(ControlState.self, from: data) } catch {
       throw ControlError("config", "state file \(path) is damaged: \(error)")
     }
     do { return try decoded.validated() } catch {

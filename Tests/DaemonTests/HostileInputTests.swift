@@ -139,6 +139,15 @@ struct HostileInputTests {
     #expect(r.out.contains("port 'vm9'") && r.out.contains("net-zz"), "\(r.out)")
     #expect(try String(contentsOfFile: c.stateFile, encoding: .utf8) == state)
 
+    // A misspelt field deep inside an object is refused by its path, not ignored (the port
+    // would have gone unfiltered without a word).
+    let misspelt = state.replacingOccurrences(of: "net-zz", with: "net-a")
+      .replacingOccurrences(of: #""portSecurity": true"#, with: #""portSecurity": true, "securityGroup": ["web"]"#)
+    try misspelt.write(toFile: c.stateFile, atomically: true, encoding: .utf8)
+    let m = try sh(["timeout", "20", "ip", "netns", "exec", c.host, executable("gannetd"), "--config", c.configFile], check: false)
+    #expect(m.status == 2, "\(m.out)")
+    #expect(m.out.contains("unknown field 'ports.vm9.securityGroup'"), "\(m.out)")
+
     // Fixed up by the operator, it loads; a stale temp file goes away.
     try state.replacingOccurrences(of: "net-zz", with: "net-a").write(toFile: c.stateFile, atomically: true, encoding: .utf8)
     let stale = c.stateFile + ".tmp.4242"

@@ -21,16 +21,15 @@ public enum ACLFilter {
 
   /// nil: the packet passes; else why it is dropped. `frame` holds an Ethernet frame of
   /// `length` bytes whose IPv4 header is at `l3` (offset); `egress` true for a packet the VM
-  /// sends. Counts the admitting rule's hit in `counters` when a packet is classified.
+  /// sends; `interface` the filtered port. Counts the admitting rule's hit in `counters`
+  /// when a packet is classified. For one packet at a time (l2-flood's copies); the ACL
+  /// nodes use `prefetch` and `check(_:…)` over a vector.
   @inlinable @inline(__always)
-  public static func check(_ frame: UnsafeMutableRawPointer, length: Int, l3: Int, egress: Bool, policy: Int, zone: UInt16,
+  public static func check(_ frame: UnsafeMutableRawPointer, length: Int, l3: Int, egress: Bool, interface: Int,
                            acl: ACLTables, ct: ConnTrack, now: UInt32, counters: ACLCounters) -> DropReason? {
-    let key = fastKey(frame, length: length, l3: l3, egress: egress, zone: zone)
-    if key.k1 != 0 {
-      let slot = ct.find(key.k0, key.k1)
-      if slot >= 0 { return track(slot, proto: UInt8(truncatingIfNeeded: key.k1 >> 32), flags: key.flags, egress: egress, now: now, ct: ct) }
-    }
-    return classify(frame, length: length, l3: l3, egress: egress, policy: policy, zone: zone, acl: acl, ct: ct, now: now, counters: counters)
+    var key = fastKey(frame, length: length, l3: l3, egress: egress, zone: acl.zone(ofInterface: interface))
+    if key.k1 != 0 { key.hash = ConnTrack.hash(key.k0, key.k1) }
+    return check(key, frame, length: length, l3: l3, egress: egress, interface: interface, acl: acl, ct: ct, now: now, counters: counters)
   }
 
   /// Computes the `fastKey` of each IPv4 packet of `v` into `keys` (`FastKey.none` for the
@@ -47,7 +46,7 @@ public enum ACLFilter {
       let zone = acl.zone(ofInterface: Int(egress ? p.inPort : p.outPort))
       var key = fastKey(p.data, length: Int(p.length), l3: 14, egress: egress, zone: zone)
       if key.k1 != 0 {
-        key.hash = ConnTrack.hashOf(key.k0, key.k1)
+        key.hash = ConnTrack.hash(key.k0, key.k1)
         cdpdk_prefetch0(ct.firstSlot(hash: key.hash))
       }
       keys[i] = key
@@ -74,7 +73,7 @@ public enum ACLFilter {
   @frozen public struct FastKey {
     public var k0: UInt64
     public var k1: UInt64
-    /// `ConnTrack.hashOf(k0, k1)`, when `prefetch` computed it.
+    /// `ConnTrack.hash(k0, k1)`, when computed (else 0, with `k1` 0).
     public var hash: UInt64 = 0
     public var flags: UInt8
     @inlinable public init(k0: UInt64, k1: UInt64, flags: UInt8) {

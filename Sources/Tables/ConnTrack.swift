@@ -89,9 +89,10 @@ public struct ConnTrack: @unchecked Sendable {
      present | UInt64(zone) << 40 | UInt64(proto) << 32 | UInt64(vmPort) << 16 | UInt64(remotePort))
   }
 
-  /// The key's hash; its low bits pick the first bucket, its high bits the second.
+  /// The key's hash; its low bits pick the first bucket, its high bits the second. A
+  /// vector's lookups are hashed once, prefetched (`firstSlot`), then made (`find(_:_:hash:)`).
   @inlinable @inline(__always)
-  static func hash(_ k0: UInt64, _ k1: UInt64) -> UInt64 {
+  public static func hash(_ k0: UInt64, _ k1: UInt64) -> UInt64 {
     let h = k0 &* 0x9e37_79b9_7f4a_7c15 ^ k1 &* 0xc2b2_ae3d_27d4_eb4f
     return h ^ h >> 29
   }
@@ -102,11 +103,6 @@ public struct ConnTrack: @unchecked Sendable {
     let h = Self.hash(k0, k1)
     return (Int(truncatingIfNeeded: h) & mask &* Self.ways, Int(truncatingIfNeeded: h >> 40) & mask &* Self.ways)
   }
-
-  /// The key's hash, for `firstSlot` and `find(_:_:hash:)` (a vector's lookups are hashed
-  /// once, prefetched, then made).
-  @inlinable @inline(__always)
-  public static func hashOf(_ k0: UInt64, _ k1: UInt64) -> UInt64 { hash(k0, k1) }
 
   /// Where the lookup of a key of hash `h` starts (its first bucket's first slot, which
   /// holds the connection in the common case), to prefetch. Any worker.
@@ -119,7 +115,7 @@ public struct ConnTrack: @unchecked Sendable {
   @inlinable @inline(__always)
   public func find(_ k0: UInt64, _ k1: UInt64) -> Int { find(k0, k1, hash: Self.hash(k0, k1)) }
 
-  /// `find` with the key's `hashOf` computed beforehand.
+  /// `find` with the key's `hash` computed beforehand.
   @inlinable @inline(__always)
   public func find(_ k0: UInt64, _ k1: UInt64, hash h: UInt64) -> Int {
     let b = Int(truncatingIfNeeded: h) & mask &* Self.ways

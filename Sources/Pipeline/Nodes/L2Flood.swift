@@ -33,8 +33,7 @@ public struct L2Flood {
   @inlinable @inline(__always)
   func admits(_ p: Packet, member: Int, _ env: GraphEnvironment, _ counters: NodeCounters) -> Bool {
     let acl = env.acl
-    let policy = acl.policy(ofInterface: member)
-    guard policy != 0 else { return true }
+    guard acl.policy(ofInterface: member) != 0 else { return true }
     let etherType = p.data.loadBE16(at: 12)
     if etherType == EtherType.arp { return true }
     guard etherType == EtherType.ipv4 else {
@@ -42,7 +41,7 @@ public struct L2Flood {
       env.aclCounters.packet(interface: member, egress: false, denied: true)
       return false
     }
-    let reason = ACLFilter.check(p.data, length: Int(p.length), l3: 14, egress: false, policy: policy, zone: acl.zone(ofInterface: member),
+    let reason = ACLFilter.check(p.data, length: Int(p.length), l3: 14, egress: false, interface: member,
                                  acl: acl, ct: env.conntrack, now: env.now, counters: env.aclCounters)
     env.aclCounters.packet(interface: member, egress: false, denied: reason != nil)
     if let reason {
